@@ -1,0 +1,1 @@
+"""beambell: real-time weak supervision for scraped web content, as Dagster assets."""

@@ -1,0 +1,48 @@
+"""gold_labels: hand labels loaded into the warehouse (from CSV files now, Label Studio later)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import AssetExecutionContext, MaterializeResult, asset
+
+from beambell_assets.assets.metadata import counts_table, md_table
+from beambell_assets.feedback.gold import read_gold_csvs
+from beambell_assets.resources import GoldFilesResource, TaskResource, WarehouseResource
+from beambell_assets.storage.warehouse import utcnow
+
+
+@asset(group_name="labeling", kinds={"csv", "sql"})
+def gold_labels(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    task: TaskResource,
+    gold_files: GoldFilesResource,
+) -> MaterializeResult:
+    """Hand labels from ``<home>/gold/*.csv`` (url,label[,labeler,labeled_at]) -> gold_labels table.
+
+    Used for LF empirical accuracy, the label model's class balance and the classifier's
+    evaluation; never as weak-training rows. Rows with an unknown label are reported, not dropped
+    silently.
+    """
+    current = task.get()
+    load = read_gold_csvs(Path(gold_files.gold_dir), current)
+    wh = warehouse.get()
+    rows = load.accepted.assign(task=current.name, loaded_at=utcnow())
+    with wh.engine.begin() as conn:
+        # CSV-sourced gold is replaced as a whole: the files are the source of truth.
+        t = wh.table("gold_labels")
+        conn.execute(t.delete().where((t.c.task == current.name) & t.c.source.like("csv:%")))
+        wh.insert("gold_labels", rows.to_dict("records"), conn=conn)
+    total = wh.scalar("SELECT COUNT(*) FROM gold_labels WHERE task = :t", {"t": current.name})
+    metadata: dict[str, object] = {
+        "dagster/row_count": int(total),
+        "loaded_from_csv": len(load.accepted),
+        "rejected_rows": len(load.rejected),
+    }
+    if len(load.accepted):
+        metadata["gold_by_class"] = counts_table(load.accepted["label"], "label")
+    if len(load.rejected):
+        metadata["rejected"] = md_table(load.rejected.head(50))
+        context.log.warning(f"{len(load.rejected)} gold rows rejected; see the 'rejected' metadata")
+    return MaterializeResult(metadata=metadata)

@@ -1,0 +1,282 @@
+"""The ``beambell`` command: run the demo, inspect status, promote or roll back models.
+
+``beambell demo`` is the main job on embedded defaults: it lands the project's own sample scrape
+(or your file with ``--data``), materializes the whole asset graph for every landed batch on a
+local Dagster instance (SQLite under ``$DAGSTER_HOME``), and prints what happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from beambell_assets.settings import Settings, load_settings
+
+console = Console()
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# --------------------------------------------------------------------------- set-up
+def _prepare_environment(settings: Settings) -> None:
+    """Point Dagster at the project's home, with the repo's dagster.yaml as its config."""
+    os.environ["BEAMBELL_HOME"] = str(settings.home)
+    dagster_home = settings.dagster_home
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    config = dagster_home / "dagster.yaml"
+    template = REPO_ROOT / "dagster.yaml"
+    if not config.exists() and template.exists():
+        shutil.copyfile(template, config)
+
+
+def _land_user_data(settings: Settings, data: Path, mapping: str) -> list[Path]:
+    """Copy the user's file into the landing folder as one batch (the reader quarantines bad rows)."""
+    if not data.is_file():
+        raise SystemExit(f"--data: no such file: {data}")
+    target = settings.landing_dir / data.name
+    if not target.exists():
+        tmp = target.with_name(f".{target.name}.part")
+        shutil.copyfile(data, tmp)
+        os.replace(tmp, target)  # atomic: a half-copied file is never a batch
+    settings.mapping_file.write_text(mapping, encoding="utf-8")
+    return [target]
+
+
+def _land_sample(settings: Settings, batches: int, pages_per_batch: int, seed: int) -> list[Path]:
+    from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
+
+    existing = sorted(p for p in settings.landing_dir.iterdir() if p.is_file())
+    if existing:
+        return existing
+    paths = write_sample_scrape(settings.landing_dir, n_batches=batches, pages_per_batch=pages_per_batch, seed=seed)
+    write_sample_gold(settings.gold_dir, n_batches=batches, pages_per_batch=pages_per_batch, seed=seed)
+    return paths
+
+
+def _gold_from_labeled_batches(settings: Settings, keys: list[str]) -> int:
+    """Labels that came with the data (``--map label=…``) become a gold CSV, for evaluation only."""
+    import pandas as pd
+
+    from beambell_assets.labeling.task import load_task
+    from beambell_assets.storage.artifacts import ArtifactStore
+
+    store = ArtifactStore(settings.artifacts_dir)
+    names = set(load_task(settings.task_spec).label_names)
+    frames = []
+    for key in keys:
+        raw = store.read_frame("raw_pages", key, columns=["url", "label"])
+        frames.append(raw[raw["label"].notna() & raw["label"].astype(str).isin(names)])
+    gold = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["url", "label"])
+    if gold.empty:
+        return 0
+    gold = gold.assign(labeler="dataset", labeled_at="")
+    gold.to_csv(settings.gold_dir / "from_data.csv", index=False)
+    return len(gold)
+
+
+# --------------------------------------------------------------------------- running
+def _run(job: Any, instance: Any, partition_key: str | None = None) -> None:
+    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_failure]
+        detail = failures[0].message if failures else "see the run in the Dagster UI"
+        raise SystemExit(f"run {result.run_id} of {job.name} ({partition_key or 'unpartitioned'}) failed: {detail}")
+
+
+def _metadata(instance: Any, asset: str, partition: str | None = None) -> dict[str, Any]:
+    from dagster import AssetKey
+
+    if partition is None:
+        event = instance.get_latest_materialization_event(AssetKey(asset))
+        mat = event.asset_materialization if event else None
+    else:
+        records = instance.fetch_materializations(AssetKey(asset), limit=50).records
+        mat = next(
+            (r.asset_materialization for r in records if r.asset_materialization.partition == partition), None
+        )
+    if mat is None:
+        return {}
+    return {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = load_settings(args.home)
+    if args.fresh and settings.home.exists():
+        shutil.rmtree(settings.home)
+    if args.map and not args.data:
+        raise SystemExit("--map goes with --data")
+    settings.ensure_dirs()
+    if args.data:
+        _land_user_data(settings, Path(args.data).expanduser().resolve(), args.map or "")
+    else:
+        if settings.mapping_file.exists():
+            settings.mapping_file.unlink()
+        _land_sample(settings, args.batches, args.pages_per_batch, args.seed)
+    settings = load_settings(settings.home)  # picks up the remembered column mapping
+    _prepare_environment(settings)
+
+    from dagster import DagsterInstance
+
+    from beambell_assets.assets.partitions import landing_partitions
+    from beambell_assets.definitions import INGEST_JOB, PREDICT_JOB, TRAIN_JOB, build_definitions
+    from beambell_assets.resources import landing_files
+
+    defs = build_definitions(settings)
+    keys = sorted(landing_files(settings.landing_dir))
+    if not keys:
+        raise SystemExit(f"no batch files in {settings.landing_dir}")
+    with DagsterInstance.get() as instance:
+        known = set(instance.get_dynamic_partitions(landing_partitions.name))
+        instance.add_dynamic_partitions(landing_partitions.name, [k for k in keys if k not in known])
+        console.print(f"[bold]beambell demo[/] home={settings.home}  batches={len(keys)}  task={settings.task_spec}")
+        for key in keys:
+            console.print(f"  ingest + label  {key}")
+            _run(defs.resolve_job_def(INGEST_JOB), instance, key)
+        if args.data and "label=" in (args.map or ""):
+            n = _gold_from_labeled_batches(settings, keys)
+            console.print(f"  {n} labels that came with the data -> gold (evaluation only)")
+        console.print("  train + promote")
+        _run(defs.resolve_job_def(TRAIN_JOB), instance)
+        for key in keys:
+            console.print(f"  predict         {key}")
+            _run(defs.resolve_job_def(PREDICT_JOB), instance, key)
+        _print_summary(instance, settings, keys)
+    return 0
+
+
+def _print_summary(instance: Any, settings: Settings, keys: list[str]) -> None:
+    from beambell_assets.storage.warehouse import Warehouse
+
+    wh = Warehouse(settings.warehouse_url)
+    ingest = Table(title="Pages per batch")
+    for col in ("batch", "rows read", "accepted", "quarantined"):
+        ingest.add_column(col, justify="right" if col != "batch" else "left")
+    for key in keys:
+        m = _metadata(instance, "raw_pages", key)
+        ingest.add_row(key, str(m.get("rows_read")), str(m.get("accepted")), str(m.get("quarantined")))
+    console.print(ingest)
+    reasons = wh.read("SELECT reason, COUNT(*) AS n FROM quarantine GROUP BY reason ORDER BY n DESC")
+    if len(reasons):
+        console.print("Quarantine by reason: " + ", ".join(f"{r.reason}={r.n}" for r in reasons.itertuples()))
+
+    lf = _metadata(instance, "lf_votes", keys[-1])
+    console.print(f"\n[bold]LF summary[/] (batch {keys[-1]}, {lf.get('lfs')} LFs, "
+                  f"coverage {lf.get('coverage')}, {lf.get('rows_per_second')} rows/s):")
+    summary = str(lf.get("lf_summary", ""))
+    lines = summary.splitlines()
+    console.print("\n".join(lines[:14]) + (f"\n  … {len(lines) - 14} more LFs (see the UI)" if len(lines) > 14 else ""),
+                  markup=False, highlight=False)
+
+    lm = _metadata(instance, "label_model")
+    console.print(f"\n[bold]Label model vs majority vote[/] (gold rows: {lm.get('gold_rows')}, "
+                  f"coverage {lm.get('coverage')}):")
+    console.print(str(lm.get("label_model_vs_majority_vote", "")), markup=False, highlight=False)
+
+    clf = _metadata(instance, "classifier")
+    dep = _metadata(instance, "deployed_model")
+    console.print(f"\n[bold]Classifier[/] {clf.get('model_version')}: trained on {clf.get('n_train')} weak labels; "
+                  f"on {clf.get('n_gold_eval')} gold pages accuracy={clf.get('accuracy_on_gold')} "
+                  f"macro-F1={clf.get('macro_f1_on_gold')}")
+    console.print(f"[bold]Deployed model[/]: {dep.get('champion')} ({dep.get('decision')})")
+    n_pred = wh.scalar("SELECT COUNT(*) FROM predictions")
+    console.print(f"[bold]Predictions[/]: {n_pred} rows in the warehouse ({settings.warehouse_url})")
+    console.print(
+        "\nOpen the UI:  ./dev.sh ui   (then http://127.0.0.1:3000 — same home, same runs)\n"
+        f"  or: BEAMBELL_HOME={settings.home} DAGSTER_HOME={settings.dagster_home} "
+        "dagster dev -w workspace.yaml"
+    )
+    wh.dispose()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from beambell_assets.labeling.task import load_task
+    from beambell_assets.serving.registry import ModelRegistry
+    from beambell_assets.storage.warehouse import Warehouse
+
+    settings = load_settings(args.home)
+    wh = Warehouse(settings.warehouse_url)
+    wh.migrate()
+    task = load_task(settings.task_spec)
+    table = Table(title=f"beambell status — {settings.home}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name in ("pages", "quarantine", "gold_labels", "predictions"):
+        table.add_row(name, str(wh.count(name)))
+    champion = ModelRegistry(wh, task.name).champion()
+    table.add_row("champion", champion.version if champion else "none")
+    if champion:
+        table.add_row("champion macro-F1 on gold", str(champion.metrics.get("macro_f1")))
+    console.print(table)
+    wh.dispose()
+    return 0
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from beambell_assets.labeling.task import load_task
+    from beambell_assets.serving.registry import ModelRegistry
+    from beambell_assets.storage.warehouse import Warehouse
+
+    settings = load_settings(args.home)
+    wh = Warehouse(settings.warehouse_url)
+    wh.migrate()
+    return ModelRegistry(wh, load_task(settings.task_spec).name)
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    record = _registry(args).promote(args.version, actor=f"cli:{os.environ.get('USER', 'unknown')}",
+                                     reason=args.reason)
+    console.print(f"champion is now {record.version}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    record = _registry(args).rollback(actor=f"cli:{os.environ.get('USER', 'unknown')}", reason=args.reason)
+    console.print(f"rolled back: champion is now {record.version}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="beambell", description=__doc__.splitlines()[0])
+    parser.add_argument("--home", help="beambell home folder (default: $BEAMBELL_HOME or ./.beambell)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="land sample (or --data) batches and materialize the whole graph")
+    demo.add_argument("--data", help="your own CSV / JSONL / Parquet file instead of the sample scrape")
+    demo.add_argument("--map", help="column mapping for --data, e.g. url=website_url,text=cleaned_website_text,"
+                      "label=Category (label -> gold, used for evaluation only)")
+    demo.add_argument("--batches", type=int, default=4, help="sample batches to generate (default 4)")
+    demo.add_argument("--pages-per-batch", type=int, default=150)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--fresh", action="store_true", help="delete the home folder first")
+    demo.set_defaults(func=cmd_demo)
+
+    status = sub.add_parser("status", help="counts in the warehouse and the current champion")
+    status.set_defaults(func=cmd_status)
+
+    promote = sub.add_parser("promote", help="make a registered model version the champion")
+    promote.add_argument("version")
+    promote.add_argument("--reason", default="manual promotion")
+    promote.set_defaults(func=cmd_promote)
+
+    rollback = sub.add_parser("rollback", help="restore the previous champion")
+    rollback.add_argument("--reason", default="manual rollback")
+    rollback.set_defaults(func=cmd_rollback)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.home:
+        os.environ["BEAMBELL_HOME"] = str(Path(args.home).expanduser().resolve())
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Dagster resources: the warehouse, the artifact store, the landing folder and the task.
+
+Each is a ``ConfigurableResource`` whose fields show in the UI's resource view; defaults come from
+:mod:`beambell_assets.settings` (environment), so the embedded set-up needs no configuration.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
+
+from beambell_assets.ingest.contract import ColumnMapping
+from beambell_assets.labeling.task import Task, load_task
+from beambell_assets.storage.artifacts import ArtifactStore
+from beambell_assets.storage.warehouse import Warehouse
+
+LANDING_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".jsonl.gz", ".csv.gz")
+
+
+class WarehouseResource(ConfigurableResource):
+    """SQLAlchemy URL of the warehouse (SQLite file by default, PostgreSQL in production)."""
+
+    url: str
+    _wh: Warehouse | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._wh = Warehouse(self.url)
+        self._wh.migrate()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._wh is not None:
+            self._wh.dispose()
+
+    def get(self) -> Warehouse:
+        if self._wh is None:  # used outside a run (e.g. a sensor)
+            self._wh = Warehouse(self.url)
+            self._wh.migrate()
+        return self._wh
+
+
+class ArtifactStoreResource(ConfigurableResource):
+    """Root folder (or object-storage URL) for frames, label matrices and models."""
+
+    root: str
+
+    def get(self) -> ArtifactStore:
+        return ArtifactStore(self.root)
+
+
+class LandingResource(ConfigurableResource):
+    """The landing folder batch files are dropped in; one file is one partition.
+
+    ``column_mapping`` maps a scraper's column names to the landing contract, e.g.
+    ``url=website_url,text=cleaned_website_text,label=Category``.
+    """
+
+    landing_dir: str
+    column_mapping: str = ""
+
+    def mapping(self) -> ColumnMapping | None:
+        return ColumnMapping.parse(self.column_mapping) if self.column_mapping.strip() else None
+
+    def files(self) -> dict[str, Path]:
+        """Partition key -> file, for every complete batch file in the landing folder."""
+        return landing_files(Path(self.landing_dir))
+
+    def path_for(self, partition_key: str) -> Path:
+        files = self.files()
+        if partition_key not in files:
+            raise FileNotFoundError(
+                f"no landing file for partition {partition_key!r} in {self.landing_dir} "
+                f"(known: {', '.join(sorted(files)[:5]) or 'none'})"
+            )
+        return files[partition_key]
+
+
+def partition_key_for(path: Path) -> str | None:
+    """``batch-2026-11-01.jsonl`` -> ``batch-2026-11-01``; None for files that are not batches."""
+    name = path.name
+    if name.startswith(".") or name.endswith((".tmp", ".part")):
+        return None  # being written: the convention is write-then-rename
+    for suffix in LANDING_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def landing_files(landing_dir: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    if not landing_dir.exists():
+        return out
+    for path in sorted(landing_dir.iterdir()):
+        key = partition_key_for(path) if path.is_file() else None
+        if key is not None:
+            if key in out:
+                raise ValueError(f"two landing files map to partition {key!r}: {out[key].name}, {path.name}")
+            out[key] = path
+    return out
+
+
+class GoldFilesResource(ConfigurableResource):
+    """Folder of hand-label CSV files (``url,label[,labeler,labeled_at]``)."""
+
+    gold_dir: str
+
+
+class TaskResource(ConfigurableResource):
+    """Which task to run: a module path or a ``.py`` file (see ``labeling/task.py``)."""
+
+    spec: str
+
+    def get(self) -> Task:
+        return _load_task_cached(self.spec)
+
+
+@lru_cache(maxsize=8)
+def _load_task_cached(spec: str) -> Task:
+    return load_task(spec)

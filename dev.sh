@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# beambell's developer entry point. Each command first makes sure .venv exists and is installed
+# (first run: a few minutes; later runs: a no-op unless pyproject.toml changed).
+#
+#   ./dev.sh demo [args]   run the main job on embedded defaults (sample data the project makes itself);
+#                          args go to `beambell demo`, e.g. --data FILE --map url=...,text=...,label=...
+#   ./dev.sh test [args]   ruff, then the whole test suite (fast unit tests first, then integration)
+#   ./dev.sh ui            the Dagster UI (webserver + daemon) on the demo's home, http://127.0.0.1:3000
+#   ./dev.sh setup         only create/refresh .venv
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV="${BEAMBELL_VENV:-.venv}"
+
+setup() {
+  python3 -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 13) else "python 3.11 or 3.12 needed")'
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  local stamp="$VENV/.beambell-installed"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "dev.sh: installing into $VENV (torch CPU build first, so pip never pulls CUDA wheels)" >&2
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+    "$VENV/bin/python" -m pip install -q -e ".[dev]"
+    touch "$stamp"
+  fi
+}
+
+cmd="${1:-}"; shift || true
+case "$cmd" in
+  setup) setup ;;
+  demo)
+    setup
+    exec "$VENV/bin/beambell" demo "$@"
+    ;;
+  test)
+    setup
+    "$VENV/bin/ruff" check .
+    exec "$VENV/bin/python" -m pytest tests/unit tests/integration "$@"
+    ;;
+  ui)
+    setup
+    home="${BEAMBELL_HOME:-$PWD/.beambell}"
+    export BEAMBELL_HOME="$home" DAGSTER_HOME="${DAGSTER_HOME:-$home/dagster_home}"
+    mkdir -p "$DAGSTER_HOME"
+    [ -f "$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+    exec "$VENV/bin/dagster" dev -w workspace.yaml -h 127.0.0.1 -p "${PORT:-3000}" "$@"
+    ;;
+  *)
+    sed -n '2,10p' "$0"; exit 2 ;;
+esac

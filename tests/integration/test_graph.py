@@ -1,0 +1,144 @@
+"""The whole asset graph, materialized for real on a temporary Dagster instance and warehouse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+
+from beambell_assets.assets.gold import gold_labels
+from beambell_assets.assets.ingest import page_features, raw_pages
+from beambell_assets.assets.partitions import landing_partitions
+from beambell_assets.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.definitions import build_resources
+from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.labeling.tasks.web_content import TASK
+from beambell_assets.resources import landing_files
+from beambell_assets.serving.model_store import load_model
+from beambell_assets.serving.registry import ModelRegistry
+from beambell_assets.settings import Settings
+from beambell_assets.storage.warehouse import Warehouse
+
+pytestmark = pytest.mark.integration
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _settings(tmp_path: Path, warehouse_url: str | None = None) -> Settings:
+    home = tmp_path / "home"
+    return Settings(
+        home=home,
+        warehouse_url=warehouse_url or f"sqlite:///{home / 'warehouse.db'}",
+        task_spec="beambell_assets.labeling.tasks.web_content",
+    ).ensure_dirs()
+
+
+def _latest_metadata(instance: DagsterInstance, asset: str, partition: str | None = None) -> dict:
+    records = instance.fetch_materializations(AssetKey(asset), limit=100).records
+    for r in records:
+        mat = r.asset_materialization
+        if partition is None or mat.partition == partition:
+            return {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    raise AssertionError(f"no materialization of {asset} {partition or ''}")
+
+
+def _materialize_all(settings: Settings, instance: DagsterInstance) -> tuple[list[str], dict]:
+    ws = {a.key.to_user_string(): a for a in build_weak_supervision_assets()}
+    resources = build_resources(settings)
+    keys = sorted(landing_files(settings.landing_dir))
+    instance.add_dynamic_partitions(landing_partitions.name, keys)
+    for key in keys:
+        res = materialize([raw_pages, page_features, ws["lf_votes"]], partition_key=key,
+                          resources=resources, instance=instance)
+        assert res.success
+    train = [gold_labels, *(ws[n] for n in ("label_model", "training_set", "classifier", "deployed_model"))]
+    assert materialize(train, resources=resources, instance=instance).success
+    for key in keys:
+        assert materialize([ws["predictions"]], partition_key=key, resources=resources, instance=instance).success
+    return keys, ws
+
+
+@pytest.mark.slow
+def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    written = write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=120, seed=7)
+    write_sample_gold(settings.gold_dir, n_batches=2, pages_per_batch=120, seed=7)
+    assert len(written) == 2
+    with DagsterInstance.ephemeral() as instance:
+        keys, ws = _materialize_all(settings, instance)
+        wh = Warehouse(settings.warehouse_url)
+
+        for key in keys:
+            meta = _latest_metadata(instance, "raw_pages", key)
+            pages, quarantined = wh.count("pages", key), wh.count("quarantine", key)
+            # Every row read is accounted for, in the metadata and in the warehouse.
+            assert meta["accepted"] + meta["quarantined"] == meta["rows_read"]
+            assert (pages, quarantined) == (meta["accepted"], meta["quarantined"])
+            assert quarantined > 0, "the sample scrape deliberately contains bad rows"
+            assert wh.count("predictions", key) == pages
+
+        lf_meta = _latest_metadata(instance, "lf_votes", keys[0])
+        assert lf_meta["lfs"] == len(TASK.lfs) >= 40
+        assert "coverage" in str(lf_meta["lf_summary"]).lower()
+
+        lm_meta = _latest_metadata(instance, "label_model")
+        assert lm_meta["gold_rows"] > 0
+        assert "majority" in str(lm_meta["label_model_vs_majority_vote"]).lower()
+
+        champion = ModelRegistry(wh, TASK.name).champion()
+        assert champion is not None and champion.status == "champion"
+        assert champion.metrics["n_gold"] > 0
+        model = load_model(champion.artifact_path)
+        proba = model.predict_proba(["book cheap flights and hotel rooms for your holiday"])
+        assert proba.shape == (1, len(TASK.label_names))
+        assert np.isclose(proba.sum(), 1.0)
+
+        preds = wh.read("SELECT label, probability, model_version FROM predictions")
+        assert set(preds["model_version"]) == {champion.version}
+        assert preds["probability"].between(0, 1).all()
+        assert set(preds["label"]) <= set(TASK.label_names)
+
+        # Re-running a partition replaces its rows: no duplicates anywhere.
+        before = {t: wh.count(t) for t in ("pages", "quarantine", "predictions", "lf_stats")}
+        resources = build_resources(settings)
+        assert materialize([raw_pages, page_features, ws["lf_votes"]], partition_key=keys[0],
+                           resources=resources, instance=instance).success
+        assert materialize([ws["predictions"]], partition_key=keys[0], resources=resources,
+                           instance=instance).success
+        assert {t: wh.count(t) for t in before} == before
+        wh.dispose()
+
+
+@pytest.mark.slow
+def test_full_graph_on_dev_csv_with_mapping(tmp_path: Path, dev_csv: Path) -> None:
+    """A user's own file with other column names: one batch, labels used as gold for evaluation."""
+    home = tmp_path / "home"
+    settings = Settings(home=home, warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
+                        task_spec="beambell_assets.labeling.tasks.web_content",
+                        column_mapping="url=website_url,text=cleaned_website_text,label=Category").ensure_dirs()
+    (settings.landing_dir / "websites-2026-11-01.csv").write_bytes(dev_csv.read_bytes())
+    raw = pd.read_csv(dev_csv)
+    gold = raw.dropna(subset=["Category"]).rename(columns={"website_url": "url", "Category": "label"})
+    gold[["url", "label"]].to_csv(settings.gold_dir / "dev.csv", index=False)
+    with DagsterInstance.ephemeral() as instance:
+        keys, _ = _materialize_all(settings, instance)
+        meta = _latest_metadata(instance, "raw_pages", keys[0])
+        assert meta["rows_read"] == len(raw)
+        assert meta["accepted"] + meta["quarantined"] == len(raw)
+        clf = _latest_metadata(instance, "classifier")
+        assert clf["n_gold_eval"] > 400
+        assert 0.0 <= clf["macro_f1_on_gold"] <= 1.0
+
+
+def test_definitions_validate(tmp_path: Path) -> None:
+    """`dagster definitions validate` loads the workspace exactly as the UI would."""
+    env = {"BEAMBELL_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dh"), "PATH": ""}
+    (tmp_path / "dh").mkdir()
+    dagster = Path(sys.executable).parent / "dagster"
+    out = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
