@@ -1,7 +1,5 @@
 """gold_labels: hand labels loaded into the warehouse (from CSV files now, Label Studio later)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from dagster import AssetExecutionContext, MaterializeResult, asset

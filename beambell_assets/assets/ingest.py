@@ -1,7 +1,5 @@
 """Ingest group: landing files -> raw_pages (+ quarantine) -> page_features."""
 
-from __future__ import annotations
-
 import pandas as pd
 from dagster import (
     AssetCheckResult,

@@ -9,8 +9,6 @@ asset, so no asset code is copied. The assets are thin: the logic lives in ``lab
 ``training/`` and ``serving/``.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +41,7 @@ from beambell_assets.storage.warehouse import Warehouse, utcnow
 from beambell_assets.training.evaluation import evaluate
 from beambell_assets.training.label_model import fit_label_model
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
+from beambell_assets.training.splits import evaluation_mask
 from beambell_assets.training.training_set import build_training_set
 
 
@@ -115,14 +114,20 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         store.write_frame(n("lf_votes"), key, votes)
 
         gold = gold_vector(gold_for_task(wh, task), task, features["page_id"])
-        summary = lf_summary(L, list(task.lfs), Y=gold, fault_counts=report.fault_counts,
-                             label_names=task.label_names)
+        summary = lf_summary(
+            L, list(task.lfs), Y=gold, fault_counts=report.fault_counts, label_names=task.label_names
+        )
         coverage = (L != -1).mean(axis=0) if len(L) else np.zeros(len(task.lfs))
         now = utcnow()
         stats_rows = [
-            {"lf_name": lf.name, "n_rows": len(L), "n_votes": int((L[:, j] != -1).sum()) if len(L) else 0,
-             "coverage": float(coverage[j]), "n_errors": int(report.fault_counts.get(lf.name, 0)),
-             "computed_at": now}
+            {
+                "lf_name": lf.name,
+                "n_rows": len(L),
+                "n_votes": int((L[:, j] != -1).sum()) if len(L) else 0,
+                "coverage": float(coverage[j]),
+                "n_errors": int(report.fault_counts.get(lf.name, 0)),
+                "computed_at": now,
+            }
             for j, lf in enumerate(task.lfs)
         ]
         wh.replace_partition("lf_stats", key, stats_rows, where={"task": task.name})
@@ -180,9 +185,25 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         probs["gold"] = gold
         store.write_frame(n("label_model"), "probs", probs)
 
-        weights = pd.DataFrame({"lf": task.lf_names, "learned_accuracy": fit.lf_weights})
+        weights = pd.DataFrame(
+            {
+                "lf": task.lf_names,
+                "learned_accuracy": fit.lf_weights,
+                "accuracy_on_gold": fit.lf_empirical_accuracy,
+                "coverage": fit.lf_coverage,
+            }
+        )
         comparison = pd.DataFrame(
-            [{"model": name, **{k: scalar(v) for k, v in m.items()}} for name, m in fit.metrics.items()]
+            [
+                {
+                    "model": name,
+                    **{k: scalar(m.get(k)) for k in ("n_gold", "accuracy", "macro_f1", "coverage")},
+                }
+                for name, m in (fit.metrics or {}).items()
+            ]
+            or [
+                {"model": "label_model / majority_vote", "n_gold": 0, "note": "no gold labels to evaluate on"}
+            ]
         )
         balance = pd.DataFrame({"class": task.label_names, "prior": fit.class_balance})
         return MaterializeResult(
@@ -193,6 +214,8 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
                 "coverage": float(fit.coverage),
                 "gold_rows": int((gold != -1).sum()),
                 "class_balance_source": fit.class_balance_source,
+                "fit_method": fit.method,
+                "notes": "; ".join(fit.notes) or "none",
                 "label_model_vs_majority_vote": md_table(comparison),
                 "learned_lf_accuracies": md_table(
                     weights.sort_values("learned_accuracy", ascending=False), max_rows=200
@@ -211,19 +234,25 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
     def training_set(context: AssetExecutionContext) -> MaterializeResult:
         """Texts with probabilistic labels (abstain-only rows filtered), and the gold evaluation split.
 
-        Pages with a gold label are kept out of the weak training rows: they are the evaluation set.
+        Pages with a gold label are kept out of the weak training rows: they are the evaluation set
+        (see ``training/splits.py`` for a window that is mostly gold).
         """
         task, _wh, store = _ctx(context, spec)
         probs = store.read_frame(n("label_model"), "probs")
         features = pd.concat(
-            [store.read_frame(spec.features_asset, k).assign(partition_key=k)
-             for k in sorted(probs["partition_key"].unique())],
+            [
+                store.read_frame(spec.features_asset, k).assign(partition_key=k)
+                for k in sorted(probs["partition_key"].unique())
+            ],
             ignore_index=True,
         )
-        if len(features) != len(probs) or not (features["page_id"].to_numpy() == probs["page_id"].to_numpy()).all():
+        if (
+            len(features) != len(probs)
+            or not (features["page_id"].to_numpy() == probs["page_id"].to_numpy()).all()
+        ):
             raise Failure("page_features and label_model rows are out of step: re-materialize the window")
         prob_matrix = probs[_prob_columns(task.cardinality)].to_numpy()
-        is_gold = probs["gold"].to_numpy() != -1
+        is_gold = evaluation_mask(probs["page_id"].tolist(), probs["gold"].to_numpy() != -1)
         weak = build_training_set(
             features[~is_gold].reset_index(drop=True),
             probs["n_votes"].to_numpy()[~is_gold],
@@ -247,7 +276,9 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
                 "filtered_abstain_only": int(weak.n_filtered),
                 "gold_eval_rows": len(gold_eval),
                 "weak_label_balance": counts_table(weak_labels, "weak label"),
-                "mean_weak_confidence": float(weak.frame["weak_confidence"].mean()) if len(weak.frame) else 0.0,
+                "mean_weak_confidence": float(weak.frame["weak_confidence"].mean())
+                if len(weak.frame)
+                else 0.0,
             }
         )
 
@@ -298,7 +329,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
             "artifact": MetadataValue.path(str(path)),
         }
         if report.get("per_class") is not None:
-            metadata["per_class_on_gold"] = md_table(report["per_class"])
+            metadata["per_class_on_gold"] = md_table(report["per_class"].reset_index(names="class"))
         return MaterializeResult(metadata=metadata)
 
     @asset(
@@ -325,7 +356,9 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
                 registry.promote(latest.version, actor=actor, reason=decision.reason)
             else:
                 registry.reject(latest.version, actor=actor, reason=decision.reason)
-            decision_text = f"{'promoted' if decision.promote else 'rejected'} {latest.version}: {decision.reason}"
+            decision_text = (
+                f"{'promoted' if decision.promote else 'rejected'} {latest.version}: {decision.reason}"
+            )
         champion = registry.champion()
         if champion is None:
             raise Failure(f"no champion for {task.name}: {decision_text}")
@@ -355,7 +388,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         champion = ModelRegistry(wh, task.name).champion()
         if champion is None:
             raise Failure(f"no champion model for {task.name}: materialize {n('deployed_model')} first")
-        model = load_model(champion.artifact_path)
+        model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256)
         features = store.read_frame(spec.features_asset, key)
         scored = score_pages(model, features, task, champion.version)
         written = wh.replace_partition(
