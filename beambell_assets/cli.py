@@ -55,7 +55,9 @@ def _land_sample(settings: Settings, batches: int, pages_per_batch: int, seed: i
     existing = sorted(p for p in settings.landing_dir.iterdir() if p.is_file())
     if existing:
         return existing
-    paths = write_sample_scrape(settings.landing_dir, n_batches=batches, pages_per_batch=pages_per_batch, seed=seed)
+    paths = write_sample_scrape(
+        settings.landing_dir, n_batches=batches, pages_per_batch=pages_per_batch, seed=seed
+    )
     write_sample_gold(settings.gold_dir, n_batches=batches, pages_per_batch=pages_per_batch, seed=seed)
     return paths
 
@@ -87,7 +89,9 @@ def _run(job: Any, instance: Any, partition_key: str | None = None) -> None:
     if not result.success:
         failures = [e for e in result.all_events if e.is_failure]
         detail = failures[0].message if failures else "see the run in the Dagster UI"
-        raise SystemExit(f"run {result.run_id} of {job.name} ({partition_key or 'unpartitioned'}) failed: {detail}")
+        raise SystemExit(
+            f"run {result.run_id} of {job.name} ({partition_key or 'unpartitioned'}) failed: {detail}"
+        )
 
 
 def _metadata(instance: Any, asset: str, partition: str | None = None) -> dict[str, Any]:
@@ -135,7 +139,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with DagsterInstance.get() as instance:
         known = set(instance.get_dynamic_partitions(landing_partitions.name))
         instance.add_dynamic_partitions(landing_partitions.name, [k for k in keys if k not in known])
-        console.print(f"[bold]beambell demo[/] home={settings.home}  batches={len(keys)}  task={settings.task_spec}")
+        console.print(
+            f"[bold]beambell demo[/] home={settings.home}  batches={len(keys)}  task={settings.task_spec}"
+        )
         for key in keys:
             console.print(f"  ingest + label  {key}")
             _run(defs.resolve_job_def(INGEST_JOB), instance, key)
@@ -167,23 +173,32 @@ def _print_summary(instance: Any, settings: Settings, keys: list[str]) -> None:
         console.print("Quarantine by reason: " + ", ".join(f"{r.reason}={r.n}" for r in reasons.itertuples()))
 
     lf = _metadata(instance, "lf_votes", keys[-1])
-    console.print(f"\n[bold]LF summary[/] (batch {keys[-1]}, {lf.get('lfs')} LFs, "
-                  f"coverage {lf.get('coverage')}, {lf.get('rows_per_second')} rows/s):")
+    console.print(
+        f"\n[bold]LF summary[/] (batch {keys[-1]}, {lf.get('lfs')} LFs, "
+        f"coverage {lf.get('coverage')}, {lf.get('rows_per_second')} rows/s):"
+    )
     summary = str(lf.get("lf_summary", ""))
     lines = summary.splitlines()
-    console.print("\n".join(lines[:14]) + (f"\n  … {len(lines) - 14} more LFs (see the UI)" if len(lines) > 14 else ""),
-                  markup=False, highlight=False)
+    console.print(
+        "\n".join(lines[:14]) + (f"\n  … {len(lines) - 14} more LFs (see the UI)" if len(lines) > 14 else ""),
+        markup=False,
+        highlight=False,
+    )
 
     lm = _metadata(instance, "label_model")
-    console.print(f"\n[bold]Label model vs majority vote[/] (gold rows: {lm.get('gold_rows')}, "
-                  f"coverage {lm.get('coverage')}):")
+    console.print(
+        f"\n[bold]Label model vs majority vote[/] (gold rows: {lm.get('gold_rows')}, "
+        f"coverage {lm.get('coverage')}):"
+    )
     console.print(str(lm.get("label_model_vs_majority_vote", "")), markup=False, highlight=False)
 
     clf = _metadata(instance, "classifier")
     dep = _metadata(instance, "deployed_model")
-    console.print(f"\n[bold]Classifier[/] {clf.get('model_version')}: trained on {clf.get('n_train')} weak labels; "
-                  f"on {clf.get('n_gold_eval')} gold pages accuracy={clf.get('accuracy_on_gold')} "
-                  f"macro-F1={clf.get('macro_f1_on_gold')}")
+    console.print(
+        f"\n[bold]Classifier[/] {clf.get('model_version')}: trained on {clf.get('n_train')} weak labels; "
+        f"on {clf.get('n_gold_eval')} gold pages accuracy={clf.get('accuracy_on_gold')} "
+        f"macro-F1={clf.get('macro_f1_on_gold')}"
+    )
     console.print(f"[bold]Deployed model[/]: {dep.get('champion')} ({dep.get('decision')})")
     n_pred = wh.scalar("SELECT COUNT(*) FROM predictions")
     console.print(f"[bold]Predictions[/]: {n_pred} rows in the warehouse ({settings.warehouse_url})")
@@ -230,8 +245,9 @@ def _registry(args: argparse.Namespace) -> Any:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    record = _registry(args).promote(args.version, actor=f"cli:{os.environ.get('USER', 'unknown')}",
-                                     reason=args.reason)
+    record = _registry(args).promote(
+        args.version, actor=f"cli:{os.environ.get('USER', 'unknown')}", reason=args.reason
+    )
     console.print(f"champion is now {record.version}")
     return 0
 
@@ -249,8 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="land sample (or --data) batches and materialize the whole graph")
     demo.add_argument("--data", help="your own CSV / JSONL / Parquet file instead of the sample scrape")
-    demo.add_argument("--map", help="column mapping for --data, e.g. url=website_url,text=cleaned_website_text,"
-                      "label=Category (label -> gold, used for evaluation only)")
+    demo.add_argument(
+        "--map",
+        help="column mapping for --data, e.g. url=website_url,text=cleaned_website_text,"
+        "label=Category (label -> gold, used for evaluation only)",
+    )
     demo.add_argument("--batches", type=int, default=4, help="sample batches to generate (default 4)")
     demo.add_argument("--pages-per-batch", type=int, default=150)
     demo.add_argument("--seed", type=int, default=0)

@@ -26,7 +26,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(url=settings.warehouse_url),
         "artifacts": ArtifactStoreResource(root=str(settings.artifacts_dir)),
-        "landing": LandingResource(landing_dir=str(settings.landing_dir), column_mapping=settings.column_mapping),
+        "landing": LandingResource(
+            landing_dir=str(settings.landing_dir), column_mapping=settings.column_mapping
+        ),
         "gold_files": GoldFilesResource(gold_dir=str(settings.gold_dir)),
         "task": TaskResource(spec=settings.task_spec),
     }
@@ -46,7 +48,8 @@ def build_definitions(settings: Settings) -> Definitions:
     train_job = define_asset_job(
         TRAIN_JOB,
         selection=AssetSelection.assets(
-            gold_labels, *(by_name[n] for n in ("label_model", "training_set", "classifier", "deployed_model"))
+            gold_labels,
+            *(by_name[n] for n in ("label_model", "training_set", "classifier", "deployed_model")),
         ),
         description="Fit the label model on the training window, train the classifier, gate promotion.",
     )

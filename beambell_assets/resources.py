@@ -12,12 +12,10 @@ from pathlib import Path
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from beambell_assets.ingest.contract import ColumnMapping
+from beambell_assets.ingest.contract import ColumnMapping, list_landing_files, partition_key_for
 from beambell_assets.labeling.task import Task, load_task
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
-
-LANDING_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".jsonl.gz", ".csv.gz")
 
 
 class WarehouseResource(ConfigurableResource):
@@ -77,28 +75,9 @@ class LandingResource(ConfigurableResource):
         return files[partition_key]
 
 
-def partition_key_for(path: Path) -> str | None:
-    """``batch-2026-11-01.jsonl`` -> ``batch-2026-11-01``; None for files that are not batches."""
-    name = path.name
-    if name.startswith(".") or name.endswith((".tmp", ".part")):
-        return None  # being written: the convention is write-then-rename
-    for suffix in LANDING_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return None
-
-
 def landing_files(landing_dir: Path) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    if not landing_dir.exists():
-        return out
-    for path in sorted(landing_dir.iterdir()):
-        key = partition_key_for(path) if path.is_file() else None
-        if key is not None:
-            if key in out:
-                raise ValueError(f"two landing files map to partition {key!r}: {out[key].name}, {path.name}")
-            out[key] = path
-    return out
+    """Partition key -> file for every complete batch file (see the landing contract)."""
+    return {partition_key_for(p): p for p in list_landing_files(landing_dir)}
 
 
 class GoldFilesResource(ConfigurableResource):

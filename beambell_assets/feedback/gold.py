@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from beambell_assets.ingest.readers import page_id_for_url
+from beambell_assets.ingest.contract import normalize_url, page_id_for
 from beambell_assets.labeling.task import Task
 from beambell_assets.storage.warehouse import Warehouse
 
@@ -37,19 +37,27 @@ def read_gold_csvs(gold_dir: Path, task: Task) -> GoldLoad:
         missing = {"url", "label"} - set(df.columns)
         if missing:
             rejected.append(
-                {"file": path.name, "row": 0, "url": None, "label": None,
-                 "reason": f"missing columns {sorted(missing)}"}
+                {
+                    "file": path.name,
+                    "row": 0,
+                    "url": None,
+                    "label": None,
+                    "reason": f"missing columns {sorted(missing)}",
+                }
             )
             continue
         for i, row in enumerate(df.to_dict("records"), start=2):  # row 1 is the header
             url, label = row["url"].strip(), row["label"].strip()
-            if not url or label not in names:
-                reason = "empty url" if not url else f"label {label!r} not in the task's label space"
+            normalized = normalize_url(url)
+            if normalized is None or label not in names:
+                reason = (
+                    "not an http(s) url" if normalized is None else f"label {label!r} not in the label space"
+                )
                 rejected.append({"file": path.name, "row": i, "url": url, "label": label, "reason": reason})
                 continue
             accepted.append(
                 {
-                    "page_id": page_id_for_url(url),
+                    "page_id": page_id_for(normalized),
                     "url": url,
                     "label": label,
                     "labeler": row.get("labeler") or None,
@@ -70,5 +78,7 @@ def gold_for_task(wh: Warehouse, task: Task) -> pd.DataFrame:
 def gold_vector(gold: pd.DataFrame, task: Task, page_ids: pd.Series | np.ndarray) -> np.ndarray:
     """Class index per page (``-1`` where there is no gold label)."""
     index = {name: i for i, name in enumerate(task.label_names)}
-    by_page = {pid: index[lbl] for pid, lbl in zip(gold["page_id"], gold["label"], strict=True) if lbl in index}
+    by_page = {
+        pid: index[lbl] for pid, lbl in zip(gold["page_id"], gold["label"], strict=True) if lbl in index
+    }
     return np.array([by_page.get(pid, -1) for pid in page_ids], dtype=np.int64)

@@ -39,6 +39,9 @@ def decide(candidate: dict[str, Any], champion: dict[str, Any] | None, policy: P
     best = champion.get(policy.metric)
     if best is not None and score < best - policy.tolerance:
         return Decision(
-            False, f"{policy.metric}={score:.3f} worse than champion {best:.3f} by more than {policy.tolerance}"
+            False,
+            f"{policy.metric}={score:.3f} worse than champion {best:.3f} by more than {policy.tolerance}",
         )
-    return Decision(True, f"{policy.metric}={score:.3f} vs champion {best if best is None else f'{best:.3f}'}")
+    return Decision(
+        True, f"{policy.metric}={score:.3f} vs champion {best if best is None else f'{best:.3f}'}"
+    )

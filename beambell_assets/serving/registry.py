@@ -107,8 +107,16 @@ class ModelRegistry:
         df = self.wh.read("SELECT * FROM model_events WHERE task = :t ORDER BY at", {"t": self.task})
         return df.astype(object).where(df.notna(), None).to_dict("records")
 
-    def _event(self, conn: sa.Connection, version: str, previous: str | None, action: str,
-               actor: str, reason: str, metrics: dict[str, Any] | None) -> None:
+    def _event(
+        self,
+        conn: sa.Connection,
+        version: str,
+        previous: str | None,
+        action: str,
+        actor: str,
+        reason: str,
+        metrics: dict[str, Any] | None,
+    ) -> None:
         self.wh.insert(
             "model_events",
             [
@@ -138,7 +146,9 @@ class ModelRegistry:
             if current == version:
                 return candidate
             conn.execute(
-                t.update().where((t.c.task == self.task) & (t.c.status == "champion")).values(status="retired")
+                t.update()
+                .where((t.c.task == self.task) & (t.c.status == "champion"))
+                .values(status="retired")
             )
             conn.execute(t.update().where(t.c.version == version).values(status="champion"))
             self._event(conn, version, current, "promote", actor, reason, candidate.metrics)
@@ -149,11 +159,20 @@ class ModelRegistry:
         candidate = self.get(version)
         with self.wh.engine.begin() as conn:
             conn.execute(
-                t.update().where((t.c.version == version) & (t.c.status == "candidate")).values(status="rejected")
+                t.update()
+                .where((t.c.version == version) & (t.c.status == "candidate"))
+                .values(status="rejected")
             )
             current = self.champion()
-            self._event(conn, version, current.version if current else None, "reject", actor, reason,
-                        candidate.metrics)
+            self._event(
+                conn,
+                version,
+                current.version if current else None,
+                "reject",
+                actor,
+                reason,
+                candidate.metrics,
+            )
         return self.get(version)
 
     def rollback(self, actor: str, reason: str) -> ModelRecord:
@@ -162,7 +181,9 @@ class ModelRegistry:
         if current is None:
             raise RuntimeError("no champion to roll back from")
         # The champion's own promotion says whom it replaced; rolling back twice walks further back.
-        promotions = [e for e in self.events() if e["action"] == "promote" and e["version"] == current.version]
+        promotions = [
+            e for e in self.events() if e["action"] == "promote" and e["version"] == current.version
+        ]
         previous = promotions[-1]["previous"] if promotions else None
         if not previous:
             raise RuntimeError(f"champion {current.version} has no previous champion to restore")
@@ -170,5 +191,7 @@ class ModelRegistry:
         with self.wh.engine.begin() as conn:
             conn.execute(t.update().where(t.c.version == current.version).values(status="retired"))
             conn.execute(t.update().where(t.c.version == previous).values(status="champion"))
-            self._event(conn, previous, current.version, "rollback", actor, reason, self.get(previous).metrics)
+            self._event(
+                conn, previous, current.version, "rollback", actor, reason, self.get(previous).metrics
+            )
         return self.get(previous)

@@ -52,13 +52,19 @@ def _materialize_all(settings: Settings, instance: DagsterInstance) -> tuple[lis
     keys = sorted(landing_files(settings.landing_dir))
     instance.add_dynamic_partitions(landing_partitions.name, keys)
     for key in keys:
-        res = materialize([raw_pages, page_features, ws["lf_votes"]], partition_key=key,
-                          resources=resources, instance=instance)
+        res = materialize(
+            [raw_pages, page_features, ws["lf_votes"]],
+            partition_key=key,
+            resources=resources,
+            instance=instance,
+        )
         assert res.success
     train = [gold_labels, *(ws[n] for n in ("label_model", "training_set", "classifier", "deployed_model"))]
     assert materialize(train, resources=resources, instance=instance).success
     for key in keys:
-        assert materialize([ws["predictions"]], partition_key=key, resources=resources, instance=instance).success
+        assert materialize(
+            [ws["predictions"]], partition_key=key, resources=resources, instance=instance
+        ).success
     return keys, ws
 
 
@@ -105,10 +111,15 @@ def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
         # Re-running a partition replaces its rows: no duplicates anywhere.
         before = {t: wh.count(t) for t in ("pages", "quarantine", "predictions", "lf_stats")}
         resources = build_resources(settings)
-        assert materialize([raw_pages, page_features, ws["lf_votes"]], partition_key=keys[0],
-                           resources=resources, instance=instance).success
-        assert materialize([ws["predictions"]], partition_key=keys[0], resources=resources,
-                           instance=instance).success
+        assert materialize(
+            [raw_pages, page_features, ws["lf_votes"]],
+            partition_key=keys[0],
+            resources=resources,
+            instance=instance,
+        ).success
+        assert materialize(
+            [ws["predictions"]], partition_key=keys[0], resources=resources, instance=instance
+        ).success
         assert {t: wh.count(t) for t in before} == before
         wh.dispose()
 
@@ -117,9 +128,12 @@ def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
 def test_full_graph_on_dev_csv_with_mapping(tmp_path: Path, dev_csv: Path) -> None:
     """A user's own file with other column names: one batch, labels used as gold for evaluation."""
     home = tmp_path / "home"
-    settings = Settings(home=home, warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
-                        task_spec="beambell_assets.labeling.tasks.web_content",
-                        column_mapping="url=website_url,text=cleaned_website_text,label=Category").ensure_dirs()
+    settings = Settings(
+        home=home,
+        warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
+        task_spec="beambell_assets.labeling.tasks.web_content",
+        column_mapping="url=website_url,text=cleaned_website_text,label=Category",
+    ).ensure_dirs()
     (settings.landing_dir / "websites-2026-11-01.csv").write_bytes(dev_csv.read_bytes())
     raw = pd.read_csv(dev_csv)
     gold = raw.dropna(subset=["Category"]).rename(columns={"website_url": "url", "Category": "label"})
@@ -139,6 +153,12 @@ def test_definitions_validate(tmp_path: Path) -> None:
     env = {"BEAMBELL_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dh"), "PATH": ""}
     (tmp_path / "dh").mkdir()
     dagster = Path(sys.executable).parent / "dagster"
-    out = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT,
-                         env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr

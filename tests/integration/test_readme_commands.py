@@ -31,12 +31,20 @@ def test_readme_demo_command_runs_the_main_job(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BEAMBELL_", "DAGSTER_"))}
     env["BEAMBELL_HOME"] = str(home)
-    out = subprocess.run(["bash", "-c", "./dev.sh demo"], cwd=REPO_ROOT, env=env, capture_output=True,
-                         text=True, timeout=900)
+    out = subprocess.run(
+        ["bash", "-c", "./dev.sh demo"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
-    for expected in ("Pages per batch", "LF summary", "Label model vs majority vote", "Classifier",
-                     "Deployed model", "Predictions", "dagster dev"):
+    for expected in (
+        "Pages per batch",
+        "LF summary",
+        "Label model vs majority vote",
+        "Classifier",
+        "Deployed model",
+        "Predictions",
+        "dagster dev",
+    ):
         assert expected in log, f"{expected!r} missing from the demo output:\n{log[-3000:]}"
     con = sqlite3.connect(home / "warehouse.db")
     pages = con.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
