@@ -85,7 +85,10 @@ def _gold_from_labeled_batches(settings: Settings, keys: list[str]) -> int:
 
 # --------------------------------------------------------------------------- running
 def _run(job: Any, instance: Any, partition_key: str | None = None) -> None:
-    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(
+        run_config=quiet, instance=instance, partition_key=partition_key, raise_on_error=False
+    )
     if not result.success:
         failures = [e for e in result.all_events if e.is_failure]
         detail = failures[0].message if failures else "see the run in the Dagster UI"
@@ -172,23 +175,12 @@ def _print_summary(instance: Any, settings: Settings, keys: list[str]) -> None:
     if len(reasons):
         console.print("Quarantine by reason: " + ", ".join(f"{r.reason}={r.n}" for r in reasons.itertuples()))
 
-    lf = _metadata(instance, "lf_votes", keys[-1])
-    console.print(
-        f"\n[bold]LF summary[/] (batch {keys[-1]}, {lf.get('lfs')} LFs, "
-        f"coverage {lf.get('coverage')}, {lf.get('rows_per_second')} rows/s):"
-    )
-    summary = str(lf.get("lf_summary", ""))
-    lines = summary.splitlines()
-    console.print(
-        "\n".join(lines[:14]) + (f"\n  … {len(lines) - 14} more LFs (see the UI)" if len(lines) > 14 else ""),
-        markup=False,
-        highlight=False,
-    )
+    _print_lf_summary(instance, wh, settings, keys)
 
     lm = _metadata(instance, "label_model")
     console.print(
         f"\n[bold]Label model vs majority vote[/] (gold rows: {lm.get('gold_rows')}, "
-        f"coverage {lm.get('coverage')}):"
+        f"coverage {_fmt(lm.get('coverage'))}):"
     )
     console.print(str(lm.get("label_model_vs_majority_vote", "")), markup=False, highlight=False)
 
@@ -196,8 +188,8 @@ def _print_summary(instance: Any, settings: Settings, keys: list[str]) -> None:
     dep = _metadata(instance, "deployed_model")
     console.print(
         f"\n[bold]Classifier[/] {clf.get('model_version')}: trained on {clf.get('n_train')} weak labels; "
-        f"on {clf.get('n_gold_eval')} gold pages accuracy={clf.get('accuracy_on_gold')} "
-        f"macro-F1={clf.get('macro_f1_on_gold')}"
+        f"on {clf.get('n_gold_eval')} held-out gold pages accuracy={_fmt(clf.get('accuracy_on_gold'))} "
+        f"macro-F1={_fmt(clf.get('macro_f1_on_gold'))}"
     )
     console.print(f"[bold]Deployed model[/]: {dep.get('champion')} ({dep.get('decision')})")
     n_pred = wh.scalar("SELECT COUNT(*) FROM predictions")
@@ -208,6 +200,45 @@ def _print_summary(instance: Any, settings: Settings, keys: list[str]) -> None:
         "dagster dev -w workspace.yaml"
     )
     wh.dispose()
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _print_lf_summary(instance: Any, wh: Any, settings: Settings, keys: list[str], top: int = 12) -> None:
+    """The busiest LFs over all batches; the full table (with conflicts, gold accuracy) is in the UI."""
+    from beambell_assets.labeling.task import load_task
+
+    task = load_task(settings.task_spec)
+    stats = wh.read(
+        "SELECT lf_name, SUM(n_votes) AS votes, SUM(n_rows) AS rows_, SUM(n_errors) AS errors "
+        "FROM lf_stats WHERE task = :t GROUP BY lf_name",
+        {"t": task.name},
+    )
+    if stats.empty:
+        return
+    stats["coverage"] = stats["votes"] / stats["rows_"].clip(lower=1)
+    label_of = {lf.name: getattr(lf, "label", None) for lf in task.lfs}
+    stats = stats.sort_values("coverage", ascending=False)
+    meta = _metadata(instance, "lf_votes", keys[-1])
+    table = Table(
+        title=f"LF summary: {len(task.lfs)} LFs over {len(keys)} batches "
+        f"(last batch: coverage {_fmt(meta.get('coverage'))}, {meta.get('rows_per_second')} rows/s)"
+    )
+    for col in ("LF", "votes for", "coverage", "errors"):
+        table.add_column(col, justify="left" if col in ("LF", "votes for") else "right")
+    for row in stats.head(top).itertuples():
+        label = label_of.get(row.lf_name)
+        table.add_row(
+            row.lf_name,
+            task.label_names[label] if label is not None else "(several)",
+            f"{row.coverage:.3f}",
+            str(int(row.errors)),
+        )
+    console.print(table)
+    silent = int((stats["votes"] == 0).sum())
+    console.print(f"… {len(stats) - top} more LFs ({silent} silent on this data): see lf_votes in the UI")
 
 
 def cmd_status(args: argparse.Namespace) -> int:

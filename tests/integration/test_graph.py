@@ -144,7 +144,9 @@ def test_full_graph_on_dev_csv_with_mapping(tmp_path: Path, dev_csv: Path) -> No
         assert meta["rows_read"] == len(raw)
         assert meta["accepted"] + meta["quarantined"] == len(raw)
         clf = _latest_metadata(instance, "classifier")
-        assert clf["n_gold_eval"] > 400
+        # Every accepted row is gold here, so about half is held out (training/splits.py).
+        assert 0.4 * meta["accepted"] <= clf["n_gold_eval"] <= 0.6 * meta["accepted"]
+        assert clf["n_train"] > 0
         assert 0.0 <= clf["macro_f1_on_gold"] <= 1.0
 
 

@@ -1,0 +1,107 @@
+"""Save and load scikit-learn models with skops — never pickle.
+
+A model file is data, not code: ``load_model`` first lists the types the file would construct
+(``skops.io.get_untrusted_types``) and refuses the file, with the offending type names, unless
+every type skops does not already trust is on :data:`TRUSTED_TYPES` (our classifier and the
+scikit-learn pieces it is made of) or was passed explicitly by the caller. Nothing is imported or
+instantiated from a refused file.
+
+``save_model`` writes atomically (temporary file + rename) and returns the file's SHA-256, which
+``load_model(..., expected_sha256=...)`` can check before reading anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+#: Types beambell trusts beyond skops' own defaults (fully qualified names as skops reports them).
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "beambell_assets.training.soft_classifier.SoftLabelTextClassifier",
+        "sklearn.feature_extraction.text.TfidfVectorizer",
+        "sklearn.feature_extraction.text.TfidfTransformer",
+        "sklearn.feature_extraction.text.CountVectorizer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.linear_model._stochastic_gradient.SGDClassifier",
+        "sklearn.pipeline.FeatureUnion",
+        "sklearn.pipeline.Pipeline",
+    }
+)
+
+
+class UntrustedModelError(ValueError):
+    """The model file would construct types that are not on the allow-list."""
+
+    def __init__(self, path: Path, types: list[str]) -> None:
+        self.path = path
+        self.types = types
+        super().__init__(
+            f"refusing to load {path}: it contains type(s) not on beambell's allow-list: "
+            f"{', '.join(types)}. If you wrote and trust them, pass them in trusted=[...]."
+        )
+
+
+class ModelIntegrityError(ValueError):
+    """The model file's SHA-256 is not the expected one."""
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_model(model: Any, path: str | os.PathLike[str]) -> str:
+    """Write ``model`` to ``path`` in skops format (atomically); return the file's SHA-256."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        sio.dump(model, tmp_name)
+        digest = file_sha256(tmp_name)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def untrusted_types(path: str | os.PathLike[str], trusted: Iterable[str] = ()) -> list[str]:
+    """Types in the file that neither skops nor the allow-list (plus ``trusted``) trusts."""
+    allowed = TRUSTED_TYPES | set(trusted)
+    return sorted(t for t in sio.get_untrusted_types(file=Path(path)) if t not in allowed)
+
+
+def load_model(
+    path: str | os.PathLike[str],
+    *,
+    trusted: Iterable[str] = (),
+    expected_sha256: str | None = None,
+) -> Any:
+    """Load a skops model file, refusing any type outside the allow-list (see module docstring)."""
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"model file not found: {source}")
+    if expected_sha256 is not None:
+        actual = file_sha256(source)
+        if actual != expected_sha256:
+            raise ModelIntegrityError(
+                f"{source}: SHA-256 is {actual}, expected {expected_sha256}: the file changed or is not the "
+                "registered model"
+            )
+    extra = set(trusted)
+    refused = untrusted_types(source, extra)
+    if refused:
+        raise UntrustedModelError(source, refused)
+    needed = sio.get_untrusted_types(file=source)  # every one of them is on the allow-list now
+    return sio.load(source, trusted=needed)
