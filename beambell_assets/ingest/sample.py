@@ -32,24 +32,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-CATEGORIES: tuple[str, ...] = (
-    "Travel",
-    "Social Networking and Messaging",
-    "News",
-    "Streaming Services",
-    "Sports",
-    "Photography",
-    "Law and Government",
-    "Health and Fitness",
-    "Games",
-    "E-Commerce",
-    "Forums",
-    "Food",
-    "Education",
-    "Computers and Technology",
-    "Business/Corporate",
-    "Adult",
-)
+from beambell_assets.labeling.tasks.web_content import LABELS
+
+#: The default task's label space: the sample must speak exactly its labels.
+CATEGORIES: tuple[str, ...] = LABELS
 FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet")
 DEFAULT_START = datetime(2026, 11, 1, tzinfo=UTC)
 HUGE_TEXT_CHARS = 2_100_000
