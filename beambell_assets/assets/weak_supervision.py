@@ -228,7 +228,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         name=n("training_set"),
         group_name=spec.group("training"),
         kinds={"pandas", "parquet"},
-        deps=[label_model],
+        deps=[label_model, features_key],
         required_resource_keys=resources,
     )
     def training_set(context: AssetExecutionContext) -> MaterializeResult:
