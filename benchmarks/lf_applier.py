@@ -177,7 +177,7 @@ def breakdown(lfs: list, paths: dict[str, str], df: pd.DataFrame, n_jobs: int | 
         if not group:
             continue
         print(f"  breakdown: {label} ({len(group)} LFs) on {len(df):,} rows", flush=True)
-        (L1, _), w1, c1, _ = timed(lambda g=group: FastLFApplier(g, n_jobs=n_jobs).apply(df))
+        (L1, rep), w1, c1, _ = timed(lambda g=group: FastLFApplier(g, n_jobs=n_jobs).apply(df))
         L0, w0, c0, _ = timed(
             lambda g=group: PandasLFApplier(g).apply(df, progress_bar=False, fault_tolerant=True)
         )
@@ -190,6 +190,7 @@ def breakdown(lfs: list, paths: dict[str, str], df: pd.DataFrame, n_jobs: int | 
                 "speed-up (wall)": f"{w0 / w1:,.1f}x",
                 "speed-up (CPU)": f"{c0 / c1:,.1f}x",
                 "identical L": "yes" if np.array_equal(L0, L1) else "NO",
+                "ours ran": rep.mode,
             }
         )
     return pd.DataFrame(rows).to_markdown(index=False)
