@@ -140,3 +140,37 @@ def test_bad_prototypes_are_rejected() -> None:
         PrototypeLF("p", {0: "the and of", 1: "football"})  # no usable tokens
     with pytest.raises(ValueError):
         SeedNaiveBayesLF("nb", PROTOS, fields=())
+
+
+def test_fast_count_matrix_equals_sklearn_transform() -> None:
+    """``count_matrix`` (the fast path both LF forms use) builds sklearn's exact matrix, and the
+    shared analysis caches stay bounded without changing any result."""
+    from beambell_assets.labeling import model_lfs
+
+    texts = [*TEXTS, "Hotels hotels HOTELS's cities cities 2024 x of the", "recipes recipe, bus bus"]
+    for lf in [*_lfs(), *MODEL_LFS]:
+        vec = lf.vectorizer
+        expected = (
+            vec.transform(texts)
+            if isinstance(lf, SeedNaiveBayesLF)
+            else super(type(vec), vec).transform(texts)
+        )
+        for _ in range(2):  # cold, then warm caches
+            got = model_lfs.count_matrix(vec, texts)
+            assert type(got) is type(expected)
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            for attr in ("data", "indices", "indptr"):
+                a, b = getattr(got, attr), getattr(expected, attr)
+                assert a.dtype == b.dtype and np.array_equal(a, b), attr
+    assert model_lfs.analyze("Hotels and recipes") == ["hotel", "recipe", "hotel recipe"]
+    old_max = model_lfs._UNIGRAM_CACHE_MAX_CHARS
+    try:
+        model_lfs._UNIGRAM_CACHE_MAX_CHARS = 50
+        model_lfs._UNIGRAMS, model_lfs._unigram_chars = {}, 0
+        for t in texts:
+            assert model_lfs._unigrams(t) == [w for w in model_lfs.analyze(t) if " " not in w]
+            model_lfs._unigrams(t)
+        assert model_lfs._unigram_chars <= 50
+        assert sum(map(len, model_lfs._UNIGRAMS)) <= 50
+    finally:
+        model_lfs._UNIGRAM_CACHE_MAX_CHARS = old_max
