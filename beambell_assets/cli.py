@@ -242,20 +242,14 @@ def _print_lf_summary(instance: Any, wh: Any, settings: Settings, keys: list[str
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from beambell_assets.labeling.task import load_task
-    from beambell_assets.serving.registry import ModelRegistry
-    from beambell_assets.storage.warehouse import Warehouse
-
-    settings = load_settings(args.home)
-    wh = Warehouse(settings.warehouse_url)
-    wh.migrate()
-    task = load_task(settings.task_spec)
-    table = Table(title=f"beambell status — {settings.home}")
+    registry = _registry(args)
+    wh = registry.wh
+    table = Table(title=f"beambell status — {load_settings(args.home).home}")
     table.add_column("what")
     table.add_column("value", justify="right")
     for name in ("pages", "quarantine", "gold_labels", "predictions"):
         table.add_row(name, str(wh.count(name)))
-    champion = ModelRegistry(wh, task.name).champion()
+    champion = registry.champion()
     table.add_row("champion", champion.version if champion else "none")
     if champion:
         table.add_row("champion macro-F1 on gold", str(champion.metrics.get("macro_f1")))

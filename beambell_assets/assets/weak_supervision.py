@@ -42,7 +42,7 @@ from beambell_assets.training.evaluation import evaluate
 from beambell_assets.training.label_model import fit_label_model
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 from beambell_assets.training.splits import evaluation_mask
-from beambell_assets.training.training_set import build_training_set
+from beambell_assets.training.training_set import build_training_set, prob_columns
 
 
 class TrainingWindowConfig(Config):
@@ -83,10 +83,6 @@ def _ctx(context: AssetExecutionContext, spec: WeakSupervisionSpec) -> tuple[Tas
 
 def _window(keys: list[str], n: int) -> list[str]:
     return keys[-n:] if n > 0 else keys
-
-
-def _prob_columns(k: int) -> list[str]:
-    return [f"prob_{i}" for i in range(k)]
 
 
 def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> list[AssetsDefinition]:
@@ -178,7 +174,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         gold = gold_vector(gold_for_task(wh, task), task, votes["page_id"])
         fit = fit_label_model(L, task.cardinality, gold=gold, seed=config.seed, n_epochs=config.n_epochs)
 
-        probs = pd.DataFrame(fit.probs, columns=_prob_columns(task.cardinality))
+        probs = pd.DataFrame(fit.probs, columns=prob_columns(task.cardinality))
         probs.insert(0, "page_id", votes["page_id"].to_numpy())
         probs.insert(1, "partition_key", votes["partition_key"].to_numpy())
         probs["n_votes"] = (L != -1).sum(axis=1)
@@ -251,7 +247,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
             or not (features["page_id"].to_numpy() == probs["page_id"].to_numpy()).all()
         ):
             raise Failure("page_features and label_model rows are out of step: re-materialize the window")
-        prob_matrix = probs[_prob_columns(task.cardinality)].to_numpy()
+        prob_matrix = probs[prob_columns(task.cardinality)].to_numpy()
         is_gold = evaluation_mask(probs["page_id"].tolist(), probs["gold"].to_numpy() != -1)
         weak = build_training_set(
             features[~is_gold].reset_index(drop=True),
@@ -299,7 +295,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         gold_eval = store.read_frame(n("training_set"), "gold_eval")
         if weak.empty:
             raise Failure("the training set is empty: no page got a vote from any LF")
-        y = weak[_prob_columns(task.cardinality)].to_numpy()
+        y = weak[prob_columns(task.cardinality)].to_numpy()
         model = SoftLabelTextClassifier(n_classes=task.cardinality, random_state=0)
         model.fit(weak["text"].tolist(), y)
         preds = model.predict(gold_eval["text"].tolist()) if len(gold_eval) else np.array([], dtype=int)
