@@ -24,6 +24,21 @@ setup() {
   fi
 }
 
+# The browser test drives the Dagster UI in Debian's chromium (Playwright never downloads a browser).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "dev.sh: installing Debian's chromium for the browser test" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || echo "dev.sh: could not install chromium; the browser test will fail" >&2
+  else
+    echo "dev.sh: /usr/bin/chromium is missing; the browser test needs it:" \
+      "sudo apt-get install -y chromium" >&2
+  fi
+}
+
 cmd="${1:-}"; shift || true
 case "$cmd" in
   setup) setup ;;
@@ -33,6 +48,7 @@ case "$cmd" in
     ;;
   test)
     setup
+    ensure_chromium
     "$VENV/bin/ruff" check .
     exec "$VENV/bin/python" -m pytest tests/unit tests/integration "$@"
     ;;

@@ -1,25 +1,69 @@
-"""The one Definitions object: assets, checks, jobs and resources, configured from the environment."""
+"""The one Definitions object: assets, checks, jobs, sensors, schedules and resources.
 
-from __future__ import annotations
+Everything is configured from the environment (``settings.py``), so the embedded default needs
+no configuration and a deployment changes URLs, not code.
+"""
 
-from dagster import AssetSelection, Definitions, define_asset_job
+import os
 
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+
+from beambell_assets.assets.annotation import annotation_queue, label_studio_export, label_studio_gold
+from beambell_assets.assets.domains import build_domain_and_org_definitions
 from beambell_assets.assets.gold import gold_labels
 from beambell_assets.assets.ingest import page_features, raw_pages
+from beambell_assets.assets.monitoring import drift_report
 from beambell_assets.assets.partitions import landing_partitions
+from beambell_assets.assets.stateful_lfs import stateful_lfs
 from beambell_assets.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.automation.gold_sync import GOLD_SYNC_JOB, build_label_studio_gold_sensor
+from beambell_assets.automation.landing import build_landing_sensor
+from beambell_assets.automation.retrain import (
+    build_rescore_sensor,
+    build_retrain_schedule,
+    build_retrain_sensor,
+)
+from beambell_assets.feedback.label_studio import LabelStudioResource
 from beambell_assets.resources import (
     ArtifactStoreResource,
     GoldFilesResource,
     LandingResource,
+    PromotionPolicyResource,
     TaskResource,
     WarehouseResource,
 )
 from beambell_assets.settings import Settings, load_settings
 
 INGEST_JOB = "ingest_and_label"
+PROCESS_JOB = "process_batch"
 TRAIN_JOB = "train_and_promote"
 PREDICT_JOB = "predict"
+
+#: Per-batch domain and organisation assets (``assets/domains.py``), run with every new batch.
+DOMAIN_ASSETS = ["domain_profiles", "organisations", "org_features", "org_lf_votes"]
+
+#: What `beambell backfill --job X` re-materializes (asset names), for the daemon's asset backfill.
+BACKFILL_SELECTIONS = {
+    INGEST_JOB: ["raw_pages", "page_features", "lf_votes"],
+    PROCESS_JOB: [
+        "raw_pages",
+        "page_features",
+        "lf_votes",
+        "predictions",
+        "drift_report",
+        *DOMAIN_ASSETS,
+        "annotation_queue",
+        "label_studio_export",
+    ],
+    PREDICT_JOB: ["predictions", "drift_report", "annotation_queue", "label_studio_export"],
+}
+
+# Steps run in the run's own process: on two cores a process per step only adds start-up time
+# (each imports pandas, torch and the LF models), and every job here is a short chain.
+
+# Run-level retries are for crashes (a killed worker, a lost connection); a refused model or a
+# blocked batch fails the same way every time, so `dagster.yaml` does not retry asset failures.
+_TRAIN_TAGS = {"dagster/max_retries": "0"}
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -31,38 +75,90 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "gold_files": GoldFilesResource(gold_dir=str(settings.gold_dir)),
         "task": TaskResource(spec=settings.task_spec),
+        "promotion": PromotionPolicyResource(),
+        "label_studio": LabelStudioResource(
+            url=os.environ.get("BEAMBELL_LABEL_STUDIO_URL", ""),
+            api_key=os.environ.get("BEAMBELL_LABEL_STUDIO_TOKEN", ""),
+            project_id=int(os.environ.get("BEAMBELL_LABEL_STUDIO_PROJECT_ID") or 0),
+            project_title=os.environ.get("BEAMBELL_LABEL_STUDIO_PROJECT_TITLE", ""),
+        ),
     }
 
 
 def build_definitions(settings: Settings) -> Definitions:
     settings.ensure_dirs()
-    ws_assets = build_weak_supervision_assets()
-    by_name = {a.key.to_user_string(): a for a in ws_assets}
+    ws_defs = build_weak_supervision_assets(stateful_lfs_asset="stateful_lfs")
+    by_name = {d.key.to_user_string(): d for d in ws_defs if len(d.keys) == 1}  # assets, not checks
+    lf_votes, predictions = by_name["lf_votes"], by_name["predictions"]
+    training = [by_name[n] for n in ("label_model", "training_set", "classifier", "deployed_model")]
 
+    dom_defs, dom_jobs, dom_resources = build_domain_and_org_definitions()
+    ingest = AssetSelection.assets(raw_pages, page_features, lf_votes)
     ingest_job = define_asset_job(
         INGEST_JOB,
-        selection=AssetSelection.assets(raw_pages, page_features, by_name["lf_votes"]),
+        selection=ingest,
         partitions_def=landing_partitions,
-        description="Read a landed batch, quarantine bad rows, build features and apply the LFs.",
+        description="Read a landed batch, gate it (contract + GX suite), build features, apply the LFs.",
+    )
+    process_job = define_asset_job(
+        PROCESS_JOB,
+        selection=ingest
+        | AssetSelection.assets(predictions, drift_report)
+        | AssetSelection.assets(*DOMAIN_ASSETS)
+        | AssetSelection.assets(annotation_queue, label_studio_export),
+        partitions_def=landing_partitions,
+        description=(
+            "What the landing sensor runs per new file: ingest, label, predict, check drift, update the "
+            "domains and organisations it touches, queue pages for annotation."
+        ),
     )
     train_job = define_asset_job(
         TRAIN_JOB,
-        selection=AssetSelection.assets(
-            gold_labels,
-            *(by_name[n] for n in ("label_model", "training_set", "classifier", "deployed_model")),
-        ),
+        selection=AssetSelection.assets(gold_labels, stateful_lfs, *training),
+        tags=_TRAIN_TAGS,
         description="Fit the label model on the training window, train the classifier, gate promotion.",
     )
     predict_job = define_asset_job(
         PREDICT_JOB,
-        selection=AssetSelection.assets(by_name["predictions"]),
+        selection=AssetSelection.assets(predictions, drift_report, annotation_queue, label_studio_export),
         partitions_def=landing_partitions,
-        description="Score a batch with the champion model into the predictions table.",
+        description=(
+            "Score batches with the champion into the predictions table; check drift; queue pages "
+            "for annotation."
+        ),
     )
+    gold_sync_job = define_asset_job(
+        GOLD_SYNC_JOB,
+        selection=AssetSelection.assets(label_studio_gold, stateful_lfs),
+        tags=_TRAIN_TAGS,
+        description="Sync Label Studio annotations into gold_labels and refit the stateful LFs.",
+    )
+    automation = settings.automation
     return Definitions(
-        assets=[raw_pages, page_features, gold_labels, *ws_assets],
-        jobs=[ingest_job, train_job, predict_job],
-        resources=build_resources(settings),
+        executor=in_process_executor,
+        assets=[
+            raw_pages,
+            page_features,
+            gold_labels,
+            drift_report,
+            stateful_lfs,
+            label_studio_gold,
+            annotation_queue,
+            label_studio_export,
+            *ws_defs,
+            *dom_defs,
+        ],
+        jobs=[ingest_job, process_job, train_job, predict_job, gold_sync_job, *dom_jobs],
+        sensors=[
+            build_landing_sensor(automation, process_job, ingest_job),
+            build_retrain_sensor(automation, train_job),
+            build_rescore_sensor(automation, predict_job),
+            build_label_studio_gold_sensor(
+                gold_sync_job, interval_s=int(os.environ.get("BEAMBELL_LABEL_STUDIO_INTERVAL_S", "60"))
+            ),
+        ],
+        schedules=[build_retrain_schedule(automation, train_job)],
+        resources={**build_resources(settings), **dom_resources},
     )
 
 

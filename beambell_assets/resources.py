@@ -14,6 +14,7 @@ from pydantic import PrivateAttr
 
 from beambell_assets.ingest.contract import ColumnMapping, list_landing_files, partition_key_for
 from beambell_assets.labeling.task import Task, load_task
+from beambell_assets.serving.promotion import PromotionPolicy
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
 
@@ -98,3 +99,26 @@ class TaskResource(ConfigurableResource):
 @lru_cache(maxsize=8)
 def _load_task_cached(spec: str) -> Task:
     return load_task(spec)
+
+
+class PromotionPolicyResource(ConfigurableResource):
+    """The promotion gates' thresholds (see ``serving/promotion.py``); shown and editable in the UI."""
+
+    metric: str = "macro_f1"
+    floor: float = 0.5
+    tolerance: float = 0.02
+    min_gold: int = 20
+    min_lift: float = 0.10
+    min_agreement_with_label_model: float = 0.5
+    #: How many of the newest partitions the candidate's training data is compared with for drift.
+    recent_partitions: int = 3
+
+    def policy(self) -> PromotionPolicy:
+        return PromotionPolicy(
+            metric=self.metric,
+            floor=self.floor,
+            tolerance=self.tolerance,
+            min_gold=self.min_gold,
+            min_lift=self.min_lift,
+            min_agreement_with_label_model=self.min_agreement_with_label_model,
+        )

@@ -1,7 +1,8 @@
-"""gold_labels: hand labels loaded into the warehouse (from CSV files now, Label Studio later)."""
+"""gold_labels: hand labels from CSV files -> the warehouse (Label Studio's: ``label_studio_gold``)."""
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from beambell_assets.assets.metadata import counts_table, md_table
@@ -28,14 +29,18 @@ def gold_labels(
     wh = warehouse.get()
     rows = load.accepted.assign(task=current.name, loaded_at=utcnow())
     with wh.engine.begin() as conn:
-        # CSV-sourced gold is replaced as a whole: the files are the source of truth.
+        # CSV-sourced gold is replaced as a whole: the files are the source of truth. A page a human
+        # labeled in Label Studio keeps that label (one gold label per page): its CSV row is skipped.
         t = wh.table("gold_labels")
         conn.execute(t.delete().where((t.c.task == current.name) & t.c.source.like("csv:%")))
-        wh.insert("gold_labels", rows.to_dict("records"), conn=conn)
+        other = {r[0] for r in conn.execute(sa.select(t.c.page_id).where(t.c.task == current.name))}
+        shadowed = rows["page_id"].isin(other)
+        wh.insert("gold_labels", rows[~shadowed].to_dict("records"), conn=conn)
     total = wh.scalar("SELECT COUNT(*) FROM gold_labels WHERE task = :t", {"t": current.name})
     metadata: dict[str, object] = {
         "dagster/row_count": int(total),
-        "loaded_from_csv": len(load.accepted),
+        "loaded_from_csv": int((~shadowed).sum()),
+        "csv_rows_shadowed_by_label_studio": int(shadowed.sum()),
         "rejected_rows": len(load.rejected),
     }
     if len(load.accepted):

@@ -1,4 +1,13 @@
-"""Ingest group: landing files -> raw_pages (+ quarantine) -> page_features."""
+"""Ingest group: landing files -> raw_pages (+ quarantine) -> page_features.
+
+``raw_pages`` applies two gates, both blocking asset checks: the landing contract
+(``ingest/readers.py``: every row accepted or quarantined with a reason) and the Great
+Expectations suite (``ingest/quality.py``): rows failing an expectation move to quarantine
+too, so nothing is dropped; a batch that fails as a whole (schema, too many bad rows) stops the
+run before any LF or model sees it.
+"""
+
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -11,47 +20,33 @@ from dagster import (
     asset,
 )
 
-from beambell_assets.assets.metadata import counts_table, md_table
-from beambell_assets.assets.partitions import landing_partitions
+from beambell_assets.assets.metadata import counts_table, md_table, rollup
+from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
 from beambell_assets.ingest.features import build_page_features
+from beambell_assets.ingest.quality import QualityOutcome, validate_pages
 from beambell_assets.ingest.readers import read_landing_file
 from beambell_assets.resources import ArtifactStoreResource, LandingResource, TaskResource, WarehouseResource
-from beambell_assets.storage.warehouse import utcnow
+from beambell_assets.storage.artifacts import ArtifactStore
+from beambell_assets.storage.warehouse import Warehouse, utcnow
 
 PAGE_COLUMNS = ["page_id", "url", "title", "text", "content_hash", "scraped_at", "source_file", "source_row"]
 
 
-@asset(
-    partitions_def=landing_partitions,
-    group_name="ingest",
-    kinds={"python", "parquet", "sql"},
-    check_specs=[
-        AssetCheckSpec(
-            "rows_accounted_for",
-            asset="raw_pages",
-            blocking=True,
-            description="Every row read is either accepted or quarantined with a reason.",
-        )
-    ],
-)
-def raw_pages(
-    context: AssetExecutionContext,
-    landing: LandingResource,
-    warehouse: WarehouseResource,
-    artifacts: ArtifactStoreResource,
-) -> MaterializeResult:
-    """The landed batch, validated against the landing contract; failures go to quarantine.
-
-    Re-running a partition replaces its pages and quarantine rows in one transaction.
-    """
-    key = context.partition_key
+def _ingest_partition(
+    key: str, landing: LandingResource, wh: Warehouse, store: ArtifactStore
+) -> tuple[dict[str, Any], dict[str, Any], QualityOutcome]:
+    """Read, gate and store one landed batch; returns (metadata, balance numbers, GX outcome)."""
     path = landing.path_for(key)
-    wh = warehouse.get()
     result = read_landing_file(
         path, key, mapping=landing.mapping(), known_content_hashes=wh.content_hashes_before(key)
     )
-    accepted, quarantined = result.accepted, result.quarantined
-    artifacts.get().write_frame("raw_pages", key, accepted)
+    quality = validate_pages(result.accepted)
+    accepted = quality.passed
+    quarantined = pd.concat(
+        [df for df in (result.quarantined, quality.failed) if len(df)] or [result.quarantined],
+        ignore_index=True,
+    )
+    store.write_frame("raw_pages", key, accepted)
 
     now = utcnow()
     with wh.engine.begin() as conn:
@@ -59,12 +54,15 @@ def raw_pages(
         wh.replace_partition("pages", key, pages, conn=conn)
         wh.replace_partition("quarantine", key, quarantined.assign(quarantined_at=now), conn=conn)
 
-    balanced = len(accepted) + len(quarantined) == result.rows_read
-    metadata = {
-        "source_file": MetadataValue.path(str(path)),
+    balance = {
         "rows_read": result.rows_read,
         "accepted": len(accepted),
         "quarantined": len(quarantined),
+        "quarantined_by_quality_suite": len(quality.failed),
+    }
+    metadata: dict[str, Any] = {
+        "source_file": MetadataValue.path(str(path)),
+        **balance,
         "dagster/row_count": len(accepted),
     }
     if len(quarantined):
@@ -74,24 +72,96 @@ def raw_pages(
         )
     if len(accepted):
         metadata["preview"] = md_table(accepted[["url", "title"]].head(10))
+    return metadata, balance, quality
+
+
+@asset(
+    partitions_def=landing_partitions,
+    backfill_policy=batch_backfill_policy,
+    group_name="ingest",
+    kinds={"python", "parquet", "sql"},
+    check_specs=[
+        AssetCheckSpec(
+            "rows_accounted_for",
+            asset="raw_pages",
+            blocking=True,
+            description="Every row read is either accepted or quarantined with a reason.",
+        ),
+        AssetCheckSpec(
+            "page_quality",
+            asset="raw_pages",
+            blocking=True,
+            description=(
+                "Great Expectations suite on the accepted pages (schema, nulls, URL format, "
+                "uniqueness, length bounds, language/encoding sanity). Failing rows are quarantined; "
+                "the check fails when the batch as a whole is bad."
+            ),
+        ),
+    ],
+)
+def raw_pages(
+    context: AssetExecutionContext,
+    landing: LandingResource,
+    warehouse: WarehouseResource,
+    artifacts: ArtifactStoreResource,
+) -> MaterializeResult:
+    """The landed batch, validated against the landing contract and the GX suite.
+
+    Re-running a partition replaces its pages and quarantine rows in one transaction.
+    """
+    wh, store = warehouse.get(), artifacts.get()
+    per_partition: dict[str, dict[str, Any]] = {}
+    balances: dict[str, dict[str, Any]] = {}
+    outcomes: dict[str, QualityOutcome] = {}
+    for key in context.partition_keys:
+        per_partition[key], balances[key], outcomes[key] = _ingest_partition(key, landing, wh, store)
+
+    unbalanced = [k for k, b in balances.items() if b["accepted"] + b["quarantined"] != b["rows_read"]]
+    bad_batches = {k: o.batch_problems for k, o in outcomes.items() if not o.batch_ok}
+    quality_md: dict[str, Any] = {
+        "batches_failing": len(bad_batches),
+        "rows_quarantined_by_suite": sum(len(o.failed) for o in outcomes.values()),
+    }
+    if len(outcomes) == 1:
+        only = next(iter(outcomes.values()))
+        quality_md["expectations"] = md_table(only.expectations)
+        quality_md.update({k: v for k, v in only.statistics.items() if isinstance(v, int | float)})
+    if bad_batches:
+        quality_md["problems"] = MetadataValue.md(
+            "\n".join(f"- **{k}**: {'; '.join(p)}" for k, p in bad_batches.items())
+        )
     return MaterializeResult(
-        metadata=metadata,
+        metadata=rollup(per_partition, totals=("rows_read", "accepted", "quarantined", "dagster/row_count")),
         check_results=[
             AssetCheckResult(
                 check_name="rows_accounted_for",
-                passed=balanced,
+                passed=not unbalanced,
                 severity=AssetCheckSeverity.ERROR,
                 metadata={
-                    "rows_read": result.rows_read,
-                    "accepted": len(accepted),
-                    "quarantined": len(quarantined),
+                    **{
+                        k: sum(b[k] for b in balances.values())
+                        for k in ("rows_read", "accepted", "quarantined")
+                    },
+                    "unbalanced_partitions": ", ".join(unbalanced) or "none",
                 },
-            )
+            ),
+            AssetCheckResult(
+                check_name="page_quality",
+                passed=not bad_batches,
+                severity=AssetCheckSeverity.ERROR,
+                metadata=quality_md,
+            ),
         ],
     )
 
 
-@asset(partitions_def=landing_partitions, group_name="ingest", kinds={"python", "parquet"}, deps=[raw_pages])
+@asset(
+    partitions_def=landing_partitions,
+    backfill_policy=batch_backfill_policy,
+    group_name="ingest",
+    kinds={"python", "parquet"},
+    deps=[raw_pages],
+)
 def page_features(
     context: AssetExecutionContext, artifacts: ArtifactStoreResource, task: TaskResource
 ) -> MaterializeResult:
@@ -99,22 +169,24 @@ def page_features(
 
     These columns are what labeling functions and the classifier read.
     """
-    key = context.partition_key
     store = artifacts.get()
-    features = build_page_features(store.read_frame("raw_pages", key))
     current_task = task.get()
-    if current_task.prepare is not None:
-        features = current_task.prepare(features)
-    store.write_frame("page_features", key, features)
-    metadata: dict[str, object] = {"dagster/row_count": len(features), "pages": len(features)}
-    if len(features):
-        metadata.update(
-            {
-                "domains": int(features["registered_domain"].nunique()),
-                "top_domains": counts_table(features["registered_domain"].head(100_000), "domain"),
-                "text_len_median": float(features["text_len"].median()),
-                "text_len_p95": float(features["text_len"].quantile(0.95)),
-                "share_with_html": float(pd.to_numeric(features["has_html"]).mean()),
-            }
-        )
-    return MaterializeResult(metadata=metadata)
+    per_partition: dict[str, dict[str, Any]] = {}
+    for key in context.partition_keys:
+        features = build_page_features(store.read_frame("raw_pages", key))
+        if current_task.prepare is not None:
+            features = current_task.prepare(features)
+        store.write_frame("page_features", key, features)
+        metadata: dict[str, Any] = {"dagster/row_count": len(features), "pages": len(features)}
+        if len(features):
+            metadata.update(
+                {
+                    "domains": int(features["registered_domain"].nunique()),
+                    "top_domains": counts_table(features["registered_domain"].head(100_000), "domain"),
+                    "text_len_median": float(features["text_len"].median()),
+                    "text_len_p95": float(features["text_len"].quantile(0.95)),
+                    "share_with_html": float(pd.to_numeric(features["has_html"]).mean()),
+                }
+            )
+        per_partition[key] = metadata
+    return MaterializeResult(metadata=rollup(per_partition, totals=("dagster/row_count", "pages")))

@@ -31,3 +31,19 @@ def scalar(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return value
+
+
+def rollup(per_partition: dict[str, dict[str, Any]], totals: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Metadata for a run that materialized several partitions at once (a backfill chunk).
+
+    One partition keeps its full metadata. Several get summed ``totals`` and one table row per
+    partition with its scalar values, so nothing a single-partition run shows is lost.
+    """
+    if len(per_partition) == 1:
+        return next(iter(per_partition.values()))
+    rows = [
+        {"partition": key, **{k: v for k, v in md.items() if isinstance(v, int | float | str)}}
+        for key, md in per_partition.items()
+    ]
+    summed = {k: sum(md.get(k, 0) for md in per_partition.values()) for k in totals}
+    return {"partitions_in_run": len(per_partition), **summed, "per_partition": md_table(pd.DataFrame(rows))}

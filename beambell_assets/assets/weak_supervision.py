@@ -9,13 +9,16 @@ asset, so no asset code is copied. The assets are thin: the logic lives in ``lab
 ``training/`` and ``serving/``.
 """
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -26,14 +29,17 @@ from dagster import (
     asset,
 )
 
-from beambell_assets.assets.metadata import counts_table, md_table, scalar
-from beambell_assets.assets.partitions import landing_partitions
+from beambell_assets.assets.metadata import counts_table, md_table, rollup, scalar
+from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.assets.promotion import build_promotion_gates
+from beambell_assets.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.feedback.gold import gold_for_task, gold_vector
 from beambell_assets.labeling.analysis import label_matrix_stats, lf_summary
 from beambell_assets.labeling.applier import FastLFApplier
+from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES, build_stateful_lfs, load_current_state
 from beambell_assets.labeling.task import Task
+from beambell_assets.monitoring.lf_health import assess_lf_health, lf_health_history
 from beambell_assets.serving.model_store import load_model, save_model
-from beambell_assets.serving.promotion import PromotionPolicy, decide
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.serving.scoring import score_pages
 from beambell_assets.storage.artifacts import ArtifactStore
@@ -41,7 +47,7 @@ from beambell_assets.storage.warehouse import Warehouse, utcnow
 from beambell_assets.training.evaluation import evaluate
 from beambell_assets.training.label_model import fit_label_model
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
-from beambell_assets.training.splits import evaluation_mask
+from beambell_assets.training.splits import gold_roles, split_gold
 from beambell_assets.training.training_set import build_training_set, prob_columns
 
 
@@ -53,67 +59,60 @@ class TrainingWindowConfig(Config):
     seed: int = 0
 
 
-class PromotionConfig(Config):
-    """Gate for replacing the champion (see ``serving/promotion.py``)."""
+def _agreement_with_label_model(
+    model: SoftLabelTextClassifier, weak: pd.DataFrame, probs: pd.DataFrame, k: int, sample: int = 5_000
+) -> float | None:
+    """Share of training pages where the model predicts the label model's argmax.
 
-    metric: str = "macro_f1"
-    floor: float = 0.0
-    tolerance: float = 0.02
-    min_gold: int = 10
-
-
-@dataclass(frozen=True)
-class WeakSupervisionSpec:
-    prefix: str = ""
-    task_resource: str = "task"
-    features_asset: str = "page_features"
-    group_suffix: str = ""
-
-    def name(self, base: str) -> str:
-        return f"{self.prefix}{base}"
-
-    def group(self, base: str) -> str:
-        return f"{base}{self.group_suffix}"
-
-
-def _ctx(context: AssetExecutionContext, spec: WeakSupervisionSpec) -> tuple[Task, Warehouse, ArtifactStore]:
-    res = context.resources
-    return getattr(res, spec.task_resource).get(), res.warehouse.get(), res.artifacts.get()
+    A gold-free sanity check: a classifier fitted to shuffled or misjoined labels agrees at about
+    chance level (1/k), a healthy one far above it.
+    """
+    lm = probs.set_index("page_id")[prob_columns(k)]
+    lm = lm[~lm.index.duplicated(keep="last")]
+    rows = weak[weak["page_id"].isin(lm.index)]
+    if rows.empty:
+        return None
+    rows = rows.sample(n=min(sample, len(rows)), random_state=0)
+    expected = lm.loc[rows["page_id"]].to_numpy().argmax(axis=1)
+    return float((np.asarray(model.predict(rows["text"].tolist())) == expected).mean())
 
 
 def _window(keys: list[str], n: int) -> list[str]:
     return keys[-n:] if n > 0 else keys
 
 
-def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> list[AssetsDefinition]:
+def build_weak_supervision_assets(
+    spec: WeakSupervisionSpec | None = None,
+    stateful_lfs_asset: str | None = None,
+) -> list[AssetsDefinition | AssetChecksDefinition]:
+    """The chain for one task. ``stateful_lfs_asset`` names an asset whose LFs (learned from gold,
+    ``labeling/stateful.py``) ``lf_votes`` appends to the task's LFs, as extra, stable columns."""
     spec = spec or WeakSupervisionSpec()
     n = spec.name
-    resources = {spec.task_resource, "warehouse", "artifacts"}
+    resources = spec.resource_keys
     features_key = AssetKey(spec.features_asset)
+    extra_deps = [AssetKey(stateful_lfs_asset)] if stateful_lfs_asset else []
 
-    @asset(
-        name=n("lf_votes"),
-        partitions_def=landing_partitions,
-        group_name=spec.group("labeling"),
-        kinds={"snorkel", "parquet"},
-        deps=[features_key],
-        required_resource_keys=resources,
-    )
-    def lf_votes(context: AssetExecutionContext) -> MaterializeResult:
-        """The label matrix L of this batch: one column per LF (-1 = abstain), plus the LF summary."""
-        task, wh, store = _ctx(context, spec)
-        key = context.partition_key
+    def _all_lfs(task: Task, store: ArtifactStore) -> tuple[list[Any], str | None]:
+        if not stateful_lfs_asset:
+            return list(task.lfs), None
+        state = load_current_state(store, stateful_lfs_asset, task)
+        return [*task.lfs, *build_stateful_lfs(state)], state.version
+
+    def _lf_columns(task: Task) -> list[str]:
+        return [*task.lf_names, *(STATEFUL_LF_NAMES if stateful_lfs_asset else ())]
+
+    def _vote_partition(task: Task, wh: Warehouse, store: ArtifactStore, key: str) -> dict[str, Any]:
         features = store.read_frame(spec.features_asset, key)
-        L, report = FastLFApplier(list(task.lfs)).apply(features)
-        votes = pd.DataFrame(L, columns=task.lf_names)
+        lfs, state_version = _all_lfs(task, store)
+        L, report = FastLFApplier(lfs).apply(features)
+        votes = pd.DataFrame(L, columns=[lf.name for lf in lfs])
         votes.insert(0, "page_id", features["page_id"].to_numpy())
         store.write_frame(n("lf_votes"), key, votes)
 
         gold = gold_vector(gold_for_task(wh, task), task, features["page_id"])
-        summary = lf_summary(
-            L, list(task.lfs), Y=gold, fault_counts=report.fault_counts, label_names=task.label_names
-        )
-        coverage = (L != -1).mean(axis=0) if len(L) else np.zeros(len(task.lfs))
+        summary = lf_summary(L, lfs, Y=gold, fault_counts=report.fault_counts, label_names=task.label_names)
+        coverage = (L != -1).mean(axis=0) if len(L) else np.zeros(len(lfs))
         now = utcnow()
         stats_rows = [
             {
@@ -124,22 +123,60 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
                 "n_errors": int(report.fault_counts.get(lf.name, 0)),
                 "computed_at": now,
             }
-            for j, lf in enumerate(task.lfs)
+            for j, lf in enumerate(lfs)
         ]
         wh.replace_partition("lf_stats", key, stats_rows, where={"task": task.name})
-        stats = label_matrix_stats(L)
+        return {
+            "dagster/row_count": len(L),
+            "task": task.name,
+            "lfs": len(lfs),
+            "lf_fingerprint": task.fingerprint(),
+            **({"stateful_lf_version": state_version} if state_version else {}),
+            **{k: scalar(v) for k, v in label_matrix_stats(L).items()},
+            "lf_errors": int(sum(report.fault_counts.values())),
+            "gold_rows_in_batch": int((gold != -1).sum()),
+            "rows_per_second": round(float(report.rows_per_second), 1),
+            "lf_summary": md_table(summary.reset_index(names="lf"), max_rows=200),
+        }
+
+    @asset(
+        name=n("lf_votes"),
+        partitions_def=landing_partitions,
+        backfill_policy=batch_backfill_policy,
+        group_name=spec.group("labeling"),
+        kinds={"snorkel", "parquet"},
+        deps=[features_key, *extra_deps],
+        required_resource_keys=resources,
+        check_specs=[
+            AssetCheckSpec(
+                "lf_health",
+                asset=n("lf_votes"),
+                description=(
+                    "Per-LF coverage against its recent baseline: an LF that falls silent or fires on "
+                    "everything (a site redesign) is named, with since which partition and by how much."
+                ),
+            )
+        ],
+    )
+    def lf_votes(context: AssetExecutionContext) -> MaterializeResult:
+        """The label matrix L of each batch: one column per LF (-1 = abstain), plus the LF summary."""
+        task, wh, store = spec.parts(context)
+        keys = context.partition_keys
+        per_partition = {key: _vote_partition(task, wh, store, key) for key in keys}
+        order = store.frame_keys(spec.features_asset)
+        history = lf_health_history(wh, task.name)
+        reports = {key: assess_lf_health(history, order, key) for key in keys}
+        worst = max(reports.items(), key=lambda kv: len(kv[1].alarms))
         return MaterializeResult(
-            metadata={
-                "dagster/row_count": len(L),
-                "task": task.name,
-                "lfs": len(task.lfs),
-                "lf_fingerprint": task.fingerprint(),
-                **{k: scalar(v) for k, v in stats.items()},
-                "lf_errors": int(sum(report.fault_counts.values())),
-                "gold_rows_in_batch": int((gold != -1).sum()),
-                "rows_per_second": round(float(report.rows_per_second), 1),
-                "lf_summary": md_table(summary.reset_index(names="lf"), max_rows=200),
-            }
+            metadata=rollup(per_partition, totals=("dagster/row_count", "lf_errors", "gold_rows_in_batch")),
+            check_results=[
+                AssetCheckResult(
+                    check_name="lf_health",
+                    passed=all(r.passed for r in reports.values()),
+                    severity=AssetCheckSeverity.WARN,
+                    metadata={"partition": worst[0], **worst[1].metadata()},
+                )
+            ],
         )
 
     @asset(
@@ -155,13 +192,16 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         Majority vote is fitted alongside as the baseline; gold labels (where present) give the
         class balance and the evaluation of both.
         """
-        task, wh, store = _ctx(context, spec)
+        task, wh, store = spec.parts(context)
         keys = _window(store.frame_keys(n("lf_votes")), config.window_partitions)
         if not keys:
             raise Failure(f"no {n('lf_votes')} partitions materialized yet: nothing to learn from")
         frames = []
+        lf_columns = _lf_columns(task)
         for k in keys:
             frame = store.read_frame(n("lf_votes"), k)
+            for name in set(lf_columns) - set(frame.columns) - set(task.lf_names):
+                frame[name] = -1  # a partition voted before the stateful LFs existed: they abstain
             missing = set(task.lf_names) - set(frame.columns)
             if missing:
                 raise Failure(
@@ -170,7 +210,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
                 )
             frames.append(frame.assign(partition_key=k))
         votes = pd.concat(frames, ignore_index=True)
-        L = votes[task.lf_names].to_numpy(dtype=np.int64)
+        L = votes[lf_columns].to_numpy(dtype=np.int64)
         gold = gold_vector(gold_for_task(wh, task), task, votes["page_id"])
         fit = fit_label_model(L, task.cardinality, gold=gold, seed=config.seed, n_epochs=config.n_epochs)
 
@@ -183,7 +223,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
 
         weights = pd.DataFrame(
             {
-                "lf": task.lf_names,
+                "lf": lf_columns,
                 "learned_accuracy": fit.lf_weights,
                 "accuracy_on_gold": fit.lf_empirical_accuracy,
                 "coverage": fit.lf_coverage,
@@ -230,10 +270,11 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
     def training_set(context: AssetExecutionContext) -> MaterializeResult:
         """Texts with probabilistic labels (abstain-only rows filtered), and the gold evaluation split.
 
-        Pages with a gold label are kept out of the weak training rows: they are the evaluation set
-        (see ``training/splits.py`` for a window that is mostly gold).
+        Gold pages are either evaluation rows (kept out of training) or, for human gold past the
+        policy's threshold, overrides: training rows whose target is the gold label (one-hot). The
+        two never overlap (``training/splits.py::GoldPolicy``).
         """
-        task, _wh, store = _ctx(context, spec)
+        task, wh, store = spec.parts(context)
         probs = store.read_frame(n("label_model"), "probs")
         features = pd.concat(
             [
@@ -248,12 +289,15 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         ):
             raise Failure("page_features and label_model rows are out of step: re-materialize the window")
         prob_matrix = probs[prob_columns(task.cardinality)].to_numpy()
-        is_gold = evaluation_mask(probs["page_id"].tolist(), probs["gold"].to_numpy() != -1)
+        gold_all = probs["gold"].to_numpy()
+        roles = gold_roles(gold_for_task(wh, task))
+        is_gold, override = split_gold(probs["page_id"].astype(str).tolist(), gold_all != -1, roles)
         weak = build_training_set(
             features[~is_gold].reset_index(drop=True),
             probs["n_votes"].to_numpy()[~is_gold],
             prob_matrix[~is_gold],
             task.text_field,
+            gold=np.where(override, gold_all, -1)[~is_gold],
         )
         gold_eval = pd.DataFrame(
             {
@@ -271,6 +315,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
                 "weak_rows": len(weak.frame),
                 "filtered_abstain_only": int(weak.n_filtered),
                 "gold_eval_rows": len(gold_eval),
+                "gold_override_rows": int(weak.n_gold_overrides),
                 "weak_label_balance": counts_table(weak_labels, "weak label"),
                 "mean_weak_confidence": float(weak.frame["weak_confidence"].mean())
                 if len(weak.frame)
@@ -290,7 +335,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
 
         Saved with skops and recorded in the model registry as a candidate.
         """
-        task, wh, store = _ctx(context, spec)
+        task, wh, store = spec.parts(context)
         weak = store.read_frame(n("training_set"), "weak")
         gold_eval = store.read_frame(n("training_set"), "gold_eval")
         if weak.empty:
@@ -301,6 +346,12 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         preds = model.predict(gold_eval["text"].tolist()) if len(gold_eval) else np.array([], dtype=int)
         report = evaluate(gold_eval["gold"].to_numpy(), preds, task.label_names)
         metrics = {k: report[k] for k in ("accuracy", "macro_f1", "n_gold") if k in report}
+        metrics["majority_class_accuracy"] = (
+            float(gold_eval["gold"].value_counts(normalize=True).iloc[0]) if len(gold_eval) else None
+        )
+        metrics["agreement_with_label_model"] = _agreement_with_label_model(
+            model, weak, store.read_frame(n("label_model"), "probs"), task.cardinality
+        )
 
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         version = f"{task.name}-{stamp}"
@@ -322,11 +373,15 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
             "n_gold_eval": int(metrics.get("n_gold") or 0),
             "accuracy_on_gold": scalar(metrics.get("accuracy")),
             "macro_f1_on_gold": scalar(metrics.get("macro_f1")),
+            "majority_class_accuracy_on_gold": scalar(metrics.get("majority_class_accuracy")),
+            "agreement_with_label_model": scalar(metrics.get("agreement_with_label_model")),
             "artifact": MetadataValue.path(str(path)),
         }
         if report.get("per_class") is not None:
             metadata["per_class_on_gold"] = md_table(report["per_class"].reset_index(names="class"))
         return MaterializeResult(metadata=metadata)
+
+    promotion_gates = build_promotion_gates(spec, classifier.key)
 
     @asset(
         name=n("deployed_model"),
@@ -335,30 +390,32 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
         deps=[classifier],
         required_resource_keys=resources,
     )
-    def deployed_model(context: AssetExecutionContext, config: PromotionConfig) -> MaterializeResult:
-        """The registry's champion: the newest candidate replaces it only if it passes the gate."""
-        task, wh, _store = _ctx(context, spec)
+    def deployed_model(context: AssetExecutionContext) -> MaterializeResult:
+        """The registry's champion: the newest candidate replaces it once it has passed the gates.
+
+        The gates are blocking checks on the classifier (``assets/promotion.py``); this asset only
+        acts on their recorded verdict, so materializing it alone can never skip them.
+        """
+        task, wh, _store = spec.parts(context)
         registry = ModelRegistry(wh, task.name)
-        versions = registry.versions()
-        if not versions:
+        if not registry.versions():
             raise Failure(f"no {task.name} model in the registry yet")
-        latest, champion = versions[-1], registry.champion()
+        candidate = registry.latest_candidate()
         decision_text = "no new candidate"
-        if latest.status == "candidate":
-            policy = PromotionPolicy(config.metric, config.floor, config.tolerance, config.min_gold)
-            decision = decide(latest.metrics, champion.metrics if champion else None, policy)
-            actor = f"dagster run {context.run_id}"
-            if decision.promote:
-                registry.promote(latest.version, actor=actor, reason=decision.reason)
+        if candidate is not None:
+            if registry.passed_gates(candidate.version):
+                registry.promote(
+                    candidate.version,
+                    actor=f"dagster run {context.run_id}",
+                    reason="passed the promotion gates",
+                )
+                decision_text = f"promoted {candidate.version}"
             else:
-                registry.reject(latest.version, actor=actor, reason=decision.reason)
-            decision_text = (
-                f"{'promoted' if decision.promote else 'rejected'} {latest.version}: {decision.reason}"
-            )
+                decision_text = f"{candidate.version} has not passed the promotion gates: champion kept"
         champion = registry.champion()
         if champion is None:
             raise Failure(f"no champion for {task.name}: {decision_text}")
-        history = pd.DataFrame(registry.events())[["at", "action", "version", "previous", "reason"]]
+        history = pd.DataFrame(registry.events())[["at", "action", "version", "previous", "actor", "reason"]]
         return MaterializeResult(
             metadata={
                 "champion": champion.version,
@@ -372,6 +429,7 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
     @asset(
         name=n("predictions"),
         partitions_def=landing_partitions,
+        backfill_policy=batch_backfill_policy,
         group_name=spec.group("serving"),
         kinds={"scikitlearn", "sql"},
         deps=[features_key, deployed_model],
@@ -379,21 +437,28 @@ def build_weak_supervision_assets(spec: WeakSupervisionSpec | None = None) -> li
     )
     def predictions(context: AssetExecutionContext) -> MaterializeResult:
         """The champion's label and probability for every page of the batch, in the warehouse."""
-        task, wh, store = _ctx(context, spec)
-        key = context.partition_key
+        task, wh, store = spec.parts(context)
         champion = ModelRegistry(wh, task.name).champion()
         if champion is None:
             raise Failure(f"no champion model for {task.name}: materialize {n('deployed_model')} first")
         model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256)
-        features = store.read_frame(spec.features_asset, key)
-        scored = score_pages(model, features, task, champion.version)
-        written = wh.replace_partition(
-            "predictions", key, scored.assign(predicted_at=utcnow()), where={"task": task.name}
-        )
-        metadata: dict[str, Any] = {"dagster/row_count": written, "model_version": champion.version}
-        if written:
-            metadata["predicted_class_mix"] = counts_table(scored["label"], "label")
-            metadata["mean_probability"] = float(scored["probability"].mean())
-        return MaterializeResult(metadata=metadata)
+        per_partition: dict[str, dict[str, Any]] = {}
+        for key in context.partition_keys:
+            features = store.read_frame(spec.features_asset, key)
+            scored = score_pages(model, features, task, champion.version)
+            written = wh.replace_partition(
+                "predictions", key, scored.assign(predicted_at=utcnow()), where={"task": task.name}
+            )
+            metadata: dict[str, Any] = {"dagster/row_count": written, "model_version": champion.version}
+            if written:
+                metadata["predicted_class_mix"] = counts_table(scored["label"], "label")
+                metadata["mean_probability"] = float(scored["probability"].mean())
+            per_partition[key] = metadata
+        return MaterializeResult(metadata=rollup(per_partition, totals=("dagster/row_count",)))
 
-    return [lf_votes, label_model, training_set, classifier, deployed_model, predictions]
+    return [lf_votes, label_model, training_set, classifier, promotion_gates, deployed_model, predictions]
+
+
+def by_name(defs: list[AssetsDefinition | AssetChecksDefinition]) -> dict[str, AssetsDefinition]:
+    """The factory's output keyed by asset name (checks by their node name, e.g. ``promotion_gates``)."""
+    return {(d.key.to_user_string() if len(d.keys) == 1 else d.node_def.name): d for d in defs}

@@ -1,4 +1,4 @@
-"""Gold labels: hand labels loaded from CSV files now, from Label Studio later.
+"""Gold labels: hand labels from CSV files and from Label Studio (``feedback/gold_sync.py``).
 
 A gold CSV has ``url,label`` and optionally ``labeler,labeled_at``. Labels must be names from the
 task's label space; rows that are not are reported back, never silently dropped.
@@ -72,7 +72,8 @@ def read_gold_csvs(gold_dir: Path, task: Task) -> GoldLoad:
 
 
 def gold_for_task(wh: Warehouse, task: Task) -> pd.DataFrame:
-    return wh.read("SELECT page_id, url, label FROM gold_labels WHERE task = :t", {"t": task.name})
+    """Every gold label of the task (page_id, url, label, source), whatever its source."""
+    return wh.read("SELECT page_id, url, label, source FROM gold_labels WHERE task = :t", {"t": task.name})
 
 
 def gold_vector(gold: pd.DataFrame, task: Task, page_ids: pd.Series | np.ndarray) -> np.ndarray:
@@ -82,3 +83,26 @@ def gold_vector(gold: pd.DataFrame, task: Task, page_ids: pd.Series | np.ndarray
         pid: index[lbl] for pid, lbl in zip(gold["page_id"], gold["label"], strict=True) if lbl in index
     }
     return np.array([by_page.get(pid, -1) for pid in page_ids], dtype=np.int64)
+
+
+def new_gold_count(wh: Warehouse, gold_dir: Path, task: Task, since: object | None) -> int:
+    """Gold labels no model has been trained with yet: the retrain trigger's measure.
+
+    CSV labels that are not yet in the table (or whose label changed) count, as do labels from
+    other sources (Label Studio) loaded after ``since`` (the champion's creation time).
+    """
+    in_table = wh.read(
+        "SELECT page_id, label, source, loaded_at FROM gold_labels WHERE task = :t", {"t": task.name}
+    )
+    known = set(zip(in_table["page_id"], in_table["label"], strict=True))
+    files = read_gold_csvs(gold_dir, task).accepted
+    other = in_table[~in_table["source"].astype(str).str.startswith("csv:")]
+    human = set(other["page_id"])  # a Label Studio label shadows the CSV row of the same page
+    unseen_csv = sum(
+        1
+        for pair in zip(files["page_id"], files["label"], strict=True)
+        if pair not in known and pair[0] not in human
+    )
+    if since is not None and len(other):
+        other = other[pd.to_datetime(other["loaded_at"]) > pd.Timestamp(since)]
+    return int(unseen_csv + len(other))

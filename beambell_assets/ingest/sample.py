@@ -1188,6 +1188,24 @@ def write_sample_scrape(
     return paths
 
 
+def write_sample_batch(
+    landing_dir: str | Path, pages: int, seed: int, start: datetime, fmt: str | None = None
+) -> Path:
+    """One more batch landed at ``start`` (its file name carries that time), written then renamed.
+
+    What a scraper does continuously; used by the freshness benchmark and the daemon test.
+    """
+    batch = generate_sample(1, pages, seed, start=start)[0]
+    fmt = fmt or batch.fmt
+    folder = Path(landing_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{Path(batch.file_name).stem}.{fmt}"
+    tmp = path.with_name(f".{path.name}.tmp")
+    _WRITERS[fmt](tmp, batch.records)
+    tmp.replace(path)
+    return path
+
+
 def sample_truth(n_batches: int = 4, pages_per_batch: int = 150, seed: int = 0) -> pd.DataFrame:
     """One row per written record: ``file, url, label, expected_reason`` (None for good pages)."""
     rows = [

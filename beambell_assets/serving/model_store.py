@@ -19,7 +19,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
+
+def _skops() -> Any:
+    """``skops.io``, imported on first use: it pulls in torch (~2 s), which only model I/O needs."""
+    import skops.io
+
+    return skops.io
+
 
 #: Types beambell trusts beyond skops' own defaults (fully qualified names as skops reports them).
 TRUSTED_TYPES: frozenset[str] = frozenset(
@@ -67,7 +73,7 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> str:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        sio.dump(model, tmp_name)
+        _skops().dump(model, tmp_name)
         digest = file_sha256(tmp_name)
         os.replace(tmp_name, target)
     except BaseException:
@@ -79,7 +85,7 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> str:
 def untrusted_types(path: str | os.PathLike[str], trusted: Iterable[str] = ()) -> list[str]:
     """Types in the file that neither skops nor the allow-list (plus ``trusted``) trusts."""
     allowed = TRUSTED_TYPES | set(trusted)
-    return sorted(t for t in sio.get_untrusted_types(file=Path(path)) if t not in allowed)
+    return sorted(t for t in _skops().get_untrusted_types(file=Path(path)) if t not in allowed)
 
 
 def load_model(
@@ -103,5 +109,6 @@ def load_model(
     refused = untrusted_types(source, extra)
     if refused:
         raise UntrustedModelError(source, refused)
+    sio = _skops()
     needed = sio.get_untrusted_types(file=source)  # every one of them is on the allow-list now
     return sio.load(source, trusted=needed)

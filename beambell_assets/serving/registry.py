@@ -103,6 +103,22 @@ class ModelRegistry:
         with self.wh.engine.connect() as conn:
             return [_record(r) for r in conn.execute(q)]
 
+    def latest_candidate(self) -> ModelRecord | None:
+        """The newest model still waiting for a decision (None once it is promoted or rejected)."""
+        versions = self.versions()
+        return versions[-1] if versions and versions[-1].status == "candidate" else None
+
+    def record(
+        self, version: str, action: str, actor: str, reason: str, metrics: dict[str, Any] | None = None
+    ) -> None:
+        """Log a decision that does not change status (e.g. ``gates_passed``)."""
+        current = self.champion()
+        with self.wh.engine.begin() as conn:
+            self._event(conn, version, current.version if current else None, action, actor, reason, metrics)
+
+    def passed_gates(self, version: str) -> bool:
+        return any(e["action"] == "gates_passed" and e["version"] == version for e in self.events())
+
     def events(self) -> list[dict[str, Any]]:
         df = self.wh.read("SELECT * FROM model_events WHERE task = :t ORDER BY at", {"t": self.task})
         return df.astype(object).where(df.notna(), None).to_dict("records")

@@ -14,7 +14,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from beambell_assets.assets.gold import gold_labels
 from beambell_assets.assets.ingest import page_features, raw_pages
 from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
 from beambell_assets.definitions import build_resources
 from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.labeling.tasks.web_content import TASK
@@ -47,7 +47,7 @@ def _latest_metadata(instance: DagsterInstance, asset: str, partition: str | Non
 
 
 def _materialize_all(settings: Settings, instance: DagsterInstance) -> tuple[list[str], dict]:
-    ws = {a.key.to_user_string(): a for a in build_weak_supervision_assets()}
+    ws = by_name(build_weak_supervision_assets())
     resources = build_resources(settings)
     keys = sorted(landing_files(settings.landing_dir))
     instance.add_dynamic_partitions(landing_partitions.name, keys)
@@ -59,7 +59,10 @@ def _materialize_all(settings: Settings, instance: DagsterInstance) -> tuple[lis
             instance=instance,
         )
         assert res.success
-    train = [gold_labels, *(ws[n] for n in ("label_model", "training_set", "classifier", "deployed_model"))]
+    train = [
+        gold_labels,
+        *(ws[n] for n in ("label_model", "training_set", "classifier", "promotion_gates", "deployed_model")),
+    ]
     assert materialize(train, resources=resources, instance=instance).success
     for key in keys:
         assert materialize(

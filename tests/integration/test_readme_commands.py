@@ -43,15 +43,22 @@ def test_readme_demo_command_runs_the_main_job(tmp_path: Path) -> None:
         "Classifier",
         "Deployed model",
         "Predictions",
+        "Domains and organisations",
         "dagster dev",
     ):
         assert expected in log, f"{expected!r} missing from the demo output:\n{log[-3000:]}"
     con = sqlite3.connect(home / "warehouse.db")
     pages = con.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
-    predictions = con.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
-    champions = con.execute("SELECT COUNT(*) FROM model_registry WHERE status='champion'").fetchone()[0]
+    predictions = con.execute("SELECT COUNT(*) FROM predictions WHERE task = 'web_content'").fetchone()[0]
+    champions = dict(
+        con.execute("SELECT task, COUNT(*) FROM model_registry WHERE status='champion' GROUP BY task")
+    )
+    sites = con.execute("SELECT COUNT(*) FROM domain_profiles").fetchone()[0]
+    orgs = con.execute("SELECT COUNT(*) FROM organisation_profiles WHERE org_type IS NOT NULL").fetchone()[0]
     con.close()
-    assert pages > 0 and predictions == pages and champions == 1
+    assert pages > 0 and predictions == pages
+    assert champions == {"web_content": 1, "org_type": 1}  # the page task and the organisation-type task
+    assert sites > 0 and orgs > 0
     # The runs live in the instance the UI reads.
     assert (home / "dagster_home" / "dagster.yaml").exists()
     assert any((home / "dagster_home").rglob("*.db"))

@@ -29,9 +29,21 @@ def test_ag_news_task_end_to_end(tmp_path: Path, shared_data: Path) -> None:
     env["BEAMBELL_TASK"] = str(EXAMPLE)
     beambell = Path(sys.executable).parent / "beambell"
     out = subprocess.run(
-        [str(beambell), "--home", str(home), "demo", "--data", str(landing_csv),
-         "--map", "url=url,title=title,text=text,label=label"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+        [
+            str(beambell),
+            "--home",
+            str(home),
+            "demo",
+            "--data",
+            str(landing_csv),
+            "--map",
+            "url=url,title=title,text=text,label=label",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
 

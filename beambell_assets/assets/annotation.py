@@ -1,0 +1,312 @@
+"""The human-in-the-loop assets: what to label next, sending it to Label Studio, and labels back.
+
+    page_features + lf_votes + champion ──▶ annotation_queue ──▶ label_studio_export (file + server)
+    Label Studio annotations ──▶ label_studio_gold (gold_labels rows) ──▶ stateful_lfs ──▶ lf_votes
+
+Thin: the ranking is ``feedback/annotation_queue.py``, the Label Studio formats are
+``feedback/label_studio.py``, the idempotent sync is ``feedback/gold_sync.py``.
+"""
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
+
+from beambell_assets.assets.metadata import counts_table, md_table, rollup
+from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.feedback.annotation_queue import QUEUE_COLUMNS, QueueWeights, build_queue
+from beambell_assets.feedback.gold import gold_for_task
+from beambell_assets.feedback.gold_sync import file_source, project_source, sync_gold
+from beambell_assets.feedback.label_studio import (
+    LabelStudioResource,
+    build_tasks,
+    export_to_label_studio,
+    fetch_annotations,
+    read_export_file,
+    write_tasks_json,
+)
+from beambell_assets.labeling.task import Task, load_task
+from beambell_assets.resources import ArtifactStoreResource, TaskResource, WarehouseResource
+from beambell_assets.serving.model_store import load_model
+from beambell_assets.serving.registry import ModelRegistry
+from beambell_assets.settings import load_settings
+from beambell_assets.storage.artifacts import ArtifactStore
+from beambell_assets.storage.warehouse import Warehouse, utcnow
+from beambell_assets.training.training_set import prob_columns
+
+
+class AnnotationQueueConfig(Config):
+    """How many pages per partition a human is asked to label, and how diverse they must be."""
+
+    budget: int = 20
+    max_similarity: float = 0.9  # TF-IDF cosine above which two pages are near-duplicates
+    max_per_class: float = 0.5  # share of the budget one predicted class may take
+    weight_classifier_margin: float = 1.0
+    weight_classifier_entropy: float = 0.5
+    weight_lm_entropy: float = 1.0
+    weight_lf_conflict: float = 1.0
+    weight_uncovered: float = 0.75
+
+
+def _lm_probs_for(store: ArtifactStore, key: str, page_ids: pd.Series, k: int) -> np.ndarray | None:
+    """The fitted label model's posterior for the partition's pages (NaN rows outside its window)."""
+    if not store.exists("label_model", "probs.parquet"):
+        return None
+    probs = store.read_frame("label_model", "probs")
+    probs = probs[probs["partition_key"] == key]
+    if probs.empty or any(c not in probs.columns for c in prob_columns(k)):
+        return None
+    by_page = probs.drop_duplicates("page_id", keep="last").set_index("page_id")[prob_columns(k)]
+    return by_page.reindex(page_ids.astype(str)).to_numpy(dtype=float)
+
+
+def _queue_partition(
+    task: Task,
+    wh: Warehouse,
+    store: ArtifactStore,
+    key: str,
+    config: AnnotationQueueConfig,
+    model: Any,
+    version: str | None,
+) -> dict[str, Any]:
+    features = store.read_frame("page_features", key)
+    votes = store.read_frame("lf_votes", key)
+    if (
+        len(votes) != len(features)
+        or not (votes["page_id"].to_numpy() == features["page_id"].to_numpy()).all()
+    ):
+        raise ValueError(f"lf_votes and page_features of {key} are out of step: re-materialize the partition")
+    L = votes.drop(columns=["page_id"]).to_numpy(dtype=np.int64)
+    texts = features[task.text_field].fillna("").astype(str).tolist()
+    proba = np.asarray(model.predict_proba(texts)) if model is not None and len(texts) else None
+    weights = QueueWeights(
+        classifier_margin=config.weight_classifier_margin,
+        classifier_entropy=config.weight_classifier_entropy,
+        lm_entropy=config.weight_lm_entropy,
+        lf_conflict=config.weight_lf_conflict,
+        uncovered=config.weight_uncovered,
+    )
+    picks, skipped = build_queue(
+        features,
+        L,
+        task.label_names,
+        text_field=task.text_field,
+        budget=config.budget,
+        classifier_proba=proba,
+        model_version=version,
+        lm_proba=_lm_probs_for(store, key, features["page_id"], task.cardinality),
+        gold_page_ids=frozenset(gold_for_task(wh, task)["page_id"].astype(str)),
+        weights=weights,
+        max_similarity=config.max_similarity,
+        max_per_class=config.max_per_class,
+    )
+    store.write_frame("annotation_queue", key, picks.assign(partition_key=key))
+    wh.replace_partition(
+        "annotation_queue", key, picks[QUEUE_COLUMNS].assign(queued_at=utcnow()), where={"task": task.name}
+    )
+    metadata: dict[str, Any] = {
+        "dagster/row_count": len(picks),
+        "pages_in_batch": len(features),
+        "model_version": version or "none (no champion: LF signals only)",
+        **{f"skipped_{k}": v for k, v in skipped.items()},
+    }
+    if len(picks):
+        metadata["mean_score"] = float(picks["score"].mean())
+        metadata["predicted_class_mix"] = counts_table(
+            picks["predicted_label"].fillna("(uncovered)"), "class"
+        )
+        shown = picks[["queue_rank", "score", "predicted_label", "reason", "url"]]
+        metadata["queue"] = md_table(shown, max_rows=50)
+    return metadata
+
+
+@asset(
+    partitions_def=landing_partitions,
+    backfill_policy=batch_backfill_policy,
+    group_name="feedback",
+    kinds={"scikitlearn", "sql"},
+    deps=[AssetKey("page_features"), AssetKey("lf_votes"), AssetKey("deployed_model")],
+)
+def annotation_queue(
+    context: AssetExecutionContext,
+    config: AnnotationQueueConfig,
+    task: TaskResource,
+    warehouse: WarehouseResource,
+    artifacts: ArtifactStoreResource,
+) -> MaterializeResult:
+    """The pages of each batch a human should label next, best first, each with its score and why.
+
+    Ranked by classifier margin/entropy (the champion), label-model entropy, LF conflict and zero LF
+    coverage; near-duplicates dropped and each predicted class capped, so the budget is spent on
+    varied, informative pages. Replaces the partition's rows of the ``annotation_queue`` table.
+    """
+    current, wh, store = task.get(), warehouse.get(), artifacts.get()
+    champion = ModelRegistry(wh, current.name).champion()
+    model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256) if champion else None
+    version = champion.version if champion else None
+    per_partition = {
+        key: _queue_partition(current, wh, store, key, config, model, version)
+        for key in context.partition_keys
+    }
+    return MaterializeResult(metadata=rollup(per_partition, totals=("dagster/row_count",)))
+
+
+@asset(
+    partitions_def=landing_partitions,
+    backfill_policy=batch_backfill_policy,
+    group_name="feedback",
+    kinds={"json"},
+    deps=[annotation_queue],
+)
+def label_studio_export(
+    context: AssetExecutionContext,
+    task: TaskResource,
+    artifacts: ArtifactStoreResource,
+    label_studio: LabelStudioResource,
+) -> MaterializeResult:
+    """The queue as Label Studio tasks: always a JSON file; imported into the project when configured.
+
+    Each task carries the page text, URL, ``uncertainty`` (sort by it in the data manager) and the
+    champion's label as a pre-annotation. Importing is idempotent (pages already there are skipped).
+    """
+    current, store = task.get(), artifacts.get()
+    client = label_studio.client() if label_studio.configured else None
+    project_id = label_studio.project(client, current) if client is not None else None
+    per_partition: dict[str, dict[str, Any]] = {}
+    for key in context.partition_keys:
+        tasks = build_tasks(store.read_frame("annotation_queue", key))
+        path = write_tasks_json(tasks, Path(str(store.path("label_studio_export", f"{key}.json"))))
+        md: dict[str, Any] = {"dagster/row_count": len(tasks), "file": MetadataValue.path(str(path))}
+        if client is not None and project_id is not None:
+            result = export_to_label_studio(client, project_id, tasks)
+            md.update(
+                project_id=project_id, imported=result.imported, already_in_project=result.skipped_existing
+            )
+        else:
+            md["server"] = "not configured (BEAMBELL_LABEL_STUDIO_URL/_TOKEN): file only"
+        per_partition[key] = md
+    return MaterializeResult(metadata=rollup(per_partition, totals=("dagster/row_count",)))
+
+
+@asset(group_name="labeling", kinds={"sql"})
+def label_studio_gold(
+    context: AssetExecutionContext,
+    task: TaskResource,
+    warehouse: WarehouseResource,
+    label_studio: LabelStudioResource,
+) -> MaterializeResult:
+    """Annotations of the Label Studio project -> gold_labels: new, changed and deleted, idempotently.
+
+    The newest non-cancelled annotation per task is the page's gold label, with who labeled it and
+    when. Requested by ``label_studio_gold_sensor`` when the project's annotations change.
+    """
+    current, wh = task.get(), warehouse.get()
+    if not label_studio.configured:
+        context.log.info("Label Studio is not configured: nothing to sync")
+        return MaterializeResult(metadata={"synced": False, "note": "Label Studio not configured"})
+    client = label_studio.client()
+    project_id = label_studio.project(client, current)
+    batch = fetch_annotations(client, project_id, current)
+    result = sync_gold(wh, current, batch.records, project_source(project_id), project_id=project_id)
+    if len(batch.rejected):
+        context.log.warning(f"{len(batch.rejected)} annotations rejected; see the 'rejected' metadata")
+    return MaterializeResult(
+        metadata=sync_metadata(batch.records, batch.rejected, result.as_dict(), project_id)
+    )
+
+
+def sync_metadata(
+    records: pd.DataFrame, rejected: pd.DataFrame, counts: dict[str, int], project_id: int | None
+) -> dict[str, Any]:
+    md: dict[str, Any] = {
+        "dagster/row_count": len(records),
+        **counts,
+        "rejected": len(rejected),
+        "change_set": "none"
+        if not (counts["inserted"] + counts["updated"] + counts["deleted"])
+        else "applied",
+    }
+    if project_id is not None:
+        md["project_id"] = project_id
+    if len(records):
+        md["gold_by_class"] = counts_table(records["label"], "label")
+        md["labelers"] = counts_table(records["labeler"].fillna("?"), "labeler")
+    if len(rejected):
+        md["rejected_annotations"] = md_table(rejected.head(50))
+    return md
+
+
+def import_label_studio_export_file(path: Path, task: Task, wh: Warehouse) -> dict[str, int]:
+    """Load a Label Studio JSON export file into gold_labels (the CLI's ``label-studio-import``).
+
+    The file is one source: importing it again changes nothing, and a newer download of the same
+    file name replaces what the older one said (deleted annotations disappear).
+    """
+    batch = read_export_file(path, task)
+    result = sync_gold(wh, task, batch.records, file_source(Path(path).name))
+    return {**result.as_dict(), "rejected": len(batch.rejected)}
+
+
+# --------------------------------------------------------------------------- CLI (wired in cli.py)
+
+
+def add_label_studio_commands(sub: argparse._SubParsersAction) -> None:
+    """``beambell label-studio-export`` and ``beambell label-studio-import``."""
+    exp = sub.add_parser(
+        "label-studio-export", help="queued pages as Label Studio tasks: a JSON file, and the server if set"
+    )
+    exp.add_argument("--partition", action="append", help="partition key(s); default: every queued one")
+    exp.add_argument(
+        "--out", type=Path, default=None, help="JSON file (default <home>/label_studio_tasks.json)"
+    )
+    exp.add_argument("--no-server", action="store_true", help="only write the file")
+    exp.set_defaults(func=cmd_label_studio_export)
+    imp = sub.add_parser("label-studio-import", help="load a Label Studio JSON export file into gold_labels")
+    imp.add_argument("path", type=Path, help="the file from Label Studio's Export -> JSON")
+    imp.set_defaults(func=cmd_label_studio_import)
+
+
+def cmd_label_studio_export(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    task = load_task(settings.task_spec)
+    store = ArtifactStore(settings.artifacts_dir)
+    keys = args.partition or store.frame_keys("annotation_queue")
+    if not keys:
+        print("nothing queued yet: materialize annotation_queue first")
+        return 1
+    picks = pd.concat([store.read_frame("annotation_queue", k) for k in keys], ignore_index=True)
+    tasks = build_tasks(picks.sort_values("score", ascending=False))
+    out = write_tasks_json(tasks, args.out or settings.home / "label_studio_tasks.json")
+    print(f"{len(tasks)} tasks from {len(keys)} partition(s) -> {out}")
+    resource = label_studio_resource_from_env()
+    if not args.no_server and resource.configured:
+        client = resource.client()
+        result = export_to_label_studio(client, resource.project(client, task), tasks)
+        print(
+            f"Label Studio project {result.project_id}: {result.imported} imported, "
+            f"{result.skipped_existing} already there"
+        )
+    return 0
+
+
+def cmd_label_studio_import(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    wh = Warehouse(settings.warehouse_url)
+    wh.migrate()
+    counts = import_label_studio_export_file(args.path, load_task(settings.task_spec), wh)
+    print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def label_studio_resource_from_env() -> LabelStudioResource:
+    """``BEAMBELL_LABEL_STUDIO_URL`` / ``_TOKEN`` / ``_PROJECT_ID`` / ``_PROJECT_TITLE``."""
+    return LabelStudioResource(
+        url=os.environ.get("BEAMBELL_LABEL_STUDIO_URL", ""),
+        api_key=os.environ.get("BEAMBELL_LABEL_STUDIO_TOKEN", ""),
+        project_id=int(os.environ.get("BEAMBELL_LABEL_STUDIO_PROJECT_ID") or 0),
+        project_title=os.environ.get("BEAMBELL_LABEL_STUDIO_PROJECT_TITLE", ""),
+    )

@@ -1,0 +1,280 @@
+"""Which pages a human should label next: uncertainty from weak supervision, kept diverse.
+
+Signals, each scaled to [0, 1] (1 = most worth a human's time):
+
+* ``classifier_margin`` — 1 - (p_top1 - p_top2) of the champion's ``predict_proba``: the model
+  is torn between two classes;
+* ``classifier_entropy`` — entropy of the champion's distribution / log(k);
+* ``lm_entropy`` — entropy of the label model's posterior / log(k). For pages in the label
+  model's training window this is the fitted label model's own posterior; for a newer partition it
+  is approximated by the distribution of the LF votes (the majority-vote posterior), since the
+  fitted model's parameters are not persisted;
+* ``lf_conflict`` — 1 - (votes for the most-voted class / votes cast), over pages with a vote;
+* ``uncovered`` — 1 when no LF voted at all (the LFs have a blind spot there).
+
+The score is their weighted sum divided by the sum of weights (:class:`QueueWeights`). Pages
+already in gold are never picked. Diversity is greedy in score order: a page whose TF-IDF cosine
+to an already-picked page exceeds ``max_similarity`` is a near-duplicate and skipped, and at most
+``max_per_class`` share of the budget goes to one predicted class (so the queue does not fill up
+with, say, every uncertain "News" page). Each pick keeps its component scores and a reason text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+ABSTAIN = -1
+
+QUEUE_COLUMNS = [
+    "page_id",
+    "url",
+    "queue_rank",
+    "score",
+    "classifier_margin",
+    "classifier_entropy",
+    "lm_entropy",
+    "lf_conflict",
+    "uncovered",
+    "predicted_label",
+    "predicted_probability",
+    "model_version",
+    "reason",
+]
+
+
+@dataclass(frozen=True)
+class QueueWeights:
+    classifier_margin: float = 1.0
+    classifier_entropy: float = 0.5
+    lm_entropy: float = 1.0
+    lf_conflict: float = 1.0
+    uncovered: float = 0.75
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    sums = p.sum(axis=1, keepdims=True)
+    p = np.divide(p, sums, out=np.full_like(p, 1.0 / max(p.shape[1], 1)), where=sums > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+    return h / math.log(p.shape[1]) if p.shape[1] > 1 else np.zeros(len(p))
+
+
+def classifier_signals(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(1 - margin between the two most probable classes, normalised entropy) per row."""
+    proba = np.asarray(proba, dtype=float)
+    if proba.size == 0:
+        return np.zeros(len(proba)), np.zeros(len(proba))
+    top2 = -np.sort(-proba, axis=1)[:, :2]
+    margin = top2[:, 0] - (top2[:, 1] if proba.shape[1] > 1 else 0.0)
+    return np.clip(1.0 - margin, 0.0, 1.0), _entropy(proba)
+
+
+def vote_distribution(L: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) share of each class among the LF votes on each row (uniform where nobody voted)."""
+    L = np.asarray(L, dtype=np.int64)
+    counts = np.zeros((len(L), k))
+    for c in range(k):
+        counts[:, c] = np.equal(L, c).sum(axis=1)
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.full_like(counts, 1.0 / k), where=totals > 0)
+
+
+def lf_signals(L: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vote-distribution entropy, conflict, uncovered) per row of a label matrix."""
+    dist = vote_distribution(L, k)
+    covered = (np.asarray(L) != ABSTAIN).any(axis=1) if np.asarray(L).size else np.zeros(len(L), bool)
+    conflict = np.where(covered, 1.0 - dist.max(axis=1), 0.0)
+    return _entropy(dist), conflict, (~covered).astype(float)
+
+
+def _reason(row: pd.Series, weights: QueueWeights) -> str:
+    parts: list[tuple[float, str]] = []
+    if row["uncovered"]:
+        parts.append((weights.uncovered, "no LF covers it"))
+    if row["lf_conflict"] > 0:
+        parts.append((weights.lf_conflict * row["lf_conflict"], f"LFs disagree ({row['lf_conflict']:.2f})"))
+    if not np.isnan(row["classifier_margin"]):
+        parts.append(
+            (
+                weights.classifier_margin * row["classifier_margin"],
+                f"classifier unsure (top-2 margin {1 - row['classifier_margin']:.2f})",
+            )
+        )
+    parts.append((weights.lm_entropy * row["lm_entropy"], f"label model entropy {row['lm_entropy']:.2f}"))
+    parts.sort(key=lambda p: -p[0])
+    return "; ".join(text for w, text in parts if w > 0.05) or "lowest-confidence remaining page"
+
+
+def score_pages(
+    page_ids: Sequence[str],
+    L: np.ndarray,
+    k: int,
+    *,
+    classifier_proba: np.ndarray | None = None,
+    lm_proba: np.ndarray | None = None,
+    weights: QueueWeights = QueueWeights(),
+) -> pd.DataFrame:
+    """Component scores and the combined ``score`` per page (rows aligned with ``page_ids``).
+
+    ``lm_proba`` rows may be NaN where the label model has no posterior for the page; those rows
+    use the LF vote distribution. Without ``classifier_proba`` the classifier terms are NaN and
+    left out of the weighted mean.
+    """
+    n = len(page_ids)
+    L = np.asarray(L, dtype=np.int64).reshape(n, -1)
+    vote_h, conflict, uncovered = lf_signals(L, k)
+    lm_h = vote_h.copy()
+    if lm_proba is not None:
+        lm_proba = np.asarray(lm_proba, dtype=float)
+        known = ~np.isnan(lm_proba).any(axis=1)
+        if known.any():
+            lm_h[known] = _entropy(lm_proba[known])
+    frame = pd.DataFrame(
+        {
+            "page_id": list(page_ids),
+            "lm_entropy": lm_h,
+            "lf_conflict": conflict,
+            "uncovered": uncovered.astype(int),
+        }
+    )
+    terms = [(weights.lm_entropy, lm_h), (weights.lf_conflict, conflict), (weights.uncovered, uncovered)]
+    if classifier_proba is not None and len(classifier_proba):
+        margin, entropy = classifier_signals(classifier_proba)
+        frame["classifier_margin"], frame["classifier_entropy"] = margin, entropy
+        terms += [(weights.classifier_margin, margin), (weights.classifier_entropy, entropy)]
+    else:
+        frame["classifier_margin"] = np.nan
+        frame["classifier_entropy"] = np.nan
+    total_w = sum(w for w, _ in terms)
+    frame["score"] = sum(w * v for w, v in terms) / total_w if total_w > 0 else 0.0
+    return frame
+
+
+def near_duplicate_matrix(texts: Sequence[str]):  # type: ignore[no-untyped-def]
+    """Unit-length TF-IDF rows (word 1-2 grams): cosine of two pages = dot product of their rows."""
+    cleaned = [t if t and t.strip() else "\u2205" for t in texts]
+    try:
+        x = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True).fit_transform(cleaned)
+    except ValueError:  # nothing but stop words / empty texts
+        x = TfidfVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(cleaned)
+    return normalize(x).tocsr()
+
+
+def select_diverse(
+    scored: pd.DataFrame,
+    texts: Sequence[str],
+    predicted: Sequence[str | None],
+    budget: int,
+    *,
+    max_similarity: float = 0.9,
+    max_per_class: float = 0.5,
+    exclude: set[str] | frozenset[str] = frozenset(),
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Greedy pick in score order with near-duplicate and per-class limits; returns (picks, skipped).
+
+    ``max_per_class`` is a share of the budget (at least one page per class). When the class cap
+    leaves the budget unfilled, capped pages fill the rest in score order (a partition with one
+    class must still yield picks); near-duplicates never do.
+    """
+    if budget <= 0 or scored.empty:
+        return scored.iloc[0:0].assign(queue_rank=pd.Series(dtype=int)), {}
+    x = near_duplicate_matrix(texts)
+    cap = max(1, math.ceil(max_per_class * budget))
+    order = np.argsort(-scored["score"].to_numpy(), kind="stable")
+    picked: list[int] = []
+    deferred: list[int] = []
+    per_class: dict[str | None, int] = {}
+    skipped = {"already_gold": 0, "near_duplicate": 0, "class_cap": 0}
+
+    def is_duplicate(i: int) -> bool:
+        if not picked:
+            return False
+        sims = x[picked] @ x[i].T
+        return bool(sims.max() > max_similarity) if sims.nnz else False
+
+    for i in order:
+        if len(picked) >= budget:
+            break
+        if scored["page_id"].iat[i] in exclude:
+            skipped["already_gold"] += 1
+            continue
+        if is_duplicate(i):
+            skipped["near_duplicate"] += 1
+            continue
+        label = predicted[i]
+        if per_class.get(label, 0) >= cap:
+            skipped["class_cap"] += 1
+            deferred.append(i)
+            continue
+        picked.append(i)
+        per_class[label] = per_class.get(label, 0) + 1
+    for i in deferred:
+        if len(picked) >= budget:
+            break
+        if not is_duplicate(i):
+            picked.append(i)
+            skipped["class_cap"] -= 1
+    picks = scored.iloc[picked].copy()
+    picks["queue_rank"] = np.arange(1, len(picks) + 1)
+    return picks.reset_index(drop=True), skipped
+
+
+def build_queue(
+    features: pd.DataFrame,
+    L: np.ndarray,
+    label_names: Sequence[str],
+    *,
+    text_field: str = "text",
+    budget: int = 20,
+    classifier_proba: np.ndarray | None = None,
+    model_version: str | None = None,
+    lm_proba: np.ndarray | None = None,
+    gold_page_ids: set[str] | frozenset[str] = frozenset(),
+    weights: QueueWeights = QueueWeights(),
+    max_similarity: float = 0.9,
+    max_per_class: float = 0.5,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The queue for one partition: ``QUEUE_COLUMNS`` plus ``text``, best first; and skip counts."""
+    k = len(label_names)
+    scored = score_pages(
+        features["page_id"].astype(str).tolist(),
+        L,
+        k,
+        classifier_proba=classifier_proba,
+        lm_proba=lm_proba,
+        weights=weights,
+    )
+    scored["url"] = features["url"].astype(str).to_numpy()
+    scored["text"] = features[text_field].fillna("").astype(str).to_numpy()
+    if classifier_proba is not None and len(classifier_proba):
+        proba = np.asarray(classifier_proba)
+        top = proba.argmax(axis=1)
+        scored["predicted_label"] = [label_names[i] for i in top]
+        scored["predicted_probability"] = proba[np.arange(len(top)), top]
+        scored["model_version"] = model_version
+    else:  # no champion yet: the LFs' majority class stands in for "predicted class" (diversity only)
+        dist = vote_distribution(L, k)
+        covered = (np.asarray(L) != ABSTAIN).any(axis=1)
+        top = dist.argmax(axis=1)
+        scored["predicted_label"] = [label_names[i] if c else None for i, c in zip(top, covered, strict=True)]
+        scored["predicted_probability"] = np.nan
+        scored["model_version"] = None
+    picks, skipped = select_diverse(
+        scored,
+        scored["text"].tolist(),
+        scored["predicted_label"].tolist(),
+        budget,
+        max_similarity=max_similarity,
+        max_per_class=max_per_class,
+        exclude=gold_page_ids,
+    )
+    picks["reason"] = [_reason(r, weights) for _, r in picks.iterrows()] if len(picks) else []
+    return picks[[*QUEUE_COLUMNS, "text"]], skipped

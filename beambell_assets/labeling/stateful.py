@@ -1,0 +1,237 @@
+"""Stateful labeling functions: LFs whose state is learned from the gold labels so far.
+
+Continuous weak supervision keeps learning from the humans in the loop: each new batch of gold
+labels refits these LFs, and the next ``lf_votes`` uses the new version. Two LFs, always present
+(their ``lf_votes`` columns are stable; with no state yet they abstain everywhere):
+
+* ``gold_mined_keywords`` — per class, the terms that occur in at least ``min_df`` gold pages of
+  that class and almost only there (class precision >= ``min_precision``); a page votes the class
+  whose mined terms it hits most (at least ``min_hits`` distinct terms, and a unique best).
+* ``gold_naive_bayes`` — multinomial naive Bayes over the same tokens (presence, not counts), with
+  Laplace smoothing; votes when the best class beats the runner-up by ``min_margin_per_token`` nats
+  per known token, on pages with at least ``min_tokens`` known tokens.
+
+The state is plain JSON (term lists, a vocabulary and a log-probability table): versioned by a hash
+of its content, diffable, and loaded without unpickling anything. Only gold pages on the
+*training* side of the gold split (``training/splits.py::gold_roles``) are learned from, so the
+evaluation gold never leaks into the LFs, and from them into the classifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+
+from beambell_assets.labeling.lf_types import ABSTAIN
+from beambell_assets.labeling.model_lfs import ModelLF, analyze
+from beambell_assets.labeling.task import Task
+from beambell_assets.storage.artifacts import ArtifactStore
+
+KEYWORDS_LF = "gold_mined_keywords"
+NAIVE_BAYES_LF = "gold_naive_bayes"
+STATEFUL_LF_NAMES: tuple[str, ...] = (KEYWORDS_LF, NAIVE_BAYES_LF)
+STATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class StatefulLFParams:
+    min_df: int = 3
+    min_precision: float = 0.8
+    max_terms_per_class: int = 40
+    min_hits: int = 2
+    nb_alpha: float = 1.0
+    nb_max_vocab: int = 20_000
+    min_margin_per_token: float = 0.35
+    min_tokens: int = 4
+    min_gold: int = 10  # training-side gold pages needed before any state is learned
+    min_classes: int = 2
+
+
+@dataclass
+class StatefulLFState:
+    """What the stateful LFs learned: JSON-serialisable, versioned by content."""
+
+    task: str
+    label_names: list[str]
+    text_fields: list[str]
+    n_gold: int = 0
+    gold_by_class: dict[str, int] = field(default_factory=dict)
+    keywords: dict[str, list[str]] = field(default_factory=dict)  # class index (str) -> terms
+    nb_classes: list[int] = field(default_factory=list)
+    nb_vocab: list[str] = field(default_factory=list)
+    nb_log_prob: list[list[float]] = field(default_factory=list)  # (classes, vocab)
+    params: dict[str, Any] = field(default_factory=dict)
+    format: int = STATE_FORMAT
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.keywords) or bool(self.nb_classes)
+
+    def content(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def version(self) -> str:
+        blob = json.dumps(self.content(), sort_keys=True, separators=(",", ":")).encode()
+        return "s" + hashlib.sha256(blob).hexdigest()[:12]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, **self.content()}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> StatefulLFState:
+        obj = dict(obj)
+        version = obj.pop("version", None)
+        if obj.get("format") != STATE_FORMAT:
+            raise ValueError(f"unknown stateful-LF state format {obj.get('format')!r}")
+        state = cls(**obj)
+        if version is not None and version != state.version:
+            raise ValueError(f"stateful-LF state does not match its version {version} (edited or corrupt)")
+        return state
+
+    @classmethod
+    def empty(cls, task: str, label_names: Sequence[str], text_fields: Sequence[str]) -> StatefulLFState:
+        return cls(task=task, label_names=list(label_names), text_fields=list(text_fields))
+
+
+def fit_state(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    task: str,
+    label_names: Sequence[str],
+    text_fields: Sequence[str] = ("text",),
+    params: StatefulLFParams = StatefulLFParams(),
+) -> StatefulLFState:
+    """Learn the state from gold pages (``labels`` are class indices)."""
+    k = len(label_names)
+    y = np.asarray(labels, dtype=np.int64)
+    state = StatefulLFState.empty(task, label_names, text_fields)
+    state.params = asdict(params)
+    state.n_gold = len(y)
+    state.gold_by_class = {label_names[c]: int((y == c).sum()) for c in range(k) if (y == c).any()}
+    present = sorted({int(c) for c in y})
+    if len(y) < params.min_gold or len(present) < params.min_classes:
+        return state
+    vec = CountVectorizer(analyzer=analyze, binary=True, max_features=params.nb_max_vocab)
+    x = vec.fit_transform(list(texts)).tocsc()
+    vocab = np.asarray(vec.get_feature_names_out())
+    onehot = np.zeros((len(y), len(present)))
+    onehot[np.arange(len(y)), [present.index(int(c)) for c in y]] = 1.0
+    df_by_class = np.asarray(x.T @ onehot).T  # (classes, vocab) doc frequency per class
+    df_total = df_by_class.sum(axis=0)
+
+    for ci, c in enumerate(present):
+        dfc = df_by_class[ci]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            precision = np.where(df_total > 0, dfc / df_total, 0.0)
+        ok = np.flatnonzero((dfc >= params.min_df) & (precision >= params.min_precision))
+        ranked = ok[np.lexsort((vocab[ok], -precision[ok], -dfc[ok]))][: params.max_terms_per_class]
+        if len(ranked):
+            state.keywords[str(c)] = sorted(vocab[ranked].tolist())
+
+    # Multinomial naive Bayes over term presence (a page counts a term once), Laplace-smoothed.
+    counts = df_by_class + params.nb_alpha
+    log_prob = np.log(counts / counts.sum(axis=1, keepdims=True))
+    state.nb_classes = present
+    state.nb_vocab = vocab.tolist()
+    state.nb_log_prob = np.round(log_prob, 6).tolist()
+    return state
+
+
+class GoldKeywordLF(ModelLF):
+    """Votes the class whose gold-mined terms a page hits most (see the module docstring)."""
+
+    kind = "gold_keywords"
+
+    def __init__(self, state: StatefulLFState, min_hits: int | None = None) -> None:
+        self.state_version = state.version
+        self.min_hits = int(min_hits or state.params.get("min_hits", StatefulLFParams.min_hits))
+        self.term_classes: dict[str, list[int]] = {}
+        for c, terms in state.keywords.items():
+            for term in terms:
+                self.term_classes.setdefault(term, []).append(int(c))
+        super().__init__(KEYWORDS_LF, labels=range(len(state.label_names)), fields=state.text_fields)
+
+    def votes_for_texts(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.full(len(texts), ABSTAIN, dtype=np.int64)
+        if not self.term_classes:
+            return out
+        for i, text in enumerate(texts):
+            hits: dict[int, int] = {}
+            for term in set(analyze(text)):
+                for c in self.term_classes.get(term, ()):
+                    hits[c] = hits.get(c, 0) + 1
+            if not hits:
+                continue
+            ranked = sorted(hits.values(), reverse=True)
+            best = max(hits, key=lambda c: (hits[c], -c))
+            if ranked[0] >= self.min_hits and (len(ranked) == 1 or ranked[0] > ranked[1]):
+                out[i] = best
+        return out
+
+
+class GoldNaiveBayesLF(ModelLF):
+    """Naive Bayes over gold pages; votes only with a clear per-token margin."""
+
+    kind = "gold_naive_bayes"
+
+    def __init__(self, state: StatefulLFState) -> None:
+        self.state_version = state.version
+        p = state.params
+        default_margin = StatefulLFParams.min_margin_per_token
+        self.min_margin_per_token = float(p.get("min_margin_per_token", default_margin))
+        self.min_tokens = int(p.get("min_tokens", StatefulLFParams.min_tokens))
+        self.classes = np.asarray(state.nb_classes, dtype=np.int64)
+        log_prob = np.asarray(state.nb_log_prob, dtype=float)
+        self.log_prob = log_prob.reshape(len(self.classes), -1) if log_prob.size else np.zeros((0, 0))
+        self.vectorizer = (
+            CountVectorizer(analyzer=analyze, binary=True, vocabulary=state.nb_vocab)
+            if state.nb_vocab
+            else None
+        )
+        super().__init__(NAIVE_BAYES_LF, labels=range(len(state.label_names)), fields=state.text_fields)
+
+    def votes_for_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if self.vectorizer is None or len(self.classes) < 2 or not len(texts):
+            return np.full(len(texts), ABSTAIN, dtype=np.int64)
+        x = self.vectorizer.transform(list(texts))
+        n_tokens = np.asarray(x.sum(axis=1)).ravel()
+        jll = np.asarray(x @ self.log_prob.T)
+        order = np.argsort(-jll, axis=1, kind="stable")
+        rows = np.arange(len(texts))
+        margin = jll[rows, order[:, 0]] - jll[rows, order[:, 1]]
+        fire = (n_tokens >= self.min_tokens) & (margin / np.maximum(n_tokens, 1) >= self.min_margin_per_token)
+        return np.where(fire, self.classes[order[:, 0]], ABSTAIN).astype(np.int64)
+
+
+def build_stateful_lfs(state: StatefulLFState) -> list[ModelLF]:
+    """The stateful LFs for a state (abstaining everywhere when it learned nothing yet)."""
+    return [GoldKeywordLF(state), GoldNaiveBayesLF(state)]
+
+
+def load_current_state(store: ArtifactStore, asset: str, task: Task) -> StatefulLFState:
+    """The newest state the ``asset`` wrote for ``task`` (``<asset>/current.json``), else an empty one.
+
+    A state learned for another label space (the task changed) is ignored, not misapplied.
+    """
+    empty = StatefulLFState.empty(task.name, task.label_names, (task.text_field,))
+    if not store.exists(asset, "current.json"):
+        return empty
+    state = StatefulLFState.from_json(store.read_json(asset, "current"))
+    if state.task != task.name or tuple(state.label_names) != tuple(task.label_names):
+        return empty
+    return state
+
+
+def save_state(store: ArtifactStore, asset: str, state: StatefulLFState) -> str:
+    """Write ``<asset>/<version>.json`` (kept: every version stays inspectable) and ``current.json``."""
+    store.write_json(asset, state.version, state.to_json())
+    store.write_json(asset, "current", state.to_json())
+    return state.version

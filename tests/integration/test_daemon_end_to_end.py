@@ -1,0 +1,75 @@
+"""The real thing: `dagster-webserver` + `dagster-daemon` on a home, files dropped into landing.
+
+The landing sensor must turn a dropped batch into predictions in the warehouse within a bounded
+time, a burst must be processed exactly once, and a backfill submitted like `beambell backfill`
+must be executed by the daemon in BackfillPolicy-sized runs without duplicating rows.
+"""
+
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, RunsFilter
+from dagster._core.execution.backfill import BulkActionStatus
+
+from beambell_assets.automation.backfill import submit_backfill, wait_for_backfill
+from beambell_assets.definitions import BACKFILL_SELECTIONS, INGEST_JOB, build_definitions
+from beambell_assets.devtools import running_dagster
+from beambell_assets.devtools.freshness import drop_and_wait, seed_home
+from beambell_assets.devtools.local_dagster import wait_for
+from beambell_assets.settings import load_settings
+from beambell_assets.storage.warehouse import Warehouse
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# A dropped batch must be predicted within this bound (measured p50 ~20 s: benchmarks/freshness.py).
+LAG_BOUND_S = 120
+
+
+def test_daemon_processes_dropped_batches_and_backfills(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    champion = seed_home(home, batches=2, pages_per_batch=100)
+    env = {"BEAMBELL_LANDING_INTERVAL_S": "2", "BEAMBELL_RETRAIN_INTERVAL_S": "3600"}
+    with running_dagster(home, env=env) as dagster:
+        first = drop_and_wait(home, 0, pages=60, timeout_s=LAG_BOUND_S)
+        assert first.predictions > 0
+        # A burst of three at once: each processed exactly once, by the sensor.
+        settings = load_settings(home)
+        later = [drop_and_wait(home, i, pages=30, timeout_s=LAG_BOUND_S) for i in (1, 2, 3)]
+        wh = Warehouse(settings.warehouse_url)
+        with DagsterInstance.from_config(str(dagster.dagster_home)) as instance:
+            sensor_runs = instance.get_run_records(RunsFilter(tags={"dagster/sensor_name": "landing_sensor"}))
+            keys_run = [r.dagster_run.tags.get("dagster/run_key") for r in sensor_runs]
+            dropped = [first.partition_key, *(d.partition_key for d in later)]
+            assert sorted(keys_run) == sorted(dropped)  # one run per file, none for the seeded ones
+            assert {r.dagster_run.job_name for r in sensor_runs} == {"process_batch"}
+            preds = wh.read("SELECT DISTINCT model_version FROM predictions")
+            assert set(preds["model_version"]) == {champion}
+
+            # The runs go on after predictions (drift, domains, organisations): let them finish.
+            wait_for(
+                lambda: all(
+                    r.dagster_run.is_finished
+                    for r in instance.get_run_records(
+                        RunsFilter(tags={"dagster/sensor_name": "landing_sensor"})
+                    )
+                ),
+                LAG_BOUND_S,
+                1.0,
+                "the landing runs to finish",
+            )
+            assert all(
+                r.dagster_run.is_success
+                for r in instance.get_run_records(RunsFilter(tags={"dagster/sensor_name": "landing_sensor"}))
+            )
+            # A backfill as `beambell backfill` submits it, executed by the daemon.
+            before = {t: wh.count(t) for t in ("pages", "quarantine", "lf_stats", "predictions")}
+            all_keys = instance.get_dynamic_partitions("landing_batches")
+            defs = build_definitions(settings)
+            backfill_id = submit_backfill(defs, instance, BACKFILL_SELECTIONS[INGEST_JOB])
+            done = wait_for_backfill(instance, backfill_id, timeout_s=600)
+            assert done.status == BulkActionStatus.COMPLETED_SUCCESS
+            runs = instance.get_run_records(RunsFilter(tags={"dagster/backfill": backfill_id}))
+            assert len(runs) == 1  # 6 partitions <= 10 per run: one run
+            assert len(all_keys) == 6
+            assert {t: wh.count(t) for t in before} == before
+            wait_for(lambda: not dagster.log_tail(400).count("Traceback"), 1, 0.5, "a clean daemon log")
+        wh.dispose()

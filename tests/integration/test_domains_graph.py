@@ -1,0 +1,134 @@
+"""Pages, domains and organisations in one graph, materialized for real; org type end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, DagsterInstance, Definitions, materialize
+
+from beambell_assets.assets.domains import (
+    DOMAINS_JOB,
+    ORG_SPEC,
+    build_domain_and_org_definitions,
+)
+from beambell_assets.assets.gold import gold_labels
+from beambell_assets.assets.ingest import page_features, raw_pages
+from beambell_assets.assets.partitions import landing_partitions
+from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
+from beambell_assets.definitions import build_resources
+from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.labeling.tasks.org_type import LABELS as ORG_LABELS
+from beambell_assets.resources import landing_files
+from beambell_assets.serving.registry import ModelRegistry
+from beambell_assets.settings import Settings
+from beambell_assets.storage.warehouse import Warehouse
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+TRAIN = ("label_model", "training_set", "classifier", "promotion_gates", "deployed_model")
+
+
+def _profiles(wh: Warehouse) -> pd.DataFrame:
+    return wh.read("SELECT * FROM domain_profiles ORDER BY registered_domain").set_index("registered_domain")
+
+
+def test_pages_domains_and_organisations(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    settings = Settings(
+        home=home,
+        warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
+        task_spec="beambell_assets.labeling.tasks.web_content",
+    ).ensure_dirs()
+    write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=100, seed=11)
+    write_sample_gold(settings.gold_dir, n_batches=2, pages_per_batch=100, seed=11)
+    page = by_name(build_weak_supervision_assets())
+    extra_assets, jobs, extra_resources = build_domain_and_org_definitions()
+    org = by_name(extra_assets)
+    resources = {**build_resources(settings), **extra_resources}
+    domain_step = [org["domain_profiles"], org["organisations"], org["org_features"], org["org_lf_votes"]]
+
+    # One graph: page, domain and organisation assets resolve together, with the expected edges.
+    defs = Definitions(
+        assets=[raw_pages, page_features, gold_labels, *page.values(), *extra_assets],
+        jobs=jobs,
+        resources=resources,
+    )
+    graph = defs.resolve_asset_graph()
+    assert AssetKey("predictions") in graph.get(AssetKey("domain_profiles")).parent_keys
+    assert AssetKey("domain_profiles") in graph.get(AssetKey("org_features")).parent_keys
+    assert AssetKey("org_features") in graph.get(AssetKey("org_lf_votes")).parent_keys
+    assert defs.resolve_job_def(DOMAINS_JOB).partitions_def == landing_partitions
+
+    with DagsterInstance.ephemeral() as instance:
+        keys = sorted(landing_files(settings.landing_dir))
+        instance.add_dynamic_partitions(landing_partitions.name, keys)
+        for key in keys:
+            ok = materialize(
+                [raw_pages, page_features, page["lf_votes"]],
+                partition_key=key,
+                resources=resources,
+                instance=instance,
+            )
+            assert ok.success
+        assert materialize(
+            [gold_labels, *(page[n] for n in TRAIN)], resources=resources, instance=instance
+        ).success
+        for key in keys:
+            assert materialize(
+                [page["predictions"]], partition_key=key, resources=resources, instance=instance
+            ).success
+
+        wh = Warehouse(settings.warehouse_url)
+        assert materialize(domain_step, partition_key=keys[0], resources=resources, instance=instance).success
+        first = _profiles(wh)
+        assert len(first) > 20 and first["category"].notna().all()
+        assert wh.count("organisations") > 20
+
+        # Landing the second batch changes only the rows of the domains it holds.
+        assert materialize(domain_step, partition_key=keys[1], resources=resources, instance=instance).success
+        second = _profiles(wh)
+        in_batch2 = set(
+            wh.read("SELECT registered_domain FROM domain_partials WHERE partition_key = :k", {"k": keys[1]})[
+                "registered_domain"
+            ]
+        )
+        untouched = sorted(set(first.index) - in_batch2)
+        assert untouched, "the sample's second batch should leave some sites out"
+        pd.testing.assert_frame_equal(second.loc[untouched], first.loc[untouched])
+        assert (second.loc[sorted(in_batch2), "updated_partition"] == keys[1]).all()
+
+        # A rerun is idempotent: same rows, same numbers.
+        counts = {
+            t: wh.count(t) for t in ("domain_partials", "domain_profiles", "org_evidence", "organisations")
+        }
+        assert materialize(domain_step, partition_key=keys[1], resources=resources, instance=instance).success
+        assert {t: wh.count(t) for t in counts} == counts
+        cols = ["n_pages", "category", "confidence", "evidence_json"]
+        pd.testing.assert_frame_equal(_profiles(wh)[cols], second[cols])
+
+        # The org-type task, built by the same factory, trains, is promoted and scores organisations.
+        n = ORG_SPEC.name
+        assert materialize([org[n(b)] for b in TRAIN], resources=resources, instance=instance).success
+        assert ModelRegistry(wh, "org_type").champion() is not None
+        for key in keys:
+            assert materialize(
+                [org[n("predictions")]], partition_key=key, resources=resources, instance=instance
+            ).success
+        preds = wh.read("SELECT * FROM predictions WHERE task = 'org_type'")
+        assert len(preds) == sum(
+            len(pd.read_parquet(Path(settings.artifacts_dir) / "org_features" / f"{k}.parquet")) for k in keys
+        )
+        assert set(preds["label"]) <= set(ORG_LABELS)
+
+        # Queryable in the warehouse: every organisation with its type, every site with its owner.
+        profiles = wh.read("SELECT * FROM organisation_profiles")
+        assert len(profiles) == wh.count("organisations") and profiles["org_type"].notna().all()
+        directory = wh.read("SELECT * FROM site_directory")
+        assert len(directory) == wh.count("domain_profiles") and directory["organisation"].notna().all()
+        gov = directory[directory["registered_domain"].str.endswith((".gov", ".gov.uk", ".gov.au"))]
+        assert (gov["category"] == "Law and Government").mean() >= 0.8
+        named = wh.read("SELECT sources_json FROM organisations")["sources_json"].map(json.loads)
+        assert named.map(lambda s: bool(set(s) - {"domain"})).mean() > 0.5  # most from page metadata
+        wh.dispose()

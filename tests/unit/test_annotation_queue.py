@@ -1,0 +1,98 @@
+"""Annotation-queue ranking: each signal moves the score the right way; picks are diverse."""
+
+import numpy as np
+import pandas as pd
+
+from beambell_assets.feedback.annotation_queue import (
+    QUEUE_COLUMNS,
+    build_queue,
+    classifier_signals,
+    lf_signals,
+    score_pages,
+    select_diverse,
+)
+
+LABELS = ("A", "B", "C")
+
+
+def test_classifier_signals_margin_and_entropy() -> None:
+    proba = np.array([[0.98, 0.01, 0.01], [0.5, 0.49, 0.01], [1 / 3, 1 / 3, 1 / 3]])
+    margin, entropy = classifier_signals(proba)
+    assert margin[0] < margin[1] < margin[2] + 1e-9
+    assert entropy[0] < entropy[1] < entropy[2]
+    assert np.isclose(entropy[2], 1.0)
+
+
+def test_lf_signals_conflict_and_coverage() -> None:
+    L = np.array([[0, 0, -1], [0, 1, -1], [-1, -1, -1], [0, 1, 2]])
+    entropy, conflict, uncovered = lf_signals(L, 3)
+    assert np.allclose(conflict, [0.0, 0.5, 0.0, 2 / 3])
+    assert uncovered.tolist() == [0.0, 0.0, 1.0, 0.0]
+    assert entropy[0] == 0.0 and entropy[3] > entropy[1] > 0
+
+
+def test_score_uses_label_model_posterior_where_known() -> None:
+    L = np.array([[0, 0], [0, 0]])
+    lm = np.array([[0.34, 0.33, 0.33], [np.nan, np.nan, np.nan]])
+    scored = score_pages(["x", "y"], L, 3, lm_proba=lm)
+    assert scored.loc[0, "lm_entropy"] > 0.99  # the fitted posterior is uncertain
+    assert scored.loc[1, "lm_entropy"] == 0.0  # outside the window: the unanimous LF votes
+    assert scored.loc[0, "score"] > scored.loc[1, "score"]
+    assert scored["classifier_margin"].isna().all()
+
+
+def _features(texts: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "page_id": [f"p{i}" for i in range(len(texts))],
+            "url": [f"https://s{i}.example/" for i in range(len(texts))],
+            "text": texts,
+        }
+    )
+
+
+def test_queue_ranks_uncertain_first_skips_gold_and_near_duplicates() -> None:
+    texts = [
+        "alpha beta gamma delta epsilon",  # p0 certain
+        "football match score league goal",  # p1 uncertain
+        "football match score league goal",  # p2 exact duplicate of p1
+        "recipes pasta dinner kitchen oven",  # p3 uncovered
+        "stock market shares earnings profit",  # p4 gold already
+    ]
+    L = np.array([[0, 0], [0, 1], [0, 1], [-1, -1], [1, 2]])
+    proba = np.array(
+        [[0.95, 0.03, 0.02], [0.4, 0.39, 0.21], [0.4, 0.39, 0.21], [0.5, 0.3, 0.2], [0.34, 0.33, 0.33]]
+    )
+    picks, skipped = build_queue(
+        _features(texts),
+        L,
+        LABELS,
+        budget=3,
+        classifier_proba=proba,
+        model_version="m1",
+        gold_page_ids={"p4"},
+    )
+    assert list(picks.columns) == [*QUEUE_COLUMNS, "text"]
+    assert set(picks["page_id"][:2]) == {"p1", "p3"} and picks["page_id"].iat[2] == "p0"
+    assert skipped["near_duplicate"] == 1 and skipped["already_gold"] == 1
+    assert picks["queue_rank"].tolist() == [1, 2, 3]
+    assert picks["score"].is_monotonic_decreasing
+    assert "no LF covers it" in picks.set_index("page_id").loc["p3", "reason"]
+    assert "LFs disagree" in picks.set_index("page_id").loc["p1", "reason"]
+    assert (picks["model_version"] == "m1").all()
+
+
+def test_class_cap_spreads_predicted_classes_and_fills_budget_when_needed() -> None:
+    scored = pd.DataFrame({"page_id": [f"p{i}" for i in range(6)], "score": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]})
+    texts = [f"distinct words number {w}" for w in ("one", "two", "three", "four", "five", "six")]
+    predicted = ["A", "A", "A", "A", "B", "C"]
+    picks, _ = select_diverse(scored, texts, predicted, budget=4, max_per_class=0.5)
+    assert picks["page_id"].tolist() == ["p0", "p1", "p4", "p5"]
+    only_a, _ = select_diverse(scored.head(4), texts[:4], ["A"] * 4, budget=3, max_per_class=0.34)
+    assert only_a["page_id"].tolist() == ["p0", "p1", "p2"]  # one class: the cap cannot starve the queue
+
+
+def test_without_champion_lf_signals_alone() -> None:
+    picks, _ = build_queue(_features(["a b c d", "e f g h"]), np.array([[0, 1], [0, 0]]), LABELS, budget=5)
+    assert picks["page_id"].tolist() == ["p0", "p1"]
+    assert picks["model_version"].isna().all() and picks["classifier_margin"].isna().all()

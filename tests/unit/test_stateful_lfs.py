@@ -1,0 +1,116 @@
+"""Stateful LFs: learned from gold, JSON round trip with a content version, identical row/column votes."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from snorkel.labeling import PandasLFApplier
+
+from beambell_assets.labeling.applier import FastLFApplier
+from beambell_assets.labeling.lf_types import KeywordLF
+from beambell_assets.labeling.stateful import (
+    STATEFUL_LF_NAMES,
+    StatefulLFState,
+    build_stateful_lfs,
+    fit_state,
+    load_current_state,
+    save_state,
+)
+from beambell_assets.labeling.task import make_task
+from beambell_assets.storage.artifacts import ArtifactStore
+from beambell_assets.training.splits import GoldPolicy, gold_roles, split_gold
+
+LABELS = ["Travel", "Food", "Sports"]
+VOCAB = {
+    0: "hotel flight beach resort booking luggage airport passport",
+    1: "recipe pasta oven kitchen garlic dinner bake flour",
+    2: "league goal match striker coach season stadium referee",
+}
+
+
+def _corpus(n: int, seed: int = 0) -> tuple[list[str], list[int]]:
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    filler = ["page", "site", "home", "contact", "about", "news", "more"]
+    for i in range(n):
+        c = i % 3
+        words = list(rng.choice(VOCAB[c].split(), 5)) + list(rng.choice(filler, 4))
+        texts.append(" ".join(words))
+        labels.append(c)
+    return texts, labels
+
+
+def test_fit_learns_discriminative_terms_and_votes_right() -> None:
+    texts, labels = _corpus(60)
+    state = fit_state(texts, labels, task="t", label_names=LABELS)
+    assert state.fitted and set(state.keywords) == {"0", "1", "2"}
+    assert "hotel" in state.keywords["0"] and "page" not in state.keywords["0"]
+    lfs = build_stateful_lfs(state)
+    assert [lf.name for lf in lfs] == list(STATEFUL_LF_NAMES)
+    test_texts, test_labels = _corpus(30, seed=1)
+    frame = pd.DataFrame({"text": test_texts})
+    for lf in lfs:
+        votes = lf.column_votes(frame)
+        fired = votes != -1
+        assert fired.mean() > 0.7
+        assert (votes[fired] == np.array(test_labels)[fired]).mean() > 0.95
+
+
+def test_state_round_trips_through_json_with_a_content_version(tmp_path) -> None:
+    texts, labels = _corpus(30)
+    state = fit_state(texts, labels, task="t", label_names=LABELS)
+    again = StatefulLFState.from_json(json.loads(json.dumps(state.to_json())))
+    assert again.version == state.version
+    bad = state.to_json()
+    bad["keywords"]["0"] = ["tampered"]
+    with pytest.raises(ValueError, match="version"):
+        StatefulLFState.from_json(bad)
+    more = fit_state(*_corpus(45), task="t", label_names=LABELS)
+    assert more.version != state.version
+
+    task = make_task("t", LABELS, [KeywordLF("kw", ["hotel"], 0)])
+    store = ArtifactStore(tmp_path)
+    assert not load_current_state(store, "stateful_lfs", task).fitted  # nothing saved yet: abstain
+    save_state(store, "stateful_lfs", state)
+    save_state(store, "stateful_lfs", more)
+    assert load_current_state(store, "stateful_lfs", task).version == more.version
+    assert store.exists("stateful_lfs", f"{state.version}.json")  # every version is kept
+    other = make_task("t", ["X", "Y"], [KeywordLF("kw", ["hotel"], 0)])
+    assert not load_current_state(store, "stateful_lfs", other).fitted  # another label space
+
+
+def test_too_little_gold_gives_abstaining_lfs() -> None:
+    state = fit_state(["hotel beach"] * 3, [0, 0, 0], task="t", label_names=LABELS)
+    assert not state.fitted
+    frame = pd.DataFrame({"text": ["hotel beach resort flight", "x"]})
+    for lf in build_stateful_lfs(state):
+        assert (lf.column_votes(frame) == -1).all()
+
+
+def test_fast_applier_matches_snorkel_with_stateful_lfs() -> None:
+    texts, labels = _corpus(40)
+    lfs = build_stateful_lfs(fit_state(texts, labels, task="t", label_names=LABELS))
+    df = pd.DataFrame({"text": _corpus(25, seed=3)[0] + ["", "hotel"]})
+    fast, _ = FastLFApplier(lfs, n_jobs=1).apply(df)
+    slow = PandasLFApplier(lfs).apply(df, progress_bar=False)
+    assert (fast == slow).all()
+
+
+def test_gold_roles_and_split_keep_eval_and_overrides_disjoint() -> None:
+    n = 400
+    gold = pd.DataFrame(
+        {"page_id": [f"p{i}" for i in range(n)], "source": ["label_studio:1"] * 300 + ["csv:g.csv"] * 100}
+    )
+    roles = gold_roles(gold)
+    assert (roles.iloc[300:] == "eval").all()  # CSV gold stays evaluation-only
+    share_train = (roles.iloc[:300] == "train").mean()
+    assert 0.4 < share_train < 0.6
+    few = gold_roles(gold.iloc[:10])
+    assert (few == "eval").all()  # below the threshold every label is evaluation gold
+    ids = [*gold["page_id"], *[f"w{i}" for i in range(600)]]
+    is_gold = np.array([True] * n + [False] * 600)
+    held, override = split_gold(ids, is_gold, roles)
+    assert not (held & override).any()
+    assert override.sum() == (roles == "train").sum() and held.sum() == (roles == "eval").sum()
+    assert gold_roles(gold, GoldPolicy(training_sources=("label_studio", "csv"))).eq("train").sum() > 150
