@@ -388,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = sub.add_parser("rollback", help="restore the previous champion")
     rollback.add_argument("--reason", default="manual rollback")
     rollback.set_defaults(func=cmd_rollback)
+
+    from beambell_assets.serving.server import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
