@@ -101,7 +101,8 @@ def main() -> int:
         f"# Freshness: landing -> predictions with the real daemon ({dt.date.today()})",
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. "
-        f"Sensor interval {args.interval}s. Command: `python benchmarks/freshness.py`.",
+        f"Sensor interval {args.interval}s. Load average (1/5/15 min) at the end: "
+        f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}. Command: `python benchmarks/freshness.py`.",
         "",
         "| pages per batch | drops | p50 lag (s) | p95 lag (s) | max (s) | target p50 | "
         "median sensor / launch / setup / steps (s) |",
