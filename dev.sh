@@ -19,7 +19,7 @@ setup() {
     echo "dev.sh: installing into $VENV (torch CPU build first, so pip never pulls CUDA wheels)" >&2
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-    "$VENV/bin/python" -m pip install -q -e ".[dev]"
+    "$VENV/bin/python" -m pip install -q -e ".[dev,beam,celery]"
     touch "$stamp"
   fi
 }

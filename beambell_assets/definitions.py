@@ -6,7 +6,7 @@ no configuration and a deployment changes URLs, not code.
 
 import os
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, define_asset_job
 
 from beambell_assets.assets.annotation import annotation_queue, label_studio_export, label_studio_gold
 from beambell_assets.assets.domains import build_domain_and_org_definitions
@@ -23,6 +23,8 @@ from beambell_assets.automation.retrain import (
     build_retrain_schedule,
     build_retrain_sensor,
 )
+from beambell_assets.compute import ComputeResource
+from beambell_assets.execution import executor_from_env
 from beambell_assets.feedback.label_studio import LabelStudioResource
 from beambell_assets.resources import (
     ArtifactStoreResource,
@@ -58,8 +60,9 @@ BACKFILL_SELECTIONS = {
     PREDICT_JOB: ["predictions", "drift_report", "annotation_queue", "label_studio_export"],
 }
 
-# Steps run in the run's own process: on two cores a process per step only adds start-up time
-# (each imports pandas, torch and the LF models), and every job here is a short chain.
+# Steps run in the run's own process by default: on two cores a process per step only adds
+# start-up time (each imports pandas, torch and the LF models), and every job here is a short
+# chain. BEAMBELL_EXECUTOR=celery sends steps to celery workers (docs/production.md).
 
 # Run-level retries are for crashes (a killed worker, a lost connection); a refused model or a
 # blocked batch fails the same way every time, so `dagster.yaml` does not retry asset failures.
@@ -76,6 +79,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "gold_files": GoldFilesResource(gold_dir=str(settings.gold_dir)),
         "task": TaskResource(spec=settings.task_spec),
         "promotion": PromotionPolicyResource(),
+        "compute": ComputeResource.from_env(),
         "label_studio": LabelStudioResource(
             url=os.environ.get("BEAMBELL_LABEL_STUDIO_URL", ""),
             api_key=os.environ.get("BEAMBELL_LABEL_STUDIO_TOKEN", ""),
@@ -135,7 +139,7 @@ def build_definitions(settings: Settings) -> Definitions:
     )
     automation = settings.automation
     return Definitions(
-        executor=in_process_executor,
+        executor=executor_from_env(),
         assets=[
             raw_pages,
             page_features,

@@ -22,6 +22,7 @@ from dagster import (
 
 from beambell_assets.assets.metadata import counts_table, md_table, rollup
 from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.execution import WAREHOUSE_RETRY_POLICY
 from beambell_assets.ingest.features import build_page_features
 from beambell_assets.ingest.quality import QualityOutcome, validate_pages
 from beambell_assets.ingest.readers import read_landing_file
@@ -80,6 +81,7 @@ def _ingest_partition(
     backfill_policy=batch_backfill_policy,
     group_name="ingest",
     kinds={"python", "parquet", "sql"},
+    retry_policy=WAREHOUSE_RETRY_POLICY,
     check_specs=[
         AssetCheckSpec(
             "rows_accounted_for",

@@ -33,15 +33,15 @@ from beambell_assets.assets.metadata import counts_table, md_table, rollup, scal
 from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
 from beambell_assets.assets.promotion import build_promotion_gates
 from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.compute import ComputeResource
+from beambell_assets.execution import WAREHOUSE_RETRY_POLICY
 from beambell_assets.feedback.gold import gold_for_task, gold_vector
 from beambell_assets.labeling.analysis import label_matrix_stats, lf_summary
-from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES, build_stateful_lfs, load_current_state
 from beambell_assets.labeling.task import Task
 from beambell_assets.monitoring.lf_health import assess_lf_health, lf_health_history
 from beambell_assets.serving.model_store import load_model, save_model
 from beambell_assets.serving.registry import ModelRegistry
-from beambell_assets.serving.scoring import score_pages
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
 from beambell_assets.training.evaluation import evaluate
@@ -77,6 +77,15 @@ def _agreement_with_label_model(
     return float((np.asarray(model.predict(rows["text"].tolist())) == expected).mean())
 
 
+#: ``lf_votes`` and ``predictions`` also need the ``compute`` resource: local or Apache Beam, chosen
+#: per run (``compute.py``; the default comes from ``BEAMBELL_COMPUTE_ENGINE``).
+COMPUTE_RESOURCE_KEYS: set[str] = {"compute"}
+
+
+def _compute(context: AssetExecutionContext) -> ComputeResource:
+    return context.resources.compute
+
+
 def _window(keys: list[str], n: int) -> list[str]:
     return keys[-n:] if n > 0 else keys
 
@@ -102,10 +111,12 @@ def build_weak_supervision_assets(
     def _lf_columns(task: Task) -> list[str]:
         return [*task.lf_names, *(STATEFUL_LF_NAMES if stateful_lfs_asset else ())]
 
-    def _vote_partition(task: Task, wh: Warehouse, store: ArtifactStore, key: str) -> dict[str, Any]:
+    def _vote_partition(
+        task: Task, wh: Warehouse, store: ArtifactStore, compute: ComputeResource, key: str
+    ) -> dict[str, Any]:
         features = store.read_frame(spec.features_asset, key)
         lfs, state_version = _all_lfs(task, store)
-        L, report = FastLFApplier(lfs).apply(features)
+        L, report = compute.apply_lfs(lfs, features)
         votes = pd.DataFrame(L, columns=[lf.name for lf in lfs])
         votes.insert(0, "page_id", features["page_id"].to_numpy())
         store.write_frame(n("lf_votes"), key, votes)
@@ -136,6 +147,7 @@ def build_weak_supervision_assets(
             "lf_errors": int(sum(report.fault_counts.values())),
             "gold_rows_in_batch": int((gold != -1).sum()),
             "rows_per_second": round(float(report.rows_per_second), 1),
+            "lf_engine": report.mode,
             "lf_summary": md_table(summary.reset_index(names="lf"), max_rows=200),
         }
 
@@ -145,8 +157,9 @@ def build_weak_supervision_assets(
         backfill_policy=batch_backfill_policy,
         group_name=spec.group("labeling"),
         kinds={"snorkel", "parquet"},
+        retry_policy=WAREHOUSE_RETRY_POLICY,
         deps=[features_key, *extra_deps],
-        required_resource_keys=resources,
+        required_resource_keys=resources | COMPUTE_RESOURCE_KEYS,
         check_specs=[
             AssetCheckSpec(
                 "lf_health",
@@ -162,7 +175,8 @@ def build_weak_supervision_assets(
         """The label matrix L of each batch: one column per LF (-1 = abstain), plus the LF summary."""
         task, wh, store = spec.parts(context)
         keys = context.partition_keys
-        per_partition = {key: _vote_partition(task, wh, store, key) for key in keys}
+        compute = _compute(context)
+        per_partition = {key: _vote_partition(task, wh, store, compute, key) for key in keys}
         order = store.frame_keys(spec.features_asset)
         history = lf_health_history(wh, task.name)
         reports = {key: assess_lf_health(history, order, key) for key in keys}
@@ -432,8 +446,9 @@ def build_weak_supervision_assets(
         backfill_policy=batch_backfill_policy,
         group_name=spec.group("serving"),
         kinds={"scikitlearn", "sql"},
+        retry_policy=WAREHOUSE_RETRY_POLICY,
         deps=[features_key, deployed_model],
-        required_resource_keys=resources,
+        required_resource_keys=resources | COMPUTE_RESOURCE_KEYS,
     )
     def predictions(context: AssetExecutionContext) -> MaterializeResult:
         """The champion's label and probability for every page of the batch, in the warehouse."""
@@ -442,14 +457,19 @@ def build_weak_supervision_assets(
         if champion is None:
             raise Failure(f"no champion model for {task.name}: materialize {n('deployed_model')} first")
         model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256)
+        compute = _compute(context)
         per_partition: dict[str, dict[str, Any]] = {}
         for key in context.partition_keys:
             features = store.read_frame(spec.features_asset, key)
-            scored = score_pages(model, features, task, champion.version)
+            scored = compute.score(model, features, task, champion.version)
             written = wh.replace_partition(
                 "predictions", key, scored.assign(predicted_at=utcnow()), where={"task": task.name}
             )
-            metadata: dict[str, Any] = {"dagster/row_count": written, "model_version": champion.version}
+            metadata: dict[str, Any] = {
+                "dagster/row_count": written,
+                "model_version": champion.version,
+                "scoring_engine": compute.engine,
+            }
             if written:
                 metadata["predicted_class_mix"] = counts_table(scored["label"], "label")
                 metadata["mean_probability"] = float(scored["probability"].mean())

@@ -1,8 +1,9 @@
 """A real Label Studio server for tests and local trials, in its own virtualenv.
 
 ``label-studio`` pins Django and friends that clash with this project's dependencies, so it lives in
-a dedicated virtualenv (default ``<repo>/.venv-labelstudio``, created with ``python -m venv`` and
-``pip install label-studio==1.23.*`` on first use, reused afterwards). The server runs offline on
+a dedicated virtualenv (default ``~/.cache/beambell/venv-label-studio-1.23``, shared by every
+checkout; created with ``python -m venv`` and ``pip install label-studio==1.23.*`` on first use,
+reused afterwards). The server runs offline on
 a throw-away data directory with a known user and a known legacy API token, so the SDK can talk
 to it at once::
 
@@ -36,7 +37,10 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LABEL_STUDIO_REQUIREMENT = "label-studio==1.23.*"
-DEFAULT_VENV = REPO_ROOT / ".venv-labelstudio"
+#: Outside the checkout, like pip's cache: every clone on the machine reuses one install (1-3 min).
+DEFAULT_VENV = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "beambell" / "venv-label-studio-1.23"
+)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ is the versioned SQL in ``sql/migrations`` (applied in order, each recorded in
 Writes are partition-scoped and transactional: :meth:`Warehouse.replace_partition` deletes a
 partition's rows and inserts the new ones in one transaction, so a retried or re-run partition
 never duplicates rows and a killed run leaves the previous rows intact.
+
+Connections are checked before use (``pool_pre_ping``), so a pool survives a server restart, and
+the operations that own their transaction and are idempotent (partition replaces, upserts, reads,
+migrations) are run again when the connection is lost or refused (:func:`retry_transient`); a
+transaction an asset holds itself fails and is retried by the step's ``RetryPolicy``.
 """
 
 from __future__ import annotations
@@ -14,17 +19,25 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
+T = TypeVar("T")
+
+#: Waits between attempts of a transaction that lost its connection: 0.5 + 1 + 2 + 4 + 8 s covers a
+#: PostgreSQL restart or fail-over.
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: Test-only hook: see :func:`_test_pause`.
+PAUSE_ENV = "BEAMBELL_TEST_PAUSE_FILE"
 
 
 def migrations_dir() -> Path:
@@ -53,6 +66,52 @@ def _clean(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         return value.item()
     return value
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A lost or refused connection (server restart, fail-over, network), not a bad statement."""
+    if isinstance(exc, sa.exc.OperationalError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def retry_transient(fn: Callable[[], T], delays: Sequence[float] = RETRY_DELAYS_S) -> T:
+    """Run ``fn`` (one whole transaction) again after a transient error; re-raise after the last try.
+
+    Only for idempotent work: the failed attempt's transaction was rolled back (or never
+    committed), so running it again gives the same end state.
+    """
+    for delay in delays:
+        try:
+            return fn()
+        except sa.exc.DBAPIError as exc:
+            if not is_transient(exc):
+                raise
+            time.sleep(delay)
+    return fn()
+
+
+def _test_pause(table: str, partition_key: str) -> None:
+    """Test-only: hold a partition write's open transaction so a test can kill us or restart the DB.
+
+    Off unless ``BEAMBELL_TEST_PAUSE_FILE`` names a file that exists and holds ``table`` (optionally
+    ``table partition_key``). Then this writes ``<file>.<pid>.paused`` (holding the partition key) and
+    waits while the file exists (at most 120 s). Deleting the file releases every paused writer.
+    """
+    path = os.environ.get(PAUSE_ENV)
+    if not path:
+        return
+    armed = Path(path)
+    try:
+        wanted = armed.read_text(encoding="utf-8").split()
+    except OSError:
+        return
+    if not wanted or wanted[0] != table or (len(wanted) > 1 and wanted[1] != partition_key):
+        return
+    Path(f"{path}.{os.getpid()}.paused").write_text(partition_key, encoding="utf-8")
+    deadline = time.monotonic() + 120
+    while armed.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 class Warehouse:
@@ -86,11 +145,14 @@ class Warehouse:
 
     # ------------------------------------------------------------------ schema
     def applied_migrations(self) -> list[str]:
-        with self.engine.connect() as conn:
-            if not sa.inspect(conn).has_table("schema_migrations"):
-                return []
-            rows = conn.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))
-            return [r[0] for r in rows]
+        def _do() -> list[str]:
+            with self.engine.connect() as conn:
+                if not sa.inspect(conn).has_table("schema_migrations"):
+                    return []
+                rows = conn.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))
+                return [r[0] for r in rows]
+
+        return retry_transient(_do)
 
     def migrate(self, directory: Path | None = None) -> list[str]:
         """Apply pending migrations in order; returns the versions applied now."""
@@ -98,6 +160,11 @@ class Warehouse:
         files = sorted(p for p in directory.glob("*.sql") if _MIGRATION_NAME.match(p.name))
         if not files:
             raise FileNotFoundError(f"no migrations found in {directory}")
+        applied_now = retry_transient(lambda: self._migrate(files))
+        self.__dict__.pop("_tables", None)
+        return applied_now
+
+    def _migrate(self, files: Sequence[Path]) -> list[str]:
         applied_now: list[str] = []
         with self.engine.begin() as conn:
             conn.execute(
@@ -121,7 +188,6 @@ class Warehouse:
                     {"v": version, "n": path.name, "t": utcnow()},
                 )
                 applied_now.append(version)
-        self.__dict__.pop("_tables", None)
         return applied_now
 
     @cached_property
@@ -162,24 +228,31 @@ class Warehouse:
             c.execute(t.delete().where(cond))
             for start in range(0, len(payload), 5000):
                 c.execute(t.insert(), payload[start : start + 5000])
+            _test_pause(table, partition_key)
 
-        if conn is not None:
+        if conn is not None:  # the caller's transaction: it decides what to retry
             _do(conn)
         else:
-            with self.engine.begin() as c:
-                _do(c)
+            retry_transient(lambda: self._in_transaction(_do))
         return len(payload)
+
+    def _in_transaction(self, fn: Callable[[Connection], None]) -> None:
+        with self.engine.begin() as c:
+            fn(c)
 
     def upsert(self, table: str, rows: Sequence[Mapping[str, Any]], key: Sequence[str]) -> int:
         """Insert or replace rows by primary ``key`` (portable: delete-then-insert in one transaction)."""
         t = self.table(table)
         payload = self._rows(t, rows)
-        with self.engine.begin() as c:
+
+        def _do(c: Connection) -> None:
             for r in payload:
                 cond = sa.and_(*(t.c[k] == r[k] for k in key))
                 c.execute(t.delete().where(cond))
             if payload:
                 c.execute(t.insert(), payload)
+
+        retry_transient(lambda: self._in_transaction(_do))
         return len(payload)
 
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]], conn: Connection | None = None) -> int:
@@ -196,21 +269,31 @@ class Warehouse:
 
     # ------------------------------------------------------------------ reads
     def read(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        with self.engine.connect() as conn:
-            result = conn.execute(sa.text(sql), dict(params or {}))
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        def _do() -> pd.DataFrame:
+            with self.engine.connect() as conn:
+                result = conn.execute(sa.text(sql), dict(params or {}))
+                return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+        return retry_transient(_do)
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        with self.engine.connect() as conn:
-            return conn.execute(sa.text(sql), dict(params or {})).scalar()
+        def _do() -> Any:
+            with self.engine.connect() as conn:
+                return conn.execute(sa.text(sql), dict(params or {})).scalar()
+
+        return retry_transient(_do)
 
     def count(self, table: str, partition_key: str | None = None) -> int:
         t = self.table(table)
         q = sa.select(sa.func.count()).select_from(t)
         if partition_key is not None:
             q = q.where(t.c.partition_key == partition_key)
-        with self.engine.connect() as conn:
-            return int(conn.execute(q).scalar() or 0)
+
+        def _do() -> int:
+            with self.engine.connect() as conn:
+                return int(conn.execute(q).scalar() or 0)
+
+        return retry_transient(_do)
 
     def content_hashes_before(self, partition_key: str) -> frozenset[str]:
         """Content accepted in earlier partitions (keys sort by landing time).
