@@ -254,8 +254,10 @@ def test_model_swap_under_load_drops_nothing(server: Server) -> None:
     assert statuses == {200}, statuses
     first_v2_end = min(end for _, end, _, v in records if v == "v2")
     swap_delay = first_v2_end - promoted_at
-    # The poll runs every 0.5 s; loading + warming the new model comes on top (seconds on a busy box).
-    assert swap_delay < RELOAD_INTERVAL_S + 10, swap_delay
+    # The poll runs every 0.5 s; loading + warming the new model comes on top: 3 s here when quiet,
+    # 11 s seen with the full suite's load on 2 cores and 4 client threads. The bound is for "it
+    # does swap"; no request may fail either way (asserted above).
+    assert swap_delay < RELOAD_INTERVAL_S + 30, swap_delay
     # Once a response came from v2, every request that started afterwards is served by v2.
     assert all(v == "v2" for start, _, _, v in records if start > first_v2_end)
     before = [v for start, _, _, v in records if start < promoted_at]
