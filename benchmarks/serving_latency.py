@@ -23,8 +23,6 @@ import argparse
 import os
 import platform
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,16 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from beambell_assets.devtools.prediction_service import running_prediction_service  # noqa: E402
 from beambell_assets.ingest.sample import generate_sample  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "serving_latency.md"
 TARGET_P99_MS = 50.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _champion(home: Path) -> str | None:
@@ -104,46 +97,15 @@ def kind(page: dict[str, Any]) -> str:
     return "html only" if page.get("html") else "text only"
 
 
-def start_server(home: Path, token: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "BEAMBELL_HOME": str(home), "BEAMBELL_API_TOKEN": token}
-    cmd = [
-        sys.executable,
-        "-m",
-        "beambell_assets.serving.server",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    proc.terminate()
-    raise TimeoutError(f"server not healthy after 120 s:\n{log.read_text()[-3000:]}")
-
-
 def run(home: Path, n_requests: int, warmup: int, n_batches: int, batch_size: int) -> dict[str, Any]:
     version, seed_s = ensure_seeded(home)
     token = secrets.token_hex(16)
-    port = _free_port()
     log = home / "serving_latency_server.log"
     load_before = os.getloadavg()
-    proc = start_server(home, token, port, log)
-    try:
+    args = ("--no-access-log", "--log-level", "warning")
+    with running_prediction_service(home, token, log, args=args, unset=(), timeout=120) as (url, _proc):
         pages = bench_pages(max(n_requests + warmup, batch_size * 2))
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=60
-        ) as client:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
             for page in pages[:warmup]:
                 client.post("/v1/predict", json={"pages": [page]}).raise_for_status()
             single: list[tuple[str, float]] = []
@@ -166,12 +128,6 @@ def run(home: Path, n_requests: int, warmup: int, n_batches: int, batch_size: in
                 resp.raise_for_status()
                 assert len(resp.json()["predictions"]) == batch_size
             served = client.get("/v1/model").json()["model_version"]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     load_after = os.getloadavg()
     ms = np.array([t for _, t in single])
     by_kind = {

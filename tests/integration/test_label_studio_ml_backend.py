@@ -15,105 +15,36 @@ a user would in the project's webhook settings, and checks an annotation event a
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
-from beambell_assets.ingest.sample import generate_sample
+from beambell_assets.devtools.prediction_service import (
+    register_sample_champion,
+    running_prediction_service,
+    sample_pages,
+)
 from beambell_assets.labeling.task import load_task
-from beambell_assets.serving.features_online import online_features
-from beambell_assets.serving.model_store import save_model
-from beambell_assets.serving.registry import ModelRegistry
-from beambell_assets.settings import DEFAULT_TASK, Settings, load_settings
-from beambell_assets.storage.warehouse import Warehouse
-from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
+from beambell_assets.settings import DEFAULT_TASK, load_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "ls-ml-backend-token-" + "y" * 12
 TASK = load_task(DEFAULT_TASK)
-
-
-def good_pages(seed: int) -> list[tuple[dict[str, Any], str]]:
-    return [
-        (
-            {k: r.fields[k] for k in ("url", "text", "html", "title") if r.fields.get(k) is not None},
-            r.label,
-        )
-        for b in generate_sample(2, 60, seed=seed)
-        for r in b.records
-        if r.expected_reason is None
-    ]
-
-
-def register_champion(settings: Settings, version: str) -> None:
-    pages = good_pages(0)
-    feats = online_features([p for p, _ in pages], TASK)
-    y = np.array([TASK.label_index(label) for _, label in pages])
-    model = SoftLabelTextClassifier(n_classes=TASK.cardinality).fit(feats["text"].tolist(), y)
-    path = settings.artifacts_dir / "models" / f"{version}.skops"
-    sha = save_model(model, path)
-    wh = Warehouse(settings.warehouse_url)
-    try:
-        wh.migrate()
-        registry = ModelRegistry(wh, TASK.name)
-        registry.register(version, str(path), sha, n_train=len(y), metrics={})
-        registry.promote(version, actor="test", reason="label studio test")
-    finally:
-        wh.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[str]:
     """The prediction service's base URL (uvicorn subprocess, stopped afterwards)."""
     settings = load_settings(tmp_path / "home").ensure_dirs()
-    register_champion(settings, "ls-v1")
-    port = free_port()
-    env = {**os.environ, "BEAMBELL_HOME": str(settings.home), "BEAMBELL_API_TOKEN": TOKEN}
-    env.pop("BEAMBELL_WAREHOUSE_URL", None)
-    env.pop("BEAMBELL_TASK", None)
-    log = tmp_path / "service.log"
-    cmd = [sys.executable, "-m", "beambell_assets.serving.server", "--port", str(port)]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"service exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"service not healthy after 90 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    register_sample_champion(
+        settings, "ls-v1", C=None, n_train=len(sample_pages()), metrics={}, reason="label studio test"
+    )
+    with running_prediction_service(settings.home, TOKEN, tmp_path / "service.log") as (url, _proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_label_studio_calls_setup_and_predict_and_stores_predictions(
@@ -127,7 +58,7 @@ def test_label_studio_calls_setup_and_predict_and_stores_predictions(
     monkeypatch.setenv("ML_BLOCK_LOCAL_IP", "false")  # the service is on 127.0.0.1 (see module doc)
     monkeypatch.setenv("USE_DEFAULT_BANNED_SUBNETS", "false")
     stats_headers = {"Authorization": f"Bearer {TOKEN}"}
-    pages = good_pages(seed=11)[:6]
+    pages = sample_pages(seed=11)[:6]
     with running_label_studio(tmp_path / "ls") as ls:
         client = ls.client()
         project = client.projects.create(title="beambell ML backend test", label_config=label_config(TASK))

@@ -7,76 +7,29 @@ server from threads.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
-from beambell_assets.ingest.sample import generate_sample
+from beambell_assets.devtools.prediction_service import (
+    register_sample_champion,
+    running_prediction_service,
+    sample_pages,
+)
 from beambell_assets.labeling.task import load_task
-from beambell_assets.serving.features_online import online_features
-from beambell_assets.serving.model_store import save_model
-from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import DEFAULT_TASK, Settings, load_settings
-from beambell_assets.storage.warehouse import Warehouse
-from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "integration-token-" + "x" * 16
 TASK = load_task(DEFAULT_TASK)
 RELOAD_INTERVAL_S = 0.5
-
-
-def sample_pages(seed: int = 0) -> list[tuple[dict[str, Any], str]]:
-    keep = ("url", "text", "html", "title")
-    return [
-        ({k: r.fields[k] for k in keep if r.fields.get(k) is not None}, r.label)
-        for b in generate_sample(2, 60, seed=seed)
-        for r in b.records
-        if r.expected_reason is None
-    ]
-
-
-@lru_cache(maxsize=4)
-def trained_model(C: float) -> SoftLabelTextClassifier:
-    pages = sample_pages()
-    feats = online_features([p for p, _ in pages], TASK)
-    y = np.array([TASK.label_index(label) for _, label in pages])
-    return SoftLabelTextClassifier(n_classes=TASK.cardinality, C=C).fit(feats["text"].tolist(), y)
-
-
-def register(settings: Settings, version: str, *, C: float = 10.0, promote: bool = True) -> None:
-    """Save a model with skops and register (and promote) it, as the training graph does."""
-    path = settings.artifacts_dir / "models" / f"{version}.skops"
-    sha = save_model(trained_model(C), path)
-    wh = Warehouse(settings.warehouse_url)
-    try:
-        wh.migrate()
-        registry = ModelRegistry(wh, TASK.name)
-        registry.register(version, str(path), sha, n_train=100, metrics={"macro_f1": 0.9})
-        if promote:
-            registry.promote(version, actor="test", reason="integration test")
-    finally:
-        wh.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -94,50 +47,11 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     settings = load_settings(tmp_path / "home").ensure_dirs()
-    register(settings, "v1")
-    port = free_port()
-    env = {
-        **os.environ,
-        "BEAMBELL_HOME": str(settings.home),
-        "BEAMBELL_API_TOKEN": TOKEN,
-        "BEAMBELL_TASK": DEFAULT_TASK,
-    }
-    env.pop("BEAMBELL_WAREHOUSE_URL", None)
+    register_sample_champion(settings, "v1", reason="integration test")
     log = tmp_path / "server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "beambell_assets.serving.server",
-        "--port",
-        str(port),
-        "--reload-interval",
-        str(RELOAD_INTERVAL_S),
-        "--no-access-log",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not healthy after 90 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    args = ("--reload-interval", str(RELOAD_INTERVAL_S), "--no-access-log")
+    with running_prediction_service(settings.home, TOKEN, log, args=args) as (url, proc):
         yield Server(url, settings, proc, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_health_auth_and_malformed_bodies(server: Server) -> None:
@@ -235,7 +149,7 @@ def test_model_swap_under_load_drops_nothing(server: Server) -> None:
         t.start()
     try:
         time.sleep(1.5)
-        register(server.settings, "v2", C=0.5)  # registry write from another process
+        register_sample_champion(server.settings, "v2", C=0.5, reason="integration test")  # another process
         promoted_at = time.monotonic()
         deadline = promoted_at + 30
         while time.monotonic() < deadline:

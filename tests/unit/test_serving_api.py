@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,16 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from beambell_assets.devtools.prediction_service import register_sample_champion as register_champion
+from beambell_assets.devtools.prediction_service import sample_pages
 from beambell_assets.ingest.features import FEATURE_COLUMNS, build_page_features
-from beambell_assets.ingest.sample import generate_sample
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.task import load_task
 from beambell_assets.serving.api import LabelConfigError, create_app, parse_label_config
 from beambell_assets.serving.features_online import online_features, raw_frame
-from beambell_assets.serving.model_store import save_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import DEFAULT_TASK, Settings, load_settings
 from beambell_assets.storage.warehouse import Warehouse
-from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 
 TOKEN = "unit-test-token-0123456789"
 TASK = load_task(DEFAULT_TASK)
@@ -37,42 +35,6 @@ LABEL_CONFIG = """<View>
     <Choice value="Travel"/><Choice value="News"/><Choice value="Sports"/><Choice value="Nonsense"/>
   </Choices>
 </View>"""
-
-
-def sample_pages(n_batches: int = 2, per_batch: int = 60, seed: int = 0) -> list[tuple[dict[str, Any], str]]:
-    """(landing record, true label) of the sample scrape's good rows."""
-    keep = ("url", "text", "html", "title")
-    return [
-        ({k: r.fields[k] for k in keep if r.fields.get(k) is not None}, r.label)
-        for b in generate_sample(n_batches, per_batch, seed=seed)
-        for r in b.records
-        if r.expected_reason is None
-    ]
-
-
-@lru_cache(maxsize=4)
-def trained_model(C: float) -> SoftLabelTextClassifier:
-    """A classifier trained on sample pages (once per process and ``C``)."""
-    pages = sample_pages()
-    feats = online_features([p for p, _ in pages], TASK)
-    y = np.array([TASK.label_index(label) for _, label in pages])
-    return SoftLabelTextClassifier(n_classes=TASK.cardinality, C=C).fit(feats["text"].tolist(), y)
-
-
-def register_champion(settings: Settings, version: str, *, C: float = 10.0, promote: bool = True) -> str:
-    """Save a trained classifier with skops, register it (and promote it): what the graph does."""
-    path = settings.artifacts_dir / "models" / f"{version}.skops"
-    sha = save_model(trained_model(C), path)
-    wh = Warehouse(settings.warehouse_url)
-    try:
-        wh.migrate()
-        registry = ModelRegistry(wh, TASK.name)
-        registry.register(version, str(path), sha, n_train=100, metrics={"macro_f1": 0.9})
-        if promote:
-            registry.promote(version, actor="test", reason="test champion")
-    finally:
-        wh.dispose()
-    return version
 
 
 @pytest.fixture
