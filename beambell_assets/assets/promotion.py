@@ -23,6 +23,7 @@ from dagster import (
 
 from beambell_assets.assets.metadata import scalar
 from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.monitoring.reference import parse_training_window, window_partitions
 from beambell_assets.monitoring.training_drift import feature_drift
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.promotion import GATES, GateResult, champion_gate, drift_gate, quality_gate
@@ -36,14 +37,6 @@ _DESCRIPTIONS = {
     "no_severe_drift": "The newest partitions do not drift severely from the candidate's training data.",
 }
 _DRIFT_SAMPLE = 5_000
-
-
-def _window_keys(store: ArtifactStore, features_asset: str, window: str | None) -> list[str]:
-    keys = store.frame_keys(features_asset)
-    if not window or ".." not in window:
-        return keys
-    first, last = window.split("..", 1)
-    return [k for k in keys if first <= k <= last]
 
 
 def _sample_features(store: ArtifactStore, asset: str, keys: list[str], seed: int = 0) -> pd.DataFrame:
@@ -94,10 +87,15 @@ def build_promotion_gates(spec: WeakSupervisionSpec, classifier_key: AssetKey) -
             _champion_on_same_gold(champion, gold_eval, list(task.label_names)) if champion else None
         )
 
-        reference = _sample_features(
-            store, spec.features_asset, _window_keys(store, spec.features_asset, candidate.training_window)
+        keys = store.frame_keys(spec.features_asset)
+        # The candidate's training pages (all partitions when it recorded no window).
+        trained_on = (
+            window_partitions(keys, candidate.training_window)
+            if parse_training_window(candidate.training_window)
+            else keys
         )
-        recent_keys = store.frame_keys(spec.features_asset)[-settings.recent_partitions :]
+        reference = _sample_features(store, spec.features_asset, trained_on)
+        recent_keys = keys[-settings.recent_partitions :]
         current = _sample_features(store, spec.features_asset, recent_keys)
         drift = feature_drift(current, reference)
         drift_md = {

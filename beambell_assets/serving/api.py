@@ -436,16 +436,22 @@ def create_app(
             body["error"] = state.last_error
         return JSONResponse(body, status_code=200 if slot is not None else 503)
 
+    def label_target(config: str | None) -> LabelTarget:
+        """The project's label config checked against the task's labels (422 when they do not fit)."""
+        if not config:
+            return LabelTarget(choices=state.task.label_names)
+        try:
+            return parse_label_config(config, state.task.label_names)
+        except LabelConfigError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+
     @app.post("/setup", dependencies=guard)
     def setup(body: LSSetupRequest) -> JSONResponse:
         """Label Studio connects a project: check its label config fits, answer the model version."""
         state.count("setup")
         slot = serving()
         if body.schema_:
-            try:
-                target = parse_label_config(body.schema_, state.task.label_names)
-            except LabelConfigError as exc:
-                raise HTTPException(status_code=422, detail=str(exc)) from exc
+            target = label_target(body.schema_)
             state.events.append({"kind": "setup", "project": body.project, "choices": list(target.choices)})
         return JSONResponse({"model_version": slot.version})
 
@@ -454,13 +460,7 @@ def create_app(
         """One prediction per task, in order, as Label Studio's ``choices`` result."""
         state.count("predict")
         slot = serving()
-        if body.label_config:
-            try:
-                target = parse_label_config(body.label_config, state.task.label_names)
-            except LabelConfigError as exc:
-                raise HTTPException(status_code=422, detail=str(exc)) from exc
-        else:
-            target = LabelTarget(choices=state.task.label_names)
+        target = label_target(body.label_config)
         pages, positions = [], []
         for i, task in enumerate(body.tasks):
             page = _page_from_ls(task.data, target.text_key)
