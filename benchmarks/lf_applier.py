@@ -114,7 +114,10 @@ def synthetic_pages(base: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
             a, b = urlsplit(url), urlsplit(donor)
             url = urlunsplit((a.scheme, a.netloc, b.path, b.query, ""))
         new_urls.append(url)
-    return features_frame(new_urls, texts)
+    out = features_frame(new_urls, texts)
+    if "source_label" in base:  # the category of the dev row a page was made from (for quality checks)
+        out["source_label"] = base["source_label"].to_numpy()[idx]
+    return out
 
 
 # --------------------------------------------------------------------------- machine

@@ -167,7 +167,20 @@ def run(args: argparse.Namespace) -> str:
     rows, notes = [], []
     for n in args.sizes:
         t0 = time.perf_counter()
-        df = synthetic_pages(base, n, seed=args.seed + n)
+        files = (
+            sorted((args.pages_dir / f"{n}-seed{args.seed}").glob("pages-*.parquet"))
+            if args.pages_dir
+            else []
+        )
+        if files:  # the same generator's pages, already written by benchmarks/full_retrain.py
+            df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+            df = df.drop(columns=[c for c in ("source_label",) if c in df])
+            notes.append(
+                f"- {n:,} pages: read from {len(files)} Parquet files made by `full_retrain.py`"
+                f" ({files[0].parent})"
+            )
+        else:
+            df = synthetic_pages(base, n, seed=args.seed + n)
         mb = df.memory_usage(deep=True).sum() / 2**20
         print(f"\n[{n:,} rows] frame built in {time.perf_counter() - t0:.1f}s ({mb:,.0f} MiB)", flush=True)
         reference: np.ndarray | None = None
@@ -217,6 +230,8 @@ def run(args: argparse.Namespace) -> str:
     table = pd.DataFrame(rows).to_markdown(index=False)
     cmd = "python benchmarks/lf_engines.py --sizes " + " ".join(map(str, args.sizes))
     cmd += f" --pandas-max-rows {args.pandas_max_rows}"
+    if args.pages_dir:
+        cmd += f" --pages-dir {args.pages_dir}"
     return "\n".join(
         [
             "# LF engines benchmark",
@@ -267,6 +282,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--beam-workers", type=int, default=2)
     ap.add_argument("--chunk-size", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--pages-dir",
+        type=Path,
+        default=None,
+        help="read pages made by benchmarks/full_retrain.py (SIZE-seedSEED/*.parquet) instead of generating",
+    )
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
     if "local" not in args.engines:

@@ -5,12 +5,15 @@
 that raises on a row abstains there and is counted as a fault), much faster:
 
 * :class:`~beambell_assets.labeling.lf_types.KeywordLF`\\ s reading the same field share one
-  tokenisation per text and one binary document-term matrix over the union of their keywords
+  binary document-term matrix over the union of their keywords
   (:class:`~beambell_assets.labeling.lf_types.KeywordMatcher`); each LF's hits and vetoes are a
   sparse product.
-* ``RegexLF`` / ``MembershipLF`` run over the field's column of strings (extracted once per
-  field); ``ThresholdLF`` compares the numeric column.
+* ``RegexLF`` / ``MembershipLF`` run over the field's column of strings; ``ThresholdLF`` compares
+  the numeric column.
 * Any other LF with a ``column_votes(df)`` method (e.g. a model LF) is called on whole chunks.
+* Each field is read, and tokenised, once per chunk for all of these
+  (:class:`~beambell_assets.labeling.lf_types.ChunkColumns`): the keyword groups and the model LFs
+  share the token ids of a text field.
 * Everything else - plain Snorkel ``LabelingFunction``\\ s, LFs with preprocessors, declarative
   LFs whose subclass changed the per-row rule - runs per row over pandas rows exactly as Snorkel
   does (``df.apply(f, axis=1)``), fault tolerant.
@@ -40,15 +43,16 @@ from snorkel.labeling import LabelingFunction
 
 from beambell_assets.labeling.lf_types import (
     ABSTAIN,
+    ChunkColumns,
     DeclarativeLF,
     KeywordLF,
     KeywordMatcher,
     MembershipLF,
     RegexLF,
     ThresholdLF,
-    column_strings,
     column_values,
     row_dtype,
+    sharing_columns,
 )
 
 __all__ = ["ApplyReport", "FastLFApplier", "apply_lfs", "available_cpus"]
@@ -257,7 +261,9 @@ def _fallback_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
-def _run_chunk(plan: _Plan, chunk: pd.DataFrame, start: int) -> _ChunkResult:
+def _run_chunk(
+    plan: _Plan, chunk: pd.DataFrame, start: int, columns: ChunkColumns | None = None
+) -> _ChunkResult:
     """Every LF on one chunk of rows (in a worker process or in-process)."""
     n = len(chunk)
     L = np.full((n, plan.n_lfs), ABSTAIN, dtype=np.int64)
@@ -266,55 +272,50 @@ def _run_chunk(plan: _Plan, chunk: pd.DataFrame, start: int) -> _ChunkResult:
     fallbacks: dict[str, str] = {}
     to_rows: list[tuple[int, LabelingFunction]] = []
     rdtype = row_dtype(chunk)
-    texts: dict[str, list[str] | BaseException] = {}
-
-    def text_of(fld: str) -> list[str]:
-        if fld not in texts:
+    # Each field's strings and tokens are read once for all the chunk's column forms (a read that
+    # raises, e.g. on a value whose str() raises, sends each LF reading it down the per-row path).
+    if columns is None:
+        columns = ChunkColumns(chunk, rdtype)
+    elif columns.df is not chunk:
+        raise ValueError("columns must be the ChunkColumns of the frame being labelled")
+    with sharing_columns(columns):
+        for fld, matcher, cols in plan.keyword_groups:
+            t0 = time.perf_counter()
             try:
-                texts[fld] = column_strings(chunk, fld, rdtype)
-            except Exception as exc:  # e.g. a value whose str() raises: per row instead
-                texts[fld] = exc
-        got = texts[fld]
-        if isinstance(got, BaseException):
-            raise got
-        return got
+                L[:, cols] = matcher.votes_for_tokens(columns.tokens(fld))
+            except Exception as exc:
+                for j in cols:
+                    fallbacks[plan.names[j]] = _fallback_reason(exc)
+                    to_rows.append((j, plan.lfs[j]))
+            secs[PATH_KEYWORD] += time.perf_counter() - t0
 
-    for fld, matcher, cols in plan.keyword_groups:
-        t0 = time.perf_counter()
-        try:
-            L[:, cols] = matcher.votes(text_of(fld))
-        except Exception as exc:
-            for j in cols:
-                fallbacks[plan.names[j]] = _fallback_reason(exc)
-                to_rows.append((j, plan.lfs[j]))
-        secs[PATH_KEYWORD] += time.perf_counter() - t0
+        for j, lf in plan.text_lfs:
+            t0 = time.perf_counter()
+            try:
+                L[:, j] = lf.votes_from_text(columns.strings(lf.field))  # type: ignore[attr-defined]
+            except Exception as exc:
+                fallbacks[lf.name] = _fallback_reason(exc)
+                to_rows.append((j, lf))
+            secs[lf.kind] += time.perf_counter() - t0
 
-    for j, lf in plan.text_lfs:
-        t0 = time.perf_counter()
-        try:
-            L[:, j] = lf.votes_from_text(text_of(lf.field))  # type: ignore[attr-defined]
-        except Exception as exc:
-            fallbacks[lf.name] = _fallback_reason(exc)
-            to_rows.append((j, lf))
-        secs[lf.kind] += time.perf_counter() - t0
+        for j, lf in plan.threshold_lfs:
+            t0 = time.perf_counter()
+            try:
+                L[:, j] = _as_votes(lf.votes_from_values(column_values(chunk, lf.field, rdtype), n), n)
+            except Exception as exc:
+                fallbacks[lf.name] = _fallback_reason(exc)
+                to_rows.append((j, lf))
+            secs[PATH_THRESHOLD] += time.perf_counter() - t0
 
-    for j, lf in plan.threshold_lfs:
-        t0 = time.perf_counter()
-        try:
-            L[:, j] = _as_votes(lf.votes_from_values(column_values(chunk, lf.field, rdtype), n), n)
-        except Exception as exc:
-            fallbacks[lf.name] = _fallback_reason(exc)
-            to_rows.append((j, lf))
-        secs[PATH_THRESHOLD] += time.perf_counter() - t0
-
-    for j, lf in plan.column_lfs:
-        t0 = time.perf_counter()
-        try:
-            L[:, j] = _as_votes(lf.column_votes(chunk), n)  # type: ignore[attr-defined]
-        except Exception as exc:
-            fallbacks[lf.name] = _fallback_reason(exc)
-            to_rows.append((j, lf))
-        secs[PATH_COLUMN] += time.perf_counter() - t0
+        for j, lf in plan.column_lfs:  # model LFs find ``columns`` through chunk_columns(chunk)
+            t0 = time.perf_counter()
+            try:
+                L[:, j] = _as_votes(lf.column_votes(chunk), n)  # type: ignore[attr-defined]
+            except Exception as exc:
+                fallbacks[lf.name] = _fallback_reason(exc)
+                to_rows.append((j, lf))
+            secs[PATH_COLUMN] += time.perf_counter() - t0
+    del columns  # the chunk's texts and tokens are not needed by the per-row passes
 
     if plan.row_lfs:
         t0 = time.perf_counter()
@@ -382,7 +383,7 @@ class FastLFApplier:
         can reach the workers (always under the ``fork`` start method; otherwise they must
         pickle - if not, the applier runs in-process and says so in the report).
     chunk_size
-        Upper bound on rows per chunk (bounds memory: texts, token sets and a chunk's doc-term
+        Upper bound on rows per chunk (bounds memory: texts, token ids and a chunk's doc-term
         matrix exist for one chunk per process at a time).
     min_chunk_size
         Lower bound on rows per chunk when splitting a frame into enough chunks to keep all
@@ -517,6 +518,32 @@ class FastLFApplier:
             mode=mode,
         )
         return L, report
+
+    def apply_chunk(self, columns: ChunkColumns) -> tuple[np.ndarray, ApplyReport]:
+        """Label ``columns.df`` in this process as one chunk, reading fields through ``columns``.
+
+        For callers that need the same fields afterwards (e.g. the streaming retrain hashes the
+        text's tokens): they read them from ``columns`` instead of tokenising again.
+        """
+        t0 = time.perf_counter()
+        res = _run_chunk(self._plan, columns.df, 0, columns)
+        faults = dict.fromkeys(self._plan.names, 0)
+        for k, v in res.faults.items():
+            faults[k] += v
+        report = ApplyReport(
+            n_rows=len(columns.df),
+            n_lfs=self._plan.n_lfs,
+            seconds=time.perf_counter() - t0,
+            fault_counts=faults,
+            kind_seconds=dict(res.kind_seconds),
+            lf_paths={
+                name: (PATH_FALLBACK if name in res.fallbacks else path)
+                for name, path in self.lf_paths.items()
+            },
+            fallbacks=dict(res.fallbacks),
+            n_chunks=1,
+        )
+        return res.L, report
 
     def _apply_pool(
         self,

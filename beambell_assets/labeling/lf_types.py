@@ -13,10 +13,16 @@ numeric threshold. A field missing from the data point reads as missing.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import operator
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -122,6 +128,271 @@ def normalize_phrase(phrase: str) -> str:
     return " ".join(toks)
 
 
+# --------------------------------------------------------------------------- token ids
+#
+# The column forms that read words (keyword groups, model LFs) all start by tokenising their
+# fields, the dominant cost on long pages. Tokens are therefore turned into integer ids once per
+# field and chunk (:class:`ChunkColumns`, :func:`token_column`); each reader then maps ids to what
+# they mean to it through a lookup array (:meth:`TokenTable.lut`) and works on whole chunks in numpy.
+
+#: A table that grew past this many tokens is replaced by a fresh one (bounds memory per process).
+_TOKEN_TABLE_MAX = 250_000
+
+
+class _IdDict(dict):
+    """token -> id; looking up a new token adds it, known tokens are found in C."""
+
+    __slots__ = ("_add",)
+
+    def __init__(self, add: Callable[[Any], int]) -> None:
+        super().__init__()
+        self._add = add
+
+    def __missing__(self, token: Any) -> int:
+        return self._add(token)
+
+
+def _as_str(token: str | bytes) -> str:
+    return token if isinstance(token, str) else token.decode("latin-1")
+
+
+class TokenTable:
+    """Tokens numbered in order of first sight, in one process; ``token(i)`` is id ``i``'s token.
+
+    ``latin1_ids`` looks tokens up by their Latin-1 bytes (what :func:`token_column` reads most
+    texts as), ``ids`` by str (the rest); a token has one id either way, and is stored once.
+    A table only grows, so ids never change meaning; :func:`token_table` swaps in a new one (it
+    never clears one in place) once it passes ``_TOKEN_TABLE_MAX`` tokens, and ids are only
+    compared within the table that issued them. Threads may share a table: ids are issued under
+    a lock.
+    """
+
+    def __init__(self) -> None:
+        self._tokens: list[str | bytes] = []  # Latin-1 tokens as bytes: about half the memory
+        self.ids: dict[str, int] = _IdDict(self._add_str)
+        self.latin1_ids: dict[bytes, int] = _IdDict(self._add_latin1)
+        self._lock = threading.Lock()
+        self._luts: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictionary()
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def token(self, i: int) -> str:
+        return _as_str(self._tokens[i])
+
+    def _new_id(self, ids: dict[Any, int], token: str | bytes) -> int:
+        with self._lock:
+            got = dict.get(ids, token)
+            if got is None:
+                got = len(self._tokens)
+                self._tokens.append(token)
+                dict.__setitem__(ids, token, got)
+        return got
+
+    def _add_latin1(self, token: bytes) -> int:
+        return self._new_id(self.latin1_ids, token)
+
+    def _add_str(self, token: str) -> int:
+        try:
+            raw = token.encode("latin-1")
+        except UnicodeEncodeError:
+            return self._new_id(self.ids, token)
+        got = self.latin1_ids[raw]
+        dict.__setitem__(self.ids, token, got)  # a shortcut for the next lookup by str
+        return got
+
+    def lut(self, owner: Any, code: Callable[[str], int]) -> np.ndarray:
+        """``code(token)`` for every id issued so far (int64, indexed by id).
+
+        Kept per ``owner`` (weakly: it goes with the owner) and extended as the table grows, so
+        ``code`` runs once per distinct token; ``code`` must depend on the token only.
+        """
+        n = len(self._tokens)
+        lut = self._luts.get(owner)
+        if lut is None or len(lut) < n:
+            old = 0 if lut is None else len(lut)
+            new = np.fromiter(map(code, map(_as_str, self._tokens[old:n])), dtype=np.int64, count=n - old)
+            lut = new if lut is None else np.concatenate([lut, new])
+            self._luts[owner] = lut  # replaced, never grown in place: readers keep a whole one
+        return lut
+
+
+_TOKEN_TABLE = TokenTable()
+
+
+def token_table() -> TokenTable:
+    """This process's current :class:`TokenTable` (a fresh one once the current one is full)."""
+    global _TOKEN_TABLE
+    table = _TOKEN_TABLE
+    if len(table) > _TOKEN_TABLE_MAX:
+        table = _TOKEN_TABLE = TokenTable()
+    return table
+
+
+def _fresh_lock_after_fork() -> None:  # a forked child gets no other threads to release a lock
+    _TOKEN_TABLE._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_lock_after_fork)
+
+
+class TokenColumn:
+    """The :func:`tokenize` tokens of ``n`` texts as ids of ``table``.
+
+    Text ``i`` is ``ids[offsets[i]:offsets[i + 1]]``; ``doc_index`` gives each token its text.
+    """
+
+    def __init__(self, table: TokenTable, ids: np.ndarray, offsets: np.ndarray) -> None:
+        self.table = table
+        self.ids = ids
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @cached_property
+    def doc_index(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)
+
+
+def _latin1_word_bytes() -> bytes:
+    """Byte -> its character lowercased if that is a word character (``\\w``), else a space."""
+    table = bytearray(b" " * 256)
+    for c in range(256):
+        low = chr(c).lower()  # one Latin-1 character again, for every Latin-1 character
+        if _TOKEN_RE.fullmatch(low):
+            table[c] = ord(low)
+    return bytes(table)
+
+
+# lower() maps each Latin-1 character on its own to one Latin-1 character, so for a text that
+# encodes to Latin-1 (most pages), translating its bytes with this table and splitting on spaces
+# gives :func:`tokenize`'s tokens, about twice as fast as the regex.
+_LATIN1_WORDS = _latin1_word_bytes()
+
+
+def token_column(texts: Sequence[str], table: TokenTable | None = None) -> TokenColumn:
+    """:func:`tokenize` each text, as ids of ``table`` (default: :func:`token_table`)."""
+    table = token_table() if table is None else table
+    lookup = table.ids.__getitem__
+    latin1_lookup = table.latin1_ids.__getitem__
+    findall = _TOKEN_RE.findall
+    words = _LATIN1_WORDS
+    flat: list[int] = []
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    for i, text in enumerate(texts, 1):
+        try:
+            raw = text.encode("latin-1")
+        except UnicodeEncodeError:
+            flat.extend(map(lookup, findall(text.lower())))
+        else:
+            flat.extend(map(latin1_lookup, raw.translate(words).split()))
+        offsets[i] = len(flat)
+    return TokenColumn(table, np.array(flat, dtype=np.int32), offsets)
+
+
+def join_token_columns(parts: Sequence[TokenColumn]) -> TokenColumn:
+    """Row ``i``: the tokens of row ``i`` of each part in turn, i.e. those of the texts joined with
+    a space (``\\w+`` never spans a space, and ``lower()`` is per character apart from a final
+    sigma, whose context a space ends). The parts must come from one table."""
+    table = parts[0].table
+    if any(p.table is not table for p in parts) or len({len(p) for p in parts}) != 1:
+        raise ValueError("token columns of different tables or lengths")
+    with_tokens = [p for p in parts if len(p.ids)]
+    if len(with_tokens) <= 1:  # e.g. only the text field is there
+        return with_tokens[0] if with_tokens else parts[0]
+    parts = with_tokens
+    lengths = [p.lengths for p in parts]
+    offsets = np.zeros(len(parts[0]) + 1, dtype=np.int64)
+    np.cumsum(sum(lengths), out=offsets[1:])
+    ids = np.empty(int(offsets[-1]), dtype=np.int32)
+    start = offsets[:-1].copy()  # where each row's next part goes
+    for part, n_tok in zip(parts, lengths, strict=True):
+        dest = np.repeat(start - part.offsets[:-1], n_tok) + np.arange(len(part.ids))
+        ids[dest] = part.ids
+        start += n_tok
+    return TokenColumn(table, ids, offsets)
+
+
+class _Failed:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+
+class ChunkColumns:
+    """The fields of one DataFrame, each read (and tokenised) once for every LF that reads it.
+
+    ``FastLFApplier`` makes one per chunk and shares it (:func:`sharing_columns`) while the
+    chunk's column forms run; they get it from :func:`chunk_columns`. ``memo`` keeps any other
+    per-chunk result the same way. A read that raised is remembered and raised again to every
+    reader, so each falls back on its own, as if it had read the column itself.
+    """
+
+    def __init__(self, df: pd.DataFrame, dtype: Any = None) -> None:
+        self.df = df
+        self._dtype = dtype
+        self.table = token_table()  # one table for all of the chunk's token columns
+        self._memo: dict[Any, Any] = {}
+
+    @property
+    def dtype(self) -> Any:
+        if self._dtype is None:
+            self._dtype = row_dtype(self.df)
+        return self._dtype
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        try:
+            got = self._memo[key]
+        except KeyError:
+            try:
+                got = compute()
+            except Exception as exc:
+                got = _Failed(exc)
+            self._memo[key] = got
+        if isinstance(got, _Failed):
+            raise got.exc
+        return got
+
+    def strings(self, field: str) -> list[str]:
+        """:func:`column_strings` of ``field`` (callers must not modify it)."""
+        return self.memo(("strings", field), lambda: column_strings(self.df, field, self.dtype))
+
+    def tokens(self, field: str) -> TokenColumn:
+        """:func:`token_column` of the field's strings."""
+        return self.memo(("tokens", field), lambda: token_column(self.strings(field), self.table))
+
+
+_SHARED_COLUMNS: contextvars.ContextVar[ChunkColumns | None] = contextvars.ContextVar(
+    "beambell_shared_columns", default=None
+)
+
+
+@contextmanager
+def sharing_columns(columns: ChunkColumns) -> Iterator[ChunkColumns]:
+    """Within the block, :func:`chunk_columns` of ``columns.df`` returns ``columns``."""
+    token = _SHARED_COLUMNS.set(columns)
+    try:
+        yield columns
+    finally:
+        _SHARED_COLUMNS.reset(token)
+
+
+def chunk_columns(df: pd.DataFrame) -> ChunkColumns:
+    """The shared :class:`ChunkColumns` of this very frame if an applier is evaluating it, else a
+    new one (so nothing outlives a call, and a frame changed between calls is read afresh)."""
+    shared = _SHARED_COLUMNS.get()
+    if shared is not None and shared.df is df:
+        return shared
+    return ChunkColumns(df)
+
+
 def ngrams(tokens: Sequence[str], max_n: int) -> set[str]:
     out: set[str] = set()
     for n in range(1, max_n + 1):
@@ -225,7 +496,11 @@ class KeywordLF(DeclarativeLF):
 
     def votes_from_values(self, col: pd.Series | None, n: int) -> np.ndarray:
         texts = _strings(col, n)
-        return KeywordMatcher([self]).votes(texts)[:, 0]
+        return self._matcher.votes(texts)[:, 0]
+
+    @cached_property
+    def _matcher(self) -> KeywordMatcher:
+        return KeywordMatcher([self])
 
     def describe(self) -> str:
         extra = f", min_hits={self.min_hits}" if self.min_hits > 1 else ""
@@ -236,11 +511,11 @@ class KeywordLF(DeclarativeLF):
 class KeywordMatcher:
     """The column form of many :class:`KeywordLF`\\ s that read the same field.
 
-    One pass over each text builds a binary document-term matrix over the union of the LFs'
-    keywords and vetoes (single tokens by set intersection, phrases by a boundary-delimited
-    substring test on the space-joined tokens, only when their first token occurs); each LF's
-    hits and vetoes are then one sparse product. Tokens come from :func:`tokenize`, the same
-    function the per-row form uses, so the two agree by construction.
+    The texts' tokens (:func:`token_column`: those of :func:`tokenize`, which the per-row form
+    uses) are matched as ids, with numpy, against the union of the LFs' keywords and vetoes: a
+    term is found where its words follow one another in a text, i.e. where the per-row form's
+    n-grams contain it. That gives a binary document-term matrix; each LF's hits and vetoes are
+    then one sparse product.
     """
 
     def __init__(self, lfs: Sequence[KeywordLF]) -> None:
@@ -252,19 +527,35 @@ class KeywordMatcher:
             for term in (*lf.keywords, *lf.exclude):
                 vocab.setdefault(term, len(vocab))
         self.vocab = vocab
-        self.unigrams: dict[str, int] = {t: i for t, i in vocab.items() if " " not in t}
-        # phrase -> (its other tokens, " padded phrase ", id), listed under its first token
-        phrases_by_first: dict[str, list[tuple[tuple[str, ...], str, int]]] = {}
-        phrase_tokens: set[str] = set()
-        for t, i in vocab.items():
-            if " " in t:
-                first, *rest = t.split(" ")
-                phrases_by_first.setdefault(first, []).append((tuple(rest), f" {t} ", i))
-                phrase_tokens.update((first, *rest))
-        self.phrases_by_first = phrases_by_first
-        # every token worth looking at: a single-word term or any word of a phrase
-        self._interesting = frozenset(self.unigrams) | frozenset(phrase_tokens)
-        k = len(self.lfs)
+        # Every word of a term gets an index; terms are paths in a trie whose first level is the
+        # word indices themselves, and whose edges (node, next word) -> child are sorted codes.
+        words: dict[str, int] = {}
+        for term in vocab:
+            for word in term.split(" "):
+                words.setdefault(word, len(words))
+        k = len(words)
+        node_term = [-1] * k
+        edges: dict[tuple[int, int], int] = {}
+        for term, i in vocab.items():
+            first, *rest = term.split(" ")
+            node = words[first]
+            for word in rest:
+                edge = (node, words[word])
+                if edge not in edges:
+                    edges[edge] = len(node_term)
+                    node_term.append(-1)
+                node = edges[edge]
+            node_term[node] = i
+        self._words = words
+        self._node_term = np.asarray(node_term, dtype=np.int64)  # node -> term id, or -1
+        codes = np.asarray([a * k + b for a, b in edges], dtype=np.int64)
+        order = np.argsort(codes, kind="stable")
+        self._edge_codes = codes[order]
+        self._edge_child = np.asarray(list(edges.values()), dtype=np.int64)[order]
+        self._has_child = np.zeros(len(node_term), dtype=bool)
+        self._has_child[[a for a, _ in edges]] = True
+        self._max_len = max(len(t.split(" ")) for t in vocab)
+        n_lfs = len(self.lfs)
         kw_rows, kw_cols, ex_rows, ex_cols = [], [], [], []
         for j, lf in enumerate(self.lfs):
             for term in lf.keywords:
@@ -273,42 +564,54 @@ class KeywordMatcher:
             for term in lf.exclude:
                 ex_rows.append(vocab[term])
                 ex_cols.append(j)
-        shape = (len(vocab), k)
+        shape = (len(vocab), n_lfs)
         self._kw = sparse.csr_matrix((np.ones(len(kw_rows), dtype=np.int32), (kw_rows, kw_cols)), shape=shape)
         self._ex = sparse.csr_matrix((np.ones(len(ex_rows), dtype=np.int32), (ex_rows, ex_cols)), shape=shape)
         self._min_hits = np.array([lf.min_hits for lf in self.lfs], dtype=np.int64)
         self._labels = np.array([lf.label for lf in self.lfs], dtype=np.int64)
 
+    def _word_index(self, token: str) -> int:
+        return self._words.get(token, -1)
+
     def term_ids(self, text: str) -> list[int]:
-        """Vocabulary ids of the terms (words and phrases) occurring in ``text``."""
-        toks = tokenize(text)
-        found = self._interesting.intersection(toks)
-        if not found:
-            return []
-        uni = self.unigrams
-        ids = [uni[t] for t in found if t in uni]
-        phrases = self.phrases_by_first
-        joined = None
-        for first in found:
-            for rest, padded, i in phrases.get(first, ()):
-                # a phrase can only occur if all its words do; then test adjacency
-                if found.issuperset(rest):
-                    if joined is None:
-                        joined = " " + " ".join(toks) + " "
-                    if padded in joined:
-                        ids.append(i)
-        return ids
+        """Vocabulary ids of the terms (words and phrases) occurring in ``text``, ascending."""
+        return [int(i) for i in self.doc_term_matrix([text]).indices]
 
     def doc_term_matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Binary (len(texts), len(vocab)) matrix: does text i contain term t."""
-        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-        indices: list[int] = []
-        for r, text in enumerate(texts):
-            indices.extend(self.term_ids(text))
-            indptr[r + 1] = len(indices)
-        data = np.ones(len(indices), dtype=np.int32)
+        return self.doc_term_matrix_for_tokens(token_column(texts))
+
+    def doc_term_matrix_for_tokens(self, col: TokenColumn) -> sparse.csr_matrix:
+        """:meth:`doc_term_matrix` of already tokenised texts."""
+        n, n_terms, k = len(col), len(self.vocab), len(self._words)
+        word = col.table.lut(self, self._word_index)[col.ids]  # per token: word index, or -1
+        doc = col.doc_index
+        # Walk the trie from every token that is a term's word: ``node`` is the path of the
+        # tokens pos..pos+step so far; a path that leaves the trie or the text is dropped.
+        pos = np.flatnonzero(word >= 0)
+        node = word[pos]
+        found_docs, found_nodes = [doc[pos]], [node]
+        for step in range(1, self._max_len):
+            nxt = pos + step
+            keep = self._has_child[node] & (nxt < len(word))
+            if not keep.any():
+                break
+            pos, node, nxt = pos[keep], node[keep], nxt[keep]
+            keep = (word[nxt] >= 0) & (doc[nxt] == doc[pos])
+            pos, node, nxt = pos[keep], node[keep], nxt[keep]
+            code = node * k + word[nxt]
+            at = np.minimum(np.searchsorted(self._edge_codes, code), len(self._edge_codes) - 1)
+            keep = self._edge_codes[at] == code
+            pos, node = pos[keep], self._edge_child[at[keep]]
+            found_docs.append(doc[pos])
+            found_nodes.append(node)
+        terms = self._node_term[np.concatenate(found_nodes)]
+        is_term = terms >= 0
+        codes = np.unique(np.concatenate(found_docs)[is_term] * n_terms + terms[is_term])
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(codes // n_terms, minlength=n), out=indptr[1:])
         return sparse.csr_matrix(
-            (data, np.asarray(indices, dtype=np.int64), indptr), shape=(len(texts), len(self.vocab))
+            (np.ones(len(codes), dtype=np.int32), codes % n_terms, indptr), shape=(n, n_terms)
         )
 
     def votes_from_matrix(self, X: sparse.csr_matrix) -> np.ndarray:
@@ -323,17 +626,62 @@ class KeywordMatcher:
         """Votes (len(texts), n_lfs), int64, -1 = abstain, in the order of ``lfs``."""
         return self.votes_from_matrix(self.doc_term_matrix(texts))
 
+    def votes_for_tokens(self, col: TokenColumn) -> np.ndarray:
+        """:meth:`votes` of already tokenised texts."""
+        return self.votes_from_matrix(self.doc_term_matrix_for_tokens(col))
+
+
+def fold_for_literals(text: str) -> str:
+    """``text.casefold()``, adjusted so that it contains every ASCII string that
+    ``re.IGNORECASE`` (or a case-sensitive pattern) finds in ``text``, lowercased.
+
+    Case-insensitive ``re`` compares a pattern character with one text character at a time, and
+    casefold() maps each character on its own; for ASCII pattern characters the two agree except
+    that "i" also matches U+0130 (casefolds to "i" + U+0307) and U+0131 (casefolds to itself).
+    Mapping U+0131 to "i" and deleting U+0307 (which no ASCII string contains) covers those. A
+    test checks every code point.
+    """
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = folded.replace("\u0131", "i").replace("\u0307", "")
+    return folded
+
 
 class RegexLF(DeclarativeLF):
-    """Votes ``label`` when ``pattern`` is found (``re.search``) in ``field``; case-insensitive by default."""
+    """Votes ``label`` when ``pattern`` is found (``re.search``) in ``field``; case-insensitive by default.
+
+    ``requires``: optional ASCII literals, one of which every match contains (in any letter case),
+    e.g. ``("won", "beat")`` for a pattern starting ``(won|beat)``. The column form then runs the
+    pattern only on texts whose :func:`fold_for_literals` (the text itself if no literal has a
+    letter) contains one: a case-insensitive pattern is tried at every position of a long page, a
+    substring test is much cheaper. ``requires_also``: characters without case (e.g. ``("-",
+    "\u2013")``), one of which every match also contains, tested as they are. The per-row form
+    always runs the full pattern, so a wrong declaration shows up as a column/row mismatch.
+    """
 
     kind = "regex"
 
     def __init__(
-        self, name: str, pattern: str, label: int, field: str = "text", flags: int = re.IGNORECASE
+        self,
+        name: str,
+        pattern: str,
+        label: int,
+        field: str = "text",
+        flags: int = re.IGNORECASE,
+        requires: Iterable[str] = (),
+        requires_also: Iterable[str] = (),
     ) -> None:
         self.pattern = re.compile(pattern, flags)
         self.field = field
+        self.requires: tuple[str, ...] = tuple(requires)
+        if any(not lit or not lit.isascii() for lit in self.requires):
+            raise ValueError(f"{name}: requires must be non-empty ASCII strings")
+        self.requires_also: tuple[str, ...] = tuple(requires_also)
+        if any(not lit or any(c.lower() != c.upper() for c in lit) for lit in self.requires_also):
+            raise ValueError(f"{name}: requires_also must be non-empty strings of caseless characters")
+        self._required = tuple(sorted({lit.lower() for lit in self.requires}))
+        # only letters have case variants: literals without any are searched for as they are
+        self._fold = any(c.isalpha() for lit in self._required for c in lit)
         super().__init__(name=name, label=label, f=self._vote)
 
     def _vote(self, x: Any) -> int:
@@ -341,7 +689,20 @@ class RegexLF(DeclarativeLF):
 
     def votes_from_text(self, texts: Sequence[str]) -> np.ndarray:
         search = self.pattern.search
-        fired = np.fromiter((search(t) is not None for t in texts), dtype=bool, count=len(texts))
+        if self._required or self.requires_also:
+            required, fold, also = self._required, self._fold, self.requires_also
+            fired = np.zeros(len(texts), dtype=bool)
+            for i, text in enumerate(texts):
+                if also and not any(lit in text for lit in also):
+                    continue
+                if not required:
+                    fired[i] = search(text) is not None
+                    continue
+                folded = fold_for_literals(text) if fold else text
+                if any(lit in folded for lit in required):
+                    fired[i] = search(text) is not None
+        else:
+            fired = np.fromiter((search(t) is not None for t in texts), dtype=bool, count=len(texts))
         return np.where(fired, self.label, ABSTAIN).astype(np.int64)
 
     def votes_from_values(self, col: pd.Series | None, n: int) -> np.ndarray:
@@ -349,7 +710,10 @@ class RegexLF(DeclarativeLF):
         return self.votes_from_text(texts)
 
     def describe(self) -> str:
-        return f"regex({self.field}: /{self.pattern.pattern}/)"
+        extra = f"; requires one of {', '.join(self.requires)}" if self.requires else ""
+        if self.requires_also:
+            extra += f"; and one of {' '.join(self.requires_also)}"
+        return f"regex({self.field}: /{self.pattern.pattern}/{extra})"
 
 
 class MembershipLF(DeclarativeLF):

@@ -13,16 +13,17 @@ clearly. They abstain otherwise, so they stay labeling functions rather than cla
 
 Both are :class:`~beambell_assets.labeling.lf_types.DeclarativeLF` subclasses. One LF votes for
 many classes, so ``label`` is ``None`` (the task validator skips it); ``labels`` lists the classes it
-can vote for. ``lf(row)`` and ``column_votes(df)`` go through the same batch function
-(``votes_for_texts``), the per-row form with a one-row list, so they agree exactly.
+can vote for. ``lf(row)`` and ``column_votes(df)`` score the same count matrix rows with the same
+function, so they agree exactly (see :class:`_CountModelLF`).
 
-Both are picklable (module-level analyzer, fitted sklearn objects) for multiprocess and Beam workers.
+Both are picklable (module-level analyzer, fitted sklearn objects) for multiprocess and Beam workers;
+the lookup tables that speed them up are per process and kept outside the LFs.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,15 +36,16 @@ from sklearn.preprocessing import normalize
 
 from beambell_assets.labeling.lf_types import (
     ABSTAIN,
-    TOKEN_PATTERN,
     DeclarativeLF,
-    column_text,
+    TokenColumn,
+    chunk_columns,
     field_text,
+    join_token_columns,
+    token_column,
+    tokenize,
 )
 
 __all__ = ["ModelLF", "PrototypeLF", "SeedNaiveBayesLF", "analyze"]
-
-_TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 #: Function words that carry no topic (prose pages keep them; "cleaned" scraped text has none).
 _STOP_WORDS_TEXT = """
@@ -81,55 +83,10 @@ def _kept_stem(token: str) -> str:
     return _light_stem(token)
 
 
-# Speed-ups for the model LFs (pure caches: every result equals the uncached computation).
-# * ``_STEMS``: lowercased raw token -> ``_kept_stem(token)``; a page repeats most of its words, and
-#   pages share most of theirs. Bounded: replaced by a fresh dict when it would grow past the cap.
-# * ``_UNIGRAMS``: text -> its kept, stemmed tokens, so LFs that read the same fields of the same
-#   rows (e.g. the prototype and naive Bayes LFs, one after the other on an applier chunk) analyze
-#   each text once. Bounded by the characters of the texts it keeps (about one applier chunk).
-# Each process has its own; replacing a dict (never clearing it in place) keeps concurrent threads
-# that still hold the old one correct.
-_STEM_CACHE_MAX = 200_000
-_UNIGRAM_CACHE_MAX_CHARS = 8_000_000
-_STEMS: dict[str, str] = {}
-_UNIGRAMS: dict[str, list[str]] = {}
-_unigram_chars = 0
-
-
-def _stems_of(raw: list[str]) -> list[str]:
-    """``[_kept_stem(t) for t in raw]`` with the dropped tokens left out."""
-    global _STEMS
-    stems = _STEMS
-    new = set(raw).difference(stems)
-    if new:
-        if len(stems) + len(new) > _STEM_CACHE_MAX:
-            stems = _STEMS = {}
-        for t in new:
-            stems[t] = _kept_stem(t)
-    return list(filter(None, map(stems.__getitem__, raw)))
-
-
-def _unigrams(text: str) -> list[str]:
-    """The unigram part of :func:`analyze` (shared, cached: callers must not modify it)."""
-    global _UNIGRAMS, _unigram_chars
-    cache = _UNIGRAMS
-    got = cache.get(text)
-    if got is not None:
-        return got
-    toks = _stems_of(_TOKEN_RE.findall(text.lower()))
-    if _unigram_chars + len(text) > _UNIGRAM_CACHE_MAX_CHARS:
-        cache = _UNIGRAMS = {}
-        _unigram_chars = 0
-    if len(text) <= _UNIGRAM_CACHE_MAX_CHARS:
-        cache[text] = toks
-        _unigram_chars += len(text)
-    return toks
-
-
 def analyze(text: str) -> list[str]:
     """Tokens for the model LFs: lowercased words, stop words and numbers dropped, plurals folded,
     plus adjacent-word bigrams. Module-level so fitted vectorizers pickle."""
-    toks = _stems_of(_TOKEN_RE.findall(text.lower()))
+    toks = [stem for stem in map(_kept_stem, tokenize(text)) if stem]
     return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
 
 
@@ -141,80 +98,95 @@ def _align_sparse(x: Any) -> Any:
     return _align_api_if_sparse(x)
 
 
-def _vocab_tables(vectorizer: CountVectorizer) -> tuple[dict[str, int], np.ndarray, np.ndarray] | None:
-    """(unigram -> index, sorted bigram keys ``a_index * n + b_index``, their indices), cached on
-    the vectorizer; None when some bigram has a word that is not itself in the vocabulary (never
-    for a vocabulary fitted with :func:`analyze`, which keeps every word of its bigrams)."""
-    tables = vectorizer.__dict__.get("_beambell_vocab_tables", False)
-    if tables is not False:
-        return tables
+# Codes of a raw token for a vocabulary (besides its unigram's feature index >= 0).
+_OOV = -1  # kept by ``analyze`` but not in the vocabulary: it still separates its neighbours
+_DROPPED = -2  # dropped by ``analyze`` (stop word, number, 1 char): its neighbours become adjacent
+
+
+class _VocabTables:
+    """A fitted ``analyze`` vocabulary as lookups: unigram -> feature index, and the bigrams as
+    sorted keys ``first_index * n + second_index`` with their feature indices."""
+
+    def __init__(self, uni: dict[str, int], bkeys: np.ndarray, bfeats: np.ndarray, n: int) -> None:
+        self.uni, self.bkeys, self.bfeats, self.n = uni, bkeys, bfeats, n
+
+    def token_code(self, token: str) -> int:
+        """What a raw lowercase token is to this vocabulary (a feature index, _OOV or _DROPPED)."""
+        stem = _kept_stem(token)
+        return self.uni.get(stem, _OOV) if stem else _DROPPED
+
+
+# Per process, weakly: vectorizer -> its tables (None: not a vocabulary ``count_matrix`` handles),
+# and vocabulary -> tables, so LFs fitted on the same documents share tables and token lookups.
+_TABLES: weakref.WeakKeyDictionary[CountVectorizer, _VocabTables | None] = weakref.WeakKeyDictionary()
+_TABLES_BY_VOCAB: weakref.WeakValueDictionary[tuple, _VocabTables] = weakref.WeakValueDictionary()
+
+
+def _vocab_tables(vectorizer: CountVectorizer) -> _VocabTables | None:
+    """The vectorizer's :class:`_VocabTables`; None when some bigram has a word that is not itself
+    in the vocabulary (never for a vocabulary fitted with :func:`analyze`, which keeps every word
+    of its bigrams)."""
+    if vectorizer in _TABLES:
+        return _TABLES[vectorizer]
     vocab = vectorizer.vocabulary_
-    n = len(vocab)
-    uni = {term: int(idx) for term, idx in vocab.items() if " " not in term}
-    keys, feats = [], []
-    tables = None
-    for term, idx in vocab.items():
-        if " " in term:
-            first, _, second = term.partition(" ")
-            if first not in uni or second not in uni:
-                break
-            keys.append(uni[first] * n + uni[second])
-            feats.append(int(idx))
-    else:
+    key = tuple(sorted((term, int(idx)) for term, idx in vocab.items()))
+    tables = _TABLES_BY_VOCAB.get(key)
+    if tables is None:
+        n = len(vocab)
+        uni = {term: int(idx) for term, idx in vocab.items() if " " not in term}
+        keys, feats = [], []
+        for term, idx in vocab.items():
+            if " " in term:
+                first, _, second = term.partition(" ")
+                if first not in uni or second not in uni:
+                    _TABLES[vectorizer] = None
+                    return None
+                keys.append(uni[first] * n + uni[second])
+                feats.append(int(idx))
         order = np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")
-        tables = (
-            uni,
-            np.asarray(keys, dtype=np.int64)[order],
-            np.asarray(feats, dtype=np.int64)[order],
+        tables = _VocabTables(
+            uni, np.asarray(keys, dtype=np.int64)[order], np.asarray(feats, dtype=np.int64)[order], n
         )
-    vectorizer.__dict__["_beambell_vocab_tables"] = tables
+        _TABLES_BY_VOCAB[key] = tables
+    _TABLES[vectorizer] = tables
     return tables
 
 
-def count_matrix(vectorizer: CountVectorizer, texts: Sequence[str]) -> Any:
-    """``CountVectorizer.transform(texts)`` for a vectorizer fitted with ``analyzer=analyze``, faster.
-
-    The same sparse matrix (values, sorted indices, dtypes, type): each text's tokens come from the
-    shared :func:`_unigrams` cache, are mapped to vocabulary indices once, and the in-vocabulary
-    unigrams and bigrams of the whole batch are counted with numpy.
-    """
-    tables = _vocab_tables(vectorizer)
-    if tables is None:  # pragma: no cover - not a vocabulary fitted with ``analyze``
-        return vectorizer.transform(list(texts))
-    uni, bkeys, bfeats = tables
-    n_vocab = len(vectorizer.vocabulary_)
-    n_docs = len(texts)
-    parts = []
-    for text in texts:
-        toks = _unigrams(text)
-        parts.append(np.fromiter(map(uni.get, toks, itertools.repeat(-1)), dtype=np.int64, count=len(toks)))
-    lens = np.fromiter(map(len, parts), dtype=np.int64, count=n_docs)
-    ids = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lens)
+def _counts(tables: _VocabTables, col: TokenColumn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(data, indices, indptr) of the count matrix of tokenised texts (sorted indices)."""
+    n_vocab, n_docs = tables.n, len(col)
+    codes = col.table.lut(tables, tables.token_code)[col.ids]
+    kept = codes != _DROPPED  # ``analyze`` forms its bigrams after dropping these
+    ids = codes[kept]
+    doc = col.doc_index[kept]
     known = ids >= 0
     feat_doc = [doc[known]]
     feat_ids = [ids[known]]
+    bkeys = tables.bkeys
     if len(bkeys) and len(ids) > 1:
         both = known[:-1] & known[1:] & (doc[:-1] == doc[1:])
         pair_keys = ids[:-1][both] * n_vocab + ids[1:][both]
         pos = np.minimum(np.searchsorted(bkeys, pair_keys), len(bkeys) - 1)
         hit = bkeys[pos] == pair_keys
         feat_doc.append(doc[:-1][both][hit])
-        feat_ids.append(bfeats[pos[hit]])
+        feat_ids.append(tables.bfeats[pos[hit]])
     codes, counts = np.unique(
         np.concatenate(feat_doc) * n_vocab + np.concatenate(feat_ids), return_counts=True
     )
-    rows = codes // n_vocab
     indptr = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
-    idx_dtype = np.int64 if len(codes) > np.iinfo(np.int32).max else np.int32
+    np.cumsum(np.bincount(codes // n_vocab, minlength=n_docs), out=indptr[1:])
+    return counts, codes % n_vocab, indptr
+
+
+def _count_matrix(vectorizer: CountVectorizer, parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Any:
+    """The vectorizer's ``transform`` matrix (dtype, index dtype, type) from :func:`_counts`; new
+    arrays, so the caller may change it."""
+    counts, indices, indptr = parts
+    n_docs = len(indptr) - 1
+    idx_dtype = np.int64 if len(counts) > np.iinfo(np.int32).max else np.int32
     x = sp.csr_array(
-        (
-            counts.astype(np.intc),
-            (codes % n_vocab).astype(idx_dtype),
-            indptr.astype(idx_dtype),
-        ),
-        shape=(n_docs, n_vocab),
+        (counts.astype(np.intc), indices.astype(idx_dtype), indptr.astype(idx_dtype)),
+        shape=(n_docs, len(vectorizer.vocabulary_)),
         dtype=vectorizer.dtype,
     )
     x.sort_indices()
@@ -223,11 +195,27 @@ def count_matrix(vectorizer: CountVectorizer, texts: Sequence[str]) -> Any:
     return _align_sparse(x)
 
 
+def count_matrix(vectorizer: CountVectorizer, texts: Sequence[str]) -> Any:
+    """``CountVectorizer.transform(texts)`` for a vectorizer fitted with ``analyzer=analyze``, faster.
+
+    The same sparse matrix (values, sorted indices, dtypes, type): the texts' tokens
+    (:func:`~beambell_assets.labeling.lf_types.token_column`, the tokens ``analyze`` starts from)
+    are mapped to what they are to the vocabulary once per distinct token, and the in-vocabulary
+    unigrams and bigrams of the whole batch are counted with numpy.
+    """
+    tables = _vocab_tables(vectorizer)
+    if tables is None:  # pragma: no cover - not a vocabulary fitted with ``analyze``
+        return CountVectorizer.transform(vectorizer, list(texts))
+    return _count_matrix(vectorizer, _counts(tables, token_column(texts)))
+
+
 class ModelLF(DeclarativeLF):
     """Base for multi-class model LFs that read one or more text fields of a page.
 
-    Subclasses implement :meth:`votes_for_texts`. ``fields`` are joined with a space (missing values
-    are empty), exactly as :func:`~beambell_assets.labeling.lf_types.field_text` reads them.
+    Subclasses implement :meth:`votes_for_texts`, the one batch function both forms use (the
+    per-row form with a one-row list). A page's text is its ``fields`` joined with a space
+    (missing values are empty), exactly as :func:`~beambell_assets.labeling.lf_types.field_text`
+    reads them.
     """
 
     kind = "model"
@@ -252,12 +240,45 @@ class ModelLF(DeclarativeLF):
     def column_votes(self, df: pd.DataFrame) -> np.ndarray:
         if len(df) == 0:
             return np.empty(0, dtype=np.int64)
-        cols = [column_text(df, f) for f in self.fields]
-        texts = [" ".join(parts) for parts in zip(*(c.tolist() for c in cols), strict=True)]
+        cols = chunk_columns(df)
+        texts = [" ".join(p) for p in zip(*(cols.strings(f) for f in self.fields), strict=True)]
         return np.asarray(self.votes_for_texts(texts), dtype=np.int64)
 
     def describe(self) -> str:
         return f"{self.kind}({'+'.join(self.fields)}: {len(self.labels)} classes)"
+
+
+class _CountModelLF(ModelLF):
+    """A :class:`ModelLF` whose votes depend only on the texts' count matrix over
+    ``self.vectorizer``'s vocabulary (an :func:`analyze` one): :meth:`votes_from_counts`, which
+    scores each row on its own.
+
+    The per-row form counts the joined text (:func:`count_matrix`). The column form counts each
+    field's tokens joined per row, the same tokens, and shares the matrix with the other such LFs
+    of the same vocabulary and fields on an applier chunk (the default task's prototype and naive
+    Bayes LFs are fitted on the same documents).
+    """
+
+    vectorizer: CountVectorizer
+
+    def votes_from_counts(self, x: Any) -> np.ndarray:  # pragma: no cover - abstract
+        """Votes (int64, -1 = abstain) from a count matrix that the caller no longer needs."""
+        raise NotImplementedError
+
+    def votes_for_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.votes_from_counts(count_matrix(self.vectorizer, texts))
+
+    def column_votes(self, df: pd.DataFrame) -> np.ndarray:
+        tables = _vocab_tables(self.vectorizer)
+        own_batch_function = type(self).votes_for_texts is not _CountModelLF.votes_for_texts
+        if len(df) == 0 or tables is None or own_batch_function:  # then the generic column form
+            return super().column_votes(df)
+        cols = chunk_columns(df)
+        parts = cols.memo(
+            ("model counts", self.fields, tables),
+            lambda: _counts(tables, join_token_columns([cols.tokens(f) for f in self.fields])),
+        )
+        return np.asarray(self.votes_from_counts(_count_matrix(self.vectorizer, parts)), dtype=np.int64)
 
 
 def _prototype_items(prototypes: Mapping[int, str | Sequence[str]]) -> tuple[list[int], list[str]]:
@@ -273,7 +294,7 @@ def _prototype_items(prototypes: Mapping[int, str | Sequence[str]]) -> tuple[lis
     return labels, docs
 
 
-class PrototypeLF(ModelLF):
+class PrototypeLF(_CountModelLF):
     """Nearest-prototype vote with TF-IDF + cosine similarity.
 
     ``prototypes`` maps a class index to its prototype text (or a list of phrases). A page votes the
@@ -312,19 +333,22 @@ class PrototypeLF(ModelLF):
 
     def similarities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(cosine similarity to each prototype, in-vocabulary token count) per text."""
-        # = ``self.vectorizer.transform(texts)``, computed faster (see :func:`count_matrix`).
-        x = self.vectorizer._tfidf.transform(count_matrix(self.vectorizer, texts), copy=False)
+        return self._similarities(count_matrix(self.vectorizer, texts))
+
+    def _similarities(self, counts: Any) -> tuple[np.ndarray, np.ndarray]:
+        # = ``self.vectorizer.transform(texts)`` (``counts`` is the caller's to change)
+        x = self.vectorizer._tfidf.transform(counts, copy=False)
         # Each row is handled on its own (row-wise sparse ops), so a text scores the same alone or
         # in a batch: that is what makes ``lf(row)`` equal ``column_votes(df)``.
         n_tokens = np.asarray((x > 0).sum(axis=1)).ravel()
         sims = np.asarray((normalize(x) @ self.prototype_matrix).todense())
         return sims, n_tokens
 
-    def votes_for_texts(self, texts: Sequence[str]) -> np.ndarray:
-        sims, n_tokens = self.similarities(texts)
+    def votes_from_counts(self, x: Any) -> np.ndarray:
+        sims, n_tokens = self._similarities(x)
         labels = np.asarray(self.labels, dtype=np.int64)
         order = np.argsort(-sims, axis=1, kind="stable")
-        rows = np.arange(len(texts))
+        rows = np.arange(len(sims))
         best = sims[rows, order[:, 0]]
         second = sims[rows, order[:, 1]]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -338,7 +362,7 @@ class PrototypeLF(ModelLF):
         return np.where(fire, labels[order[:, 0]], ABSTAIN).astype(np.int64)
 
 
-class SeedNaiveBayesLF(ModelLF):
+class SeedNaiveBayesLF(_CountModelLF):
     """Multinomial naive Bayes trained on one prototype document per class.
 
     A page votes the class with the highest joint log-likelihood when it has at least ``min_tokens``
@@ -365,14 +389,13 @@ class SeedNaiveBayesLF(ModelLF):
         self.min_tokens = int(min_tokens)
         super().__init__(name=name, labels=labels, fields=fields)
 
-    def votes_for_texts(self, texts: Sequence[str]) -> np.ndarray:
-        x = count_matrix(self.vectorizer, texts)  # = self.vectorizer.transform(texts), faster
+    def votes_from_counts(self, x: Any) -> np.ndarray:
         # Count each vocabulary term once per page: navigation menus repeat words many times.
         x.data = np.minimum(x.data, 1)
         n_tokens = np.asarray(x.sum(axis=1)).ravel()
         jll = np.asarray(x @ self.model.feature_log_prob_.T)
         order = np.argsort(-jll, axis=1, kind="stable")
-        rows = np.arange(len(texts))
+        rows = np.arange(len(jll))
         margin = jll[rows, order[:, 0]] - jll[rows, order[:, 1]]
         per_token = margin / np.maximum(n_tokens, 1)
         fire = (n_tokens >= self.min_tokens) & (per_token >= self.min_margin_per_token)

@@ -168,7 +168,7 @@ class LabelModelFit:
         for in training. On the training matrix that is every vote.
         """
         k = self.cardinality
-        usable = np.full(L.shape, ABSTAIN, dtype=np.int64)
+        usable = np.full(L.shape, ABSTAIN, dtype=L.dtype)
         usable[:, self.lf_fit_index] = L[:, self.lf_fit_index]
         usable[~np.isin(usable, self.voted_classes)] = ABSTAIN
         covered = (usable != ABSTAIN).any(axis=1)
@@ -326,7 +326,10 @@ def _check_L(L: Any, k: int, expected_m: int | None = None) -> np.ndarray:
         raise ValueError(f"L must be a 2-D label matrix (rows x LFs), got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"L must hold integers (-1 = abstain), got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
+    # A compact signed dtype (int8 for up to 127 classes) is kept: at a million rows every int64
+    # copy of L is 8x larger, and fitting makes several.
+    if not (np.issubdtype(arr.dtype, np.signedinteger) and k < np.iinfo(arr.dtype).max):
+        arr = arr.astype(np.int64, copy=False)
     if expected_m is not None and arr.shape[1] != expected_m:
         raise ValueError(f"L has {arr.shape[1]} LF columns, the fit had {expected_m}")
     if arr.size and (arr.min() < ABSTAIN or arr.max() >= k):
@@ -366,7 +369,7 @@ def _hard(probs: np.ndarray, covered: np.ndarray) -> np.ndarray:
 
 def _remap(L: np.ndarray, voted_classes: np.ndarray, k: int) -> np.ndarray:
     """Votes renumbered onto the voted classes only (``-1`` stays ``-1``)."""
-    lookup = np.full(k + 1, ABSTAIN, dtype=np.int64)
+    lookup = np.full(k + 1, ABSTAIN, dtype=L.dtype)  # L's dtype holds k (see _check_L)
     lookup[voted_classes + 1] = np.arange(len(voted_classes))
     return lookup[L + 1]
 

@@ -52,6 +52,19 @@ def _as_texts(X: Any) -> list[str]:
     return out
 
 
+def expand_soft_labels(probs: np.ndarray, min_prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row index, class, weight) triples of the row expansion; each row's weights sum to 1.
+
+    A row keeps the classes with probability >= ``min_prob`` and always its argmax.
+    """
+    keep = probs >= min_prob
+    keep[np.arange(len(probs)), probs.argmax(axis=1)] = True
+    rows, cols = np.nonzero(keep)
+    weights = probs[rows, cols]
+    totals = np.bincount(rows, weights=weights, minlength=len(probs))
+    return rows, cols, weights / totals[rows]
+
+
 class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
     """TF-IDF + multinomial logistic regression trained on soft labels.
 
@@ -162,13 +175,7 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         raise ValueError(f"y must be 1-D class indices or an (n, k) probability matrix, got {arr.shape}")
 
     def _expand(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row index, class, weight) triples of the row expansion; each row's weights sum to 1."""
-        keep = probs >= self.min_prob
-        keep[np.arange(len(probs)), probs.argmax(axis=1)] = True
-        rows, cols = np.nonzero(keep)
-        weights = probs[rows, cols]
-        totals = np.bincount(rows, weights=weights, minlength=len(probs))
-        return rows, cols, weights / totals[rows]
+        return expand_soft_labels(probs, self.min_prob)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SoftLabelTextClassifier:
         """Fit on documents ``X`` and soft (n x k) or hard (n,) labels ``y``."""

@@ -411,3 +411,20 @@ def test_dev_data_identical_to_snorkel(dev_case, n_jobs: int) -> None:
     assert report.n_rows == len(df) == 611
     assert report.n_jobs == n_jobs
     assert (L != ABSTAIN).any(axis=1).mean() > 0.5  # the LFs do cover the real pages
+
+
+def test_apply_chunk_shares_the_callers_columns() -> None:
+    from beambell_assets.labeling.applier import _run_chunk
+    from beambell_assets.labeling.lf_types import ChunkColumns
+
+    lfs = nasty_lfs()
+    df = nasty_frame(3)
+    applier = FastLFApplier(lfs, n_jobs=1)
+    want, _ = applier.apply(df)
+    columns = ChunkColumns(df)
+    got, report = applier.apply_chunk(columns)
+    np.testing.assert_array_equal(got, want)
+    assert report.n_rows == len(df) and report.n_chunks == 1
+    assert ("tokens", "text") in columns._memo  # read through the caller's columns, kept for it
+    with pytest.raises(ValueError, match="ChunkColumns of the frame"):
+        _run_chunk(applier._plan, df, 0, ChunkColumns(df.copy()))

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.feature_extraction.text import CountVectorizer
 from snorkel.labeling import LabelingFunction, PandasLFApplier
 
 from beambell_assets.labeling.lf_types import ABSTAIN, DeclarativeLF
@@ -142,35 +143,107 @@ def test_bad_prototypes_are_rejected() -> None:
         SeedNaiveBayesLF("nb", PROTOS, fields=())
 
 
+def _assert_same_matrix(got, expected) -> None:
+    assert type(got) is type(expected)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    for attr in ("data", "indices", "indptr"):
+        a, b = getattr(got, attr), getattr(expected, attr)
+        assert a.dtype == b.dtype and np.array_equal(a, b), attr
+
+
+def _sklearn_counts(vec, texts):
+    """sklearn's own count matrix (a TfidfVectorizer's counts come from CountVectorizer.transform)."""
+    return CountVectorizer.transform(vec, texts)
+
+
 def test_fast_count_matrix_equals_sklearn_transform() -> None:
     """``count_matrix`` (the fast path both LF forms use) builds sklearn's exact matrix, and the
-    shared analysis caches stay bounded without changing any result."""
-    from beambell_assets.labeling import model_lfs
+    per-process token table stays bounded without changing any result."""
+    from beambell_assets.labeling import lf_types, model_lfs
 
     texts = [*TEXTS, "Hotels hotels HOTELS's cities cities 2024 x of the", "recipes recipe, bus bus"]
     for lf in [*_lfs(), *MODEL_LFS]:
         vec = lf.vectorizer
-        expected = (
-            vec.transform(texts)
-            if isinstance(lf, SeedNaiveBayesLF)
-            else super(type(vec), vec).transform(texts)
-        )
-        for _ in range(2):  # cold, then warm caches
-            got = model_lfs.count_matrix(vec, texts)
-            assert type(got) is type(expected)
-            assert got.dtype == expected.dtype and got.shape == expected.shape
-            for attr in ("data", "indices", "indptr"):
-                a, b = getattr(got, attr), getattr(expected, attr)
-                assert a.dtype == b.dtype and np.array_equal(a, b), attr
+        expected = _sklearn_counts(vec, texts)
+        for _ in range(2):  # cold, then warm lookup tables
+            _assert_same_matrix(model_lfs.count_matrix(vec, texts), expected)
     assert model_lfs.analyze("Hotels and recipes") == ["hotel", "recipe", "hotel recipe"]
-    old_max = model_lfs._UNIGRAM_CACHE_MAX_CHARS
+    old_max, old_table = lf_types._TOKEN_TABLE_MAX, lf_types._TOKEN_TABLE
     try:
-        model_lfs._UNIGRAM_CACHE_MAX_CHARS = 50
-        model_lfs._UNIGRAMS, model_lfs._unigram_chars = {}, 0
-        for t in texts:
-            assert model_lfs._unigrams(t) == [w for w in model_lfs.analyze(t) if " " not in w]
-            model_lfs._unigrams(t)
-        assert model_lfs._unigram_chars <= 50
-        assert sum(map(len, model_lfs._UNIGRAMS)) <= 50
+        lf_types._TOKEN_TABLE_MAX = 5
+        tables = set()
+        for lf in [*_lfs(), *MODEL_LFS]:
+            for t in texts:
+                _assert_same_matrix(
+                    model_lfs.count_matrix(lf.vectorizer, [t]), _sklearn_counts(lf.vectorizer, [t])
+                )
+                tables.add(id(lf_types.token_table()))
+        assert len(tables) > 1, "a full table is replaced"
+        # a table grows past the cap by at most one batch's new tokens
+        assert len(lf_types.token_table()) <= 5 + max(len(set(lf_types.tokenize(t))) for t in texts)
     finally:
-        model_lfs._UNIGRAM_CACHE_MAX_CHARS = old_max
+        lf_types._TOKEN_TABLE_MAX, lf_types._TOKEN_TABLE = old_max, old_table
+
+
+def test_count_matrix_on_random_unicode_text() -> None:
+    """Stop words, numbers and one-letter tokens between words (dropped before bigrams are formed),
+    out-of-vocabulary words (which separate their neighbours), odd case and unicode."""
+    import random
+
+    from beambell_assets.labeling import model_lfs
+
+    rng = random.Random(5)
+    vec = MODEL_LFS[0].vectorizer
+    vocab = [t for t in vec.vocabulary_ if " " not in t]
+    bigrams = [t for t in vec.vocabulary_ if " " in t]
+    pieces = [*rng.sample(vocab, 40), *rng.sample(bigrams, 40), "the", "of", "2024", "x", "zzyzx"]
+    pieces += ["HOTELS", "Hotels", "İstanbul", "straße", "ß", "Σ", "ΣΑΣ", "東京", "-", ",", "\n", "_"]
+    texts = [" ".join(rng.choice(pieces) for _ in range(rng.randint(0, 60))) for _ in range(300)]
+    for lf in MODEL_LFS:
+        expected = _sklearn_counts(lf.vectorizer, texts)
+        _assert_same_matrix(model_lfs.count_matrix(lf.vectorizer, texts), expected)
+        assert expected.nnz > 0
+
+
+def test_model_lfs_share_one_count_matrix_per_applier_chunk() -> None:
+    """Model LFs with one vocabulary and the same fields count a chunk once; votes do not change."""
+    from beambell_assets.labeling import model_lfs
+    from beambell_assets.labeling.lf_types import ChunkColumns, chunk_columns, sharing_columns
+
+    lfs = [PrototypeLF("p", PROTOS), SeedNaiveBayesLF("nb", PROTOS), PrototypeLF("p2", PROTOS)]
+    df = _frame(TEXTS)
+    expected = [lf.column_votes(df) for lf in lfs]
+    calls = []
+    real = model_lfs._counts
+
+    def counting(tables, col):
+        calls.append(tables)
+        return real(tables, col)
+
+    model_lfs._counts = counting
+    try:
+        columns = ChunkColumns(df)
+        with sharing_columns(columns):
+            assert chunk_columns(df) is columns and chunk_columns(df.copy()) is not columns
+            got = [lf.column_votes(df) for lf in lfs]
+        assert len(calls) == 1, "one count matrix for the three LFs"
+        got_alone = [lf.column_votes(df) for lf in lfs]  # outside the block: nothing shared
+        assert len(calls) == 4
+    finally:
+        model_lfs._counts = real
+    for a, b, c in zip(expected, got, got_alone, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_subclass_with_its_own_batch_function_keeps_it_in_the_column_form() -> None:
+    class Biased(PrototypeLF):
+        def votes_for_texts(self, texts):  # type: ignore[no-untyped-def]
+            votes = super().votes_for_texts(texts)
+            return np.where(votes == ABSTAIN, 2, votes)
+
+    lf = Biased("biased", PROTOS)
+    df = _frame(TEXTS)
+    per_row = np.array([lf(row) for row in df.itertuples(index=False)])
+    np.testing.assert_array_equal(lf.column_votes(df), per_row)
+    assert (per_row == 2).sum() > 1

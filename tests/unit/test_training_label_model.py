@@ -226,3 +226,22 @@ def test_predict_on_new_matrix_ignores_votes_the_fit_cannot_use():
 def test_bad_inputs(L, k, gold, match):
     with pytest.raises(ValueError, match=match):
         fit_label_model(L, k, gold=gold)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32])
+def test_compact_label_matrix_gives_the_same_fit(dtype):
+    """A streaming retrain keeps L as int8 (8x less memory per copy); the fit must not change."""
+    L, gold = synthetic(3, [(0.9, 0.6), (0.8, 0.5), (0.7, 0.7), (0.6, 0.4)], k=4)
+    L[:, 3] = -1  # an LF that never votes
+    wide = fit_label_model(L, 4, seed=0, gold=gold)
+    small = fit_label_model(L.astype(dtype), 4, seed=0, gold=gold)
+    np.testing.assert_array_equal(small.probs, wide.probs)
+    np.testing.assert_array_equal(small.preds, wide.preds)
+    np.testing.assert_array_equal(small.mv_probs, wide.mv_probs)
+    np.testing.assert_array_equal(small.predict(L[:50].astype(dtype)), wide.predict(L[:50]))
+
+
+def test_int8_matrix_with_more_classes_than_int8_holds_is_widened():
+    L = np.array([[0, -1], [-1, 1]], dtype=np.int8)
+    fit = fit_label_model(L, 200)  # k = 200 > 127: int8 cannot hold every class index, widened
+    assert fit.probs.shape == (2, 200)

@@ -722,6 +722,7 @@ EXTRA_LFS: list[LabelingFunction] = [
         "re_food_quantities",
         r"\b\d+(\s*/\s*\d+)?\s+(cups?|tbsp|tsp|tablespoons?|teaspoons?|grams|oz|ounces)\b",
         FOOD,
+        requires=("cup", "tbsp", "tsp", "tablespoon", "teaspoon", "grams", "oz", "ounces"),
     ),
     # A match report: a result verb shortly before a scoreline ("beat Chelsea 2-1", "won 104-98").
     RegexLF(
@@ -729,12 +730,15 @@ EXTRA_LFS: list[LabelingFunction] = [
         r"\b(beat|beats|won|lost|drew|defeated|defeats|victory over|win over)\b[^.\n]{0,40}?"
         r"\b\d{1,3}\s*[-–]\s*\d{1,3}\b",
         SPORTS,
+        requires=("beat", "won", "lost", "drew", "defeat", "victory over", "win over"),
+        requires_also=("-", "\u2013"),  # the scoreline's dash (a hyphen or an en dash)
     ),
     # Age gate of adult sites.
     RegexLF(
         "re_adult_age_gate",
         r"\b(you must be|are you|over) (at least )?(18|21)\b.{0,60}\b(enter|older|adult)",
         ADULT,
+        requires=("18", "21"),
     ),
     # A legal company suffix in the title ("Acme Ltd", "Globex Corporation"): a corporate home page.
     RegexLF("re_business_title_company", r"\b(inc|ltd|llc|plc|gmbh|corporation)\b", BUSINESS, field="title"),

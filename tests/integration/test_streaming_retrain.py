@@ -1,0 +1,99 @@
+"""The streaming full retrain equals the in-memory steps it replaces, chunk by chunk.
+
+Pages: the project's own sample pages (no shared data needed), written as Parquet files of page
+features with small row groups so several chunks cross two worker processes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from beambell_assets.ingest.features import build_page_features
+from beambell_assets.ingest.sample import generate_sample
+from beambell_assets.labeling.applier import FastLFApplier
+from beambell_assets.labeling.tasks.web_content import TASK
+from beambell_assets.training.hashed_features import TokenHasher, document_frequencies
+from beambell_assets.training.label_model import fit_label_model
+from beambell_assets.training.streaming_retrain import plan_chunks, streaming_retrain
+
+
+def sample_features() -> pd.DataFrame:
+    rows = []
+    for batch in generate_sample(n_batches=3, pages_per_batch=150, seed=3):
+        for r in batch.records:
+            if r.expected_reason is None and isinstance(r.fields.get("text"), str):
+                rows.append(
+                    {
+                        "page_id": r.fields["id"],
+                        "partition_key": batch.file_name,
+                        "url": r.fields.get("url"),
+                        "title": r.fields.get("title"),
+                        "text": r.fields["text"],
+                        "label": r.label,
+                    }
+                )
+    feats = build_page_features(pd.DataFrame(rows))
+    feats["source_label"] = [TASK.label_names.index(c) for c in feats["label"]]
+    return feats.reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, list[Path]]:
+    feats = sample_features()
+    out = tmp_path_factory.mktemp("pages")
+    half = len(feats) // 2
+    paths = []
+    for i, part in enumerate((feats.iloc[:half], feats.iloc[half:])):
+        path = out / f"pages-{i}.parquet"
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), path, row_group_size=37)
+        paths.append(path)
+    return feats, paths
+
+
+def test_streaming_retrain_matches_the_in_memory_steps(pages, tmp_path: Path) -> None:
+    feats, paths = pages
+    chunks = plan_chunks(paths)
+    assert len(chunks) >= 6 and sum(c.rows for c in chunks) == len(feats)
+    work = tmp_path / "work"
+    res = streaming_retrain(paths, TASK, n_jobs=2, work_dir=work, extra_columns=("source_label",), epochs=3)
+
+    # every page in, once, in file order
+    assert res.n_pages == len(feats)
+    np.testing.assert_array_equal(res.extra_columns["source_label"], feats["source_label"].to_numpy())
+
+    # L equals the applier's on the whole frame (which equals Snorkel's: tests/unit/test_applier.py)
+    frame = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    L, _ = FastLFApplier(TASK.lfs, n_jobs=1).apply(frame)
+    fit = fit_label_model(L, TASK.cardinality, seed=0)
+    np.testing.assert_array_equal(res.label_model.covered, fit.covered)
+    np.testing.assert_allclose(res.label_model.probs, fit.probs, atol=1e-6)  # float32 kept
+    assert res.n_training_rows == int(fit.covered.sum()) > 0.8 * len(feats)
+
+    # the summed document frequencies are the whole window's
+    hasher = TokenHasher(res.classifier.n_features)
+    df_all = document_frequencies(hasher.counts(frame["text"].tolist()))
+    from beambell_assets.training.hashed_features import idf_from_counts
+
+    np.testing.assert_array_equal(res.classifier.idf_, idf_from_counts(df_all, len(frame)))
+    assert res.classifier.rows_seen_ == 3 * res.n_training_rows
+
+    # it learned: far above chance on its own pages' true categories
+    pred = res.classifier.predict(frame["text"].tolist())
+    assert (pred == frame["source_label"].to_numpy()).mean() > 0.8
+    assert set(res.stage_seconds) == {"label_matrix", "label_model", "training_set", "classifier"}
+    assert sorted(p.name for p in work.iterdir()) == sorted(
+        ["idf.npy", *(f"counts-{c.index:06d}.npz" for c in chunks)]
+    )
+
+
+def test_no_pages_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    pq.write_table(pa.Table.from_pandas(sample_features().iloc[:0], preserve_index=False), path)
+    with pytest.raises(ValueError, match="no pages"):
+        streaming_retrain([path], TASK, n_jobs=1)
