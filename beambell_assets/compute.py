@@ -22,8 +22,14 @@ from snorkel.labeling import LabelingFunction
 from beambell_assets.labeling.applier import ApplyReport, FastLFApplier
 from beambell_assets.labeling.task import Task
 from beambell_assets.serving.scoring import score_pages
+from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
+from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
 
 ENGINES = ("local", "beam")
+#: ``tfidf-lbfgs``: TF-IDF + L-BFGS logistic regression on the whole window (the default);
+#: ``hashed-sgd``: hashed tf-idf + SGD (``training/streaming_classifier.py``), ~60x faster to fit on
+#: 100k pages, 0.01-0.03 less accurate on the dev set (``benchmarks/full_retrain.py``).
+CLASSIFIERS = ("tfidf-lbfgs", "hashed-sgd")
 
 
 class ComputeResource(ConfigurableResource):
@@ -48,13 +54,15 @@ class ComputeResource(ConfigurableResource):
     staging_dir: str = Field(default="", description="chunk exchange folder for Beam workers")
     chunk_size: int = Field(default=4096, description="rows per unit of work")
     local_n_jobs: int = Field(default=0, description="local applier processes (0 = usable cores)")
+    classifier: str = Field(default="tfidf-lbfgs", description="tfidf-lbfgs | hashed-sgd")
 
     @classmethod
     def from_env(cls) -> ComputeResource:
         """The deployment default: ``BEAMBELL_COMPUTE_ENGINE`` (local | beam), ``BEAMBELL_BEAM_RUNNER``,
-        ``BEAMBELL_BEAM_OPTIONS`` (space-separated flags)."""
+        ``BEAMBELL_BEAM_OPTIONS`` (space-separated flags), ``BEAMBELL_CLASSIFIER``."""
         return cls(
             engine=os.environ.get("BEAMBELL_COMPUTE_ENGINE", "local") or "local",
+            classifier=os.environ.get("BEAMBELL_CLASSIFIER", "tfidf-lbfgs") or "tfidf-lbfgs",
             beam_runner=os.environ.get("BEAMBELL_BEAM_RUNNER", "DirectRunner") or "DirectRunner",
             beam_options=os.environ.get("BEAMBELL_BEAM_OPTIONS", "").split(),
         )
@@ -63,6 +71,14 @@ class ComputeResource(ConfigurableResource):
         if self.engine not in ENGINES:
             raise ValueError(f"compute engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
         return self.engine
+
+    def make_classifier(self, n_classes: int) -> Any:
+        """An unfitted text classifier of the configured kind (``fit(texts, probs)``, ``predict_proba``)."""
+        if self.classifier == "tfidf-lbfgs":
+            return SoftLabelTextClassifier(n_classes=n_classes, random_state=0)
+        if self.classifier == "hashed-sgd":
+            return StreamingSoftClassifier(n_classes, epochs=5, min_prob=0.05, random_state=0)
+        raise ValueError(f"classifier {self.classifier!r}: expected one of {', '.join(CLASSIFIERS)}")
 
     def pipeline_options(self, job_name: str | None = None) -> Any:
         from beambell_assets.beam.options import pipeline_options

@@ -135,6 +135,8 @@ class PeakMemory:
         self.pss, self.rss = self.before_pss, self.before_rss
         self._start_ticks = {pid: _cpu_ticks(pid) for pid in _tree_pids(os.getpid())}
         self._ticks: dict[int, int] = dict(self._start_ticks)
+        self.stage = "start"
+        self.by_stage: dict[str, float] = {}  # peak PSS per stage (MiB)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -146,6 +148,7 @@ class PeakMemory:
         root = os.getpid()
         pss, rss = _tree_memory_mib(root)
         self.pss, self.rss = max(self.pss, pss), max(self.rss, rss)
+        self.by_stage[self.stage] = max(self.by_stage.get(self.stage, 0.0), pss)
         for pid in _tree_pids(root):
             ticks = _cpu_ticks(pid)
             if ticks:
@@ -222,7 +225,13 @@ def run_streaming(files: list[Path], dev: pd.DataFrame, jobs: int, epochs: int) 
     gc.collect()
     t0 = time.perf_counter()
     with PeakMemory() as mem:
-        res = streaming_retrain(files, TASK, n_jobs=jobs, epochs=epochs, extra_columns=("source_label",))
+
+        def stage(name: str, done: int, total: int) -> None:
+            mem.stage = name
+
+        res = streaming_retrain(
+            files, TASK, n_jobs=jobs, epochs=epochs, extra_columns=("source_label",), progress=stage
+        )
     wall, cpu = time.perf_counter() - t0, mem.cpu_seconds
     acc, f1 = _quality(res.classifier.predict_proba, dev)
     lm_acc = _lm_agreement(res.label_model.preds, res.label_model.covered, res.extra_columns["source_label"])
@@ -238,6 +247,7 @@ def run_streaming(files: list[Path], dev: pd.DataFrame, jobs: int, epochs: int) 
         "lm_acc": lm_acc,
         "clf_acc": acc,
         "clf_f1": f1,
+        "by_stage": dict(mem.by_stage),
         "how": f"{jobs} workers (forkserver), {res.n_chunks} chunks, {epochs} SGD epoch(s) over"
         f" {res.classifier.expanded_rows_:,} expanded rows ({res.n_training_rows:,} covered pages)",
     }
@@ -351,6 +361,12 @@ def main(argv: list[str] | None = None) -> None:
             f" ≤ {TARGET_RATIO}x - {'met' if ratio <= TARGET_RATIO else 'MISSED'}.",
             "",
         ]
+    stage_lines = [
+        f"- peak PSS by stage, {n:,} pages (MiB): "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in r["by_stage"].items() if k != "start")
+        for (n, kind), r in results.items()
+        if kind == "streaming"
+    ]
     md = "\n".join(
         [
             "# Full retrain benchmark",
@@ -373,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
             "- peak PSS: the whole process tree (benchmark + workers), shared pages counted once; RSS sum"
             " counts them in every process. Both include what the benchmark holds before the run"
             " (the dev set, imports).",
+            *stage_lines,
             "- LM acc vs source / classifier on dev: sanity checks (pages are perturbed copies of the dev"
             " sites), not quality claims.",
             "- Shared 2-core machine: wall-clock times move with what else runs.",

@@ -342,12 +342,13 @@ def build_weak_supervision_assets(
         group_name=spec.group("training"),
         kinds={"scikitlearn"},
         deps=[training_set],
-        required_resource_keys=resources,
+        required_resource_keys=resources | COMPUTE_RESOURCE_KEYS,
     )
     def classifier(context: AssetExecutionContext) -> MaterializeResult:
         """A scikit-learn text classifier trained on the probabilistic labels, evaluated on gold.
 
-        Saved with skops and recorded in the model registry as a candidate.
+        Its kind is the ``compute`` resource's ``classifier`` (``BEAMBELL_CLASSIFIER``). Saved with
+        skops and recorded in the model registry as a candidate.
         """
         task, wh, store = spec.parts(context)
         weak = store.read_frame(n("training_set"), "weak")
@@ -355,7 +356,7 @@ def build_weak_supervision_assets(
         if weak.empty:
             raise Failure("the training set is empty: no page got a vote from any LF")
         y = weak[prob_columns(task.cardinality)].to_numpy()
-        model = SoftLabelTextClassifier(n_classes=task.cardinality, random_state=0)
+        model = _compute(context).make_classifier(task.cardinality)
         model.fit(weak["text"].tolist(), y)
         preds = model.predict(gold_eval["text"].tolist()) if len(gold_eval) else np.array([], dtype=int)
         report = evaluate(gold_eval["gold"].to_numpy(), preds, task.label_names)
@@ -383,6 +384,7 @@ def build_weak_supervision_assets(
         )
         metadata: dict[str, Any] = {
             "model_version": version,
+            "model_kind": type(model).__name__,
             "n_train": len(weak),
             "n_gold_eval": int(metrics.get("n_gold") or 0),
             "accuracy_on_gold": scalar(metrics.get("accuracy")),

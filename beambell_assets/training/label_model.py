@@ -167,12 +167,18 @@ class LabelModelFit:
         Only votes the fit knows count: from LFs that voted in training, for classes some LF voted
         for in training. On the training matrix that is every vote.
         """
+        probs = np.tile(self.class_balance, (len(L), 1))
+        covered = np.zeros(len(L), dtype=bool)
+        for rows in _blocks(len(L)):  # bounded temporaries on large windows; rows are independent
+            probs[rows], covered[rows] = self._block_probs(L[rows], probs[rows])
+        return probs, covered
+
+    def _block_probs(self, L: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = self.cardinality
         usable = np.full(L.shape, ABSTAIN, dtype=L.dtype)
         usable[:, self.lf_fit_index] = L[:, self.lf_fit_index]
         usable[~np.isin(usable, self.voted_classes)] = ABSTAIN
         covered = (usable != ABSTAIN).any(axis=1)
-        probs = np.tile(self.class_balance, (len(L), 1))
         if not covered.any():
             return probs, covered
         if self.method == "label_model" and self.model is not None:
@@ -240,7 +246,10 @@ def fit_label_model(
 
     mv_probs = np.full((n, k), 1.0 / k)
     if covered.any():
-        mv_probs[covered] = _majority_probs(L[covered], k)
+        for rows in _blocks(len(L)):  # bounded temporaries on large windows
+            block = covered[rows]
+            if block.any():
+                mv_probs[rows][block] = _majority_probs(L[rows][block], k)
     mv_preds = _hard(mv_probs, covered)
 
     prior, prior_source = _class_balance(class_balance, k, gold_arr, mv_preds, min_gold_for_balance)
@@ -249,7 +258,7 @@ def fit_label_model(
         n=n,
         m=m,
         method="label_model",
-        probs=np.tile(prior, (n, 1)),
+        probs=np.tile(prior, (n, 1)) if n == 0 else np.empty((0, k)),  # filled below
         preds=np.full(n, ABSTAIN, dtype=np.int64),
         mv_probs=mv_probs,
         mv_preds=mv_preds,
@@ -347,6 +356,14 @@ def _check_gold(gold: Any, n: int, k: int) -> np.ndarray | None:
     if arr.size and (arr.min() < ABSTAIN or arr.max() >= k):
         raise ValueError(f"gold has labels outside [-1, {k - 1}]")
     return arr
+
+
+#: Rows per block when computing per-row outputs of a large label matrix.
+_BLOCK_ROWS = 100_000
+
+
+def _blocks(n: int) -> list[slice]:
+    return [slice(s, min(s + _BLOCK_ROWS, n)) for s in range(0, n, _BLOCK_ROWS)]
 
 
 def _majority_probs(L: np.ndarray, k: int) -> np.ndarray:

@@ -241,11 +241,15 @@ def streaming_retrain(
             secs["label_matrix"], cpu["label_matrix"] = time.perf_counter() - t0, _cpu_seconds() - c0
 
             # 2. label model
+            if progress:
+                progress("label_model", 0, n)
             t0, c0 = time.perf_counter(), _cpu_seconds()
             fit = fit_label_model(L, task.cardinality, seed=seed, label_names=list(task.label_names))
             secs["label_model"], cpu["label_model"] = time.perf_counter() - t0, _cpu_seconds() - c0
 
             # 3. training set: covered rows and their probabilities, per chunk
+            if progress:
+                progress("training_set", 0, n)
             t0, c0 = time.perf_counter(), _cpu_seconds()
             covered = fit.covered
             probs = fit.probs.astype(np.float32)
@@ -257,6 +261,8 @@ def streaming_retrain(
             secs["training_set"], cpu["training_set"] = time.perf_counter() - t0, _cpu_seconds() - c0
 
             # 4. classifier
+            if progress:
+                progress("classifier", 0, n_train * int(epochs))
             t0, c0 = time.perf_counter(), _cpu_seconds()
             idf = idf_from_counts(dfreq, n)
             np.save(wdir / "idf.npy", idf)  # workers load it once (a 4 MB file beats a barrier)

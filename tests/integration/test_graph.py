@@ -167,3 +167,26 @@ def test_definitions_validate(tmp_path: Path) -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_classifier_kind_is_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``BEAMBELL_CLASSIFIER=hashed-sgd``: the same graph trains, registers, promotes and scores with
+    the hashed tf-idf + SGD model (the streaming retrain's classifier) - no asset code changes."""
+    from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
+
+    monkeypatch.setenv("BEAMBELL_CLASSIFIER", "hashed-sgd")
+    settings = _settings(tmp_path)
+    write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=120, seed=11)
+    write_sample_gold(settings.gold_dir, n_batches=2, pages_per_batch=120, seed=11)
+    with DagsterInstance.ephemeral() as instance:
+        keys, _ = _materialize_all(settings, instance)
+        assert _latest_metadata(instance, "classifier")["model_kind"] == "StreamingSoftClassifier"
+        wh = Warehouse(settings.warehouse_url)
+        champion = ModelRegistry(wh, TASK.name).champion()
+        assert champion is not None
+        assert isinstance(load_model(champion.artifact_path), StreamingSoftClassifier)
+        assert champion.metrics["macro_f1"] >= 0.5  # it passed the same promotion gates
+        for key in keys:
+            assert wh.count("predictions", key) == wh.count("pages", key) > 0
+        wh.dispose()

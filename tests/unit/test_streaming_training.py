@@ -139,3 +139,27 @@ def test_bad_inputs_are_refused() -> None:
         clf.partial_fit_features(sp.csr_matrix((1, 64)), np.zeros((1, 3)))
     with pytest.raises(ValueError, match="at least two classes"):
         StreamingSoftClassifier(1, n_features=64).start(np.ones(64))
+
+
+def test_compute_resource_picks_the_classifier_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    from beambell_assets.compute import ComputeResource
+    from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
+
+    assert isinstance(ComputeResource().make_classifier(4), SoftLabelTextClassifier)
+    assert isinstance(ComputeResource(classifier="hashed-sgd").make_classifier(4), StreamingSoftClassifier)
+    with pytest.raises(ValueError, match="expected one of tfidf-lbfgs, hashed-sgd"):
+        ComputeResource(classifier="xgboost").make_classifier(4)
+    monkeypatch.setenv("BEAMBELL_CLASSIFIER", "hashed-sgd")
+    assert ComputeResource.from_env().classifier == "hashed-sgd"
+
+
+def test_streaming_classifier_round_trips_through_the_model_store(tmp_path) -> None:
+    from beambell_assets.serving.model_store import load_model, save_model, untrusted_types
+
+    texts, y = topic_pages(300, seed=4)
+    clf = StreamingSoftClassifier(3, n_features=2**12, epochs=2).fit(texts, y)
+    path = tmp_path / "m.skops"
+    save_model(clf, path)
+    assert untrusted_types(path) == []  # on the allow-list: the registry can load it
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict_proba(texts), clf.predict_proba(texts))

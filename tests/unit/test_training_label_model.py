@@ -245,3 +245,18 @@ def test_int8_matrix_with_more_classes_than_int8_holds_is_widened():
     L = np.array([[0, -1], [-1, 1]], dtype=np.int8)
     fit = fit_label_model(L, 200)  # k = 200 > 127: int8 cannot hold every class index, widened
     assert fit.probs.shape == (2, 200)
+
+
+@pytest.mark.parametrize("method_specs", [[(0.9, 0.6), (0.8, 0.5), (0.7, 0.7)], [(0.9, 0.6)]])
+def test_blockwise_outputs_equal_whole_matrix_outputs(monkeypatch, method_specs):
+    """Per-row outputs are computed in row blocks (bounded memory at a million rows): same numbers."""
+    from beambell_assets.training import label_model as lm
+
+    L, gold = synthetic(5, method_specs, n=1000, k=3)
+    whole = fit_label_model(L, 3, seed=0, gold=gold)
+    monkeypatch.setattr(lm, "_BLOCK_ROWS", 7)
+    blocks = fit_label_model(L, 3, seed=0, gold=gold)
+    assert blocks.method == whole.method
+    for attr in ("probs", "preds", "mv_probs", "mv_preds", "covered"):
+        np.testing.assert_array_equal(getattr(blocks, attr), getattr(whole, attr))
+    np.testing.assert_array_equal(blocks.predict_proba(L[:30]), whole.predict_proba(L[:30]))
