@@ -52,6 +52,34 @@ def _as_texts(X: Any) -> list[str]:
     return out
 
 
+def soft_targets(y: Any, n: int, n_classes: int | None) -> np.ndarray:
+    """``y`` as (n, k) row-normalised class probabilities: from an (n, k) matrix (non-negative,
+    positive row sums) or from 1-D class indices ``0..k-1``. ``k`` is ``n_classes`` if given."""
+    arr = np.asarray(y)
+    if arr.ndim == 2:
+        k = n_classes if n_classes is not None else arr.shape[1]
+        if arr.shape != (n, k):
+            raise ValueError(f"y has shape {arr.shape}; expected ({n}, {k}) class probabilities")
+        probs = arr.astype(float)
+        if not np.all(np.isfinite(probs)) or (probs < 0).any():
+            raise ValueError("y probabilities must be finite and non-negative")
+        sums = probs.sum(axis=1, keepdims=True)
+        if (sums <= 0).any():
+            raise ValueError(f"{int((sums <= 0).sum())} row(s) of y have no probability mass")
+        return probs / sums
+    if arr.ndim == 1:
+        if arr.shape[0] != n:
+            raise ValueError(f"y has {arr.shape[0]} labels for {n} documents")
+        if n and not np.issubdtype(arr.dtype, np.integer) and not np.all(np.mod(arr.astype(float), 1) == 0):
+            raise ValueError("1-D y must hold integer class indices")
+        labels = arr.astype(np.int64)
+        k = n_classes if n_classes is not None else int(labels.max(initial=-1)) + 1
+        if n and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(f"1-D y must hold class indices in [0, {k - 1}] (no -1: drop unknowns)")
+        return np.eye(max(k, 1))[labels] if n else np.zeros((0, k))
+    raise ValueError(f"y must be 1-D class indices or an (n, k) probability matrix, got {arr.shape}")
+
+
 def expand_soft_labels(probs: np.ndarray, min_prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row index, class, weight) triples of the row expansion; each row's weights sum to 1.
 
@@ -145,35 +173,6 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         )
         return FeatureUnion([("word", word), ("char", char)])
 
-    def _soft_targets(self, y: Any, n: int) -> np.ndarray:
-        arr = np.asarray(y)
-        if arr.ndim == 2:
-            k = self.n_classes if self.n_classes is not None else arr.shape[1]
-            if arr.shape != (n, k):
-                raise ValueError(f"y has shape {arr.shape}; expected ({n}, {k}) class probabilities")
-            probs = arr.astype(float)
-            if not np.all(np.isfinite(probs)) or (probs < 0).any():
-                raise ValueError("y probabilities must be finite and non-negative")
-            sums = probs.sum(axis=1, keepdims=True)
-            if (sums <= 0).any():
-                raise ValueError(f"{int((sums <= 0).sum())} row(s) of y have no probability mass")
-            return probs / sums
-        if arr.ndim == 1:
-            if arr.shape[0] != n:
-                raise ValueError(f"y has {arr.shape[0]} labels for {n} documents")
-            if (
-                n
-                and not np.issubdtype(arr.dtype, np.integer)
-                and not np.all(np.mod(arr.astype(float), 1) == 0)
-            ):
-                raise ValueError("1-D y must hold integer class indices")
-            labels = arr.astype(np.int64)
-            k = self.n_classes if self.n_classes is not None else int(labels.max(initial=-1)) + 1
-            if n and (labels.min() < 0 or labels.max() >= k):
-                raise ValueError(f"1-D y must hold class indices in [0, {k - 1}] (no -1: drop unknowns)")
-            return np.eye(max(k, 1))[labels] if n else np.zeros((0, k))
-        raise ValueError(f"y must be 1-D class indices or an (n, k) probability matrix, got {arr.shape}")
-
     def _expand(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return expand_soft_labels(probs, self.min_prob)
 
@@ -187,7 +186,7 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("min_prob must be in [0, 1)")
         if self.class_weight not in (None, "balanced"):
             raise ValueError("class_weight must be None or 'balanced'")
-        probs = self._soft_targets(y, n)
+        probs = soft_targets(y, n, self.n_classes)
         k = probs.shape[1]
         if k < 2:
             raise ValueError("need a class space of at least two classes (set n_classes)")

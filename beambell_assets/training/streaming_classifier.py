@@ -32,7 +32,7 @@ from beambell_assets.training.hashed_features import (
     idf_from_counts,
     tfidf,
 )
-from beambell_assets.training.soft_classifier import _as_texts, expand_soft_labels
+from beambell_assets.training.soft_classifier import _as_texts, expand_soft_labels, soft_targets
 
 
 class StreamingSoftClassifier(ClassifierMixin, BaseEstimator):
@@ -124,14 +124,8 @@ class StreamingSoftClassifier(ClassifierMixin, BaseEstimator):
         n = len(texts)
         if n == 0:
             raise ValueError("cannot fit on zero documents")
-        arr = np.asarray(y)
-        if arr.ndim == 1:
-            k = self.n_classes if self.n_classes is not None else int(arr.max()) + 1
-            probs = np.zeros((n, k))
-            probs[np.arange(n), arr.astype(np.int64)] = 1.0
-        else:
-            probs = arr.astype(np.float64)
-            k = probs.shape[1]
+        probs = soft_targets(y, n, self.n_classes)
+        k = probs.shape[1]
         hasher = TokenHasher(self.n_features)
         counts = hasher.counts(texts)
         self.start(idf_from_counts(document_frequencies(counts), n), n_classes=k)

@@ -163,3 +163,12 @@ def test_streaming_classifier_round_trips_through_the_model_store(tmp_path) -> N
     assert untrusted_types(path) == []  # on the allow-list: the registry can load it
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.predict_proba(texts), clf.predict_proba(texts))
+
+
+def test_fit_validates_labels_like_the_in_memory_classifier() -> None:
+    texts, y = topic_pages(20, seed=5)
+    clf = StreamingSoftClassifier(3, n_features=64)
+    with pytest.raises(ValueError, match="class indices in \\[0, 2\\]"):
+        clf.fit(texts, np.where(np.arange(20) == 0, -1, y))  # an unknown label is not the last class
+    with pytest.raises(ValueError, match="no probability mass"):
+        clf.fit(texts, np.zeros((20, 3)))
