@@ -54,7 +54,9 @@ from lf_applier import (  # noqa: E402 - the page generator and machine descript
     DEFAULT_DATA,
     load_dev,
     machine_lines,
+    publish,
     synthetic_pages,
+    tree_pids,
 )
 
 from beambell_assets.labeling.applier import FastLFApplier  # noqa: E402
@@ -74,24 +76,6 @@ TARGET_SECONDS, TARGET_MIB, TARGET_RATIO = 600, 4096, 1.5
 # --------------------------------------------------------------------------- memory (process tree)
 
 
-def _tree_pids(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, ()))
-    return out
-
-
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -108,7 +92,7 @@ def _cpu_ticks(pid: int) -> int:
 def _tree_memory_mib(root: int) -> tuple[float, float]:
     """(PSS sum, RSS sum) of ``root`` and its descendants, MiB."""
     pss = rss = 0
-    for pid in _tree_pids(root):
+    for pid in tree_pids(root):
         try:
             with open(f"/proc/{pid}/smaps_rollup") as fh:
                 for line in fh:
@@ -133,7 +117,7 @@ class PeakMemory:
         self.interval = interval
         self.before_pss, self.before_rss = _tree_memory_mib(os.getpid())
         self.pss, self.rss = self.before_pss, self.before_rss
-        self._start_ticks = {pid: _cpu_ticks(pid) for pid in _tree_pids(os.getpid())}
+        self._start_ticks = {pid: _cpu_ticks(pid) for pid in tree_pids(os.getpid())}
         self._ticks: dict[int, int] = dict(self._start_ticks)
         self.stage = "start"
         self.by_stage: dict[str, float] = {}  # peak PSS per stage (MiB)
@@ -149,7 +133,7 @@ class PeakMemory:
         pss, rss = _tree_memory_mib(root)
         self.pss, self.rss = max(self.pss, pss), max(self.rss, rss)
         self.by_stage[self.stage] = max(self.by_stage.get(self.stage, 0.0), pss)
-        for pid in _tree_pids(root):
+        for pid in tree_pids(root):
             ticks = _cpu_ticks(pid)
             if ticks:
                 self._ticks[pid] = max(self._ticks.get(pid, 0), ticks)
@@ -400,10 +384,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
         ]
     )
-    print("\n" + md)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(md)
-    print(f"saved {args.out}")
+    publish(md, args.out)
 
 
 if __name__ == "__main__":

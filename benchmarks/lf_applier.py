@@ -355,6 +355,33 @@ def run(
     return md
 
 
+def publish(md: str, out: Path) -> None:
+    """Print a benchmark's markdown report and save it to ``out``."""
+    print("\n" + md)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(md)
+    print(f"saved {out}")
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and all its descendants (Linux ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -378,10 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.data.is_file():
         sys.exit(f"dev data not found: {args.data} (pass --data)")
     md = run(args.sizes, args.data, args.n_jobs, args.pandas_max_rows, args.seed, args.breakdown_rows)
-    print("\n" + md)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(md)
-    print(f"saved {args.out}")
+    publish(md, args.out)
 
 
 if __name__ == "__main__":

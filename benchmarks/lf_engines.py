@@ -44,7 +44,9 @@ from lf_applier import (  # noqa: E402 - the existing benchmark's page generator
     load1,
     load_dev,
     machine_lines,
+    publish,
     synthetic_pages,
+    tree_pids,
 )
 
 from beambell_assets.labeling.applier import FastLFApplier  # noqa: E402
@@ -58,27 +60,13 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def _tree_rss_bytes(root: int) -> int:
     """RSS of ``root`` and all its descendants (Linux ``/proc``)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    total = 0
+    for pid in tree_pids(root):
         try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-            with open(f"/proc/{entry}/statm") as fh:
-                pages = int(fh.read().split()[1])
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * PAGE
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = pages * PAGE
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, ()))
     return total
 
 
@@ -296,10 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.data.is_file():
         sys.exit(f"dev data not found: {args.data} (pass --data)")
     md = run(args)
-    print("\n" + md)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(md)
-    print(f"saved {args.out}")
+    publish(md, args.out)
 
 
 if __name__ == "__main__":
