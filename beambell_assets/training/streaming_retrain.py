@@ -219,6 +219,8 @@ def streaming_retrain(
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(payload,))
         with pool:
             # 1. L + term counts
+            if progress:
+                progress("label_matrix", 0, n)
             t0, c0 = time.perf_counter(), _cpu_seconds()
             L_parts: list[np.ndarray | None] = [None] * len(chunks)
             extras: dict[str, list[np.ndarray]] = {c: [np.empty(0)] * len(chunks) for c in extra_columns}
