@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from beambell_assets.beam.lf_pipeline import _join, _read_bytes, _Staging, _write_bytes
 from beambell_assets.labeling.task import Task
 from beambell_assets.serving.model_store import TRUSTED_TYPES
-from beambell_assets.serving.scoring import score_pages
+from beambell_assets.serving.scoring import prediction_rows, score_pages
 
 __all__ = ["ScoreChunkFn", "score_pages_beam"]
 
@@ -112,13 +112,4 @@ def score_pages_beam(
             covered += len(block)
     if proba is None or covered != n:
         raise RuntimeError(f"Beam scoring pipeline returned scores for {covered} of {n} pages")
-    top = proba.argmax(axis=1)
-    return pd.DataFrame(
-        {
-            "page_id": features["page_id"].to_numpy(),
-            "url": features["url"].to_numpy(),
-            "label": [task.label_names[i] for i in top],
-            "probability": proba[np.arange(len(top)), top],
-            "model_version": model_version,
-        }
-    )
+    return prediction_rows(features, proba, task, model_version)

@@ -15,7 +15,13 @@ def score_pages(model: Any, features: pd.DataFrame, task: Task, model_version: s
     if features.empty:
         return pd.DataFrame(columns=["page_id", "url", "label", "probability", "model_version"])
     texts = features[task.text_field].fillna("").astype(str).tolist()
-    proba = np.asarray(model.predict_proba(texts))
+    return prediction_rows(features, np.asarray(model.predict_proba(texts)), task, model_version)
+
+
+def prediction_rows(
+    features: pd.DataFrame, proba: np.ndarray, task: Task, model_version: str
+) -> pd.DataFrame:
+    """The predictions rows for ``features`` from their (n, k) class probabilities."""
     top = proba.argmax(axis=1)
     return pd.DataFrame(
         {
