@@ -175,6 +175,37 @@ def read_landing_file(
     return IngestResult(accepted, quarantined, rows_read=len(batch.rows) + len(batch.problems))
 
 
+def ingest_records(
+    records: list[dict[str, Any]],
+    rows: list[int],
+    *,
+    source_file: str,
+    partition_key: str,
+    mapping: ColumnMapping | None = None,
+    limits: Limits | None = None,
+    known_content_hashes: frozenset[str] = frozenset(),
+    suspect: list[bool] | None = None,
+) -> IngestResult:
+    """Accept or quarantine records that did not come from a file (a stream, an API).
+
+    The same contract and quarantine reasons as :func:`read_landing_file`: ``rows`` numbers the
+    records (e.g. their position in the stream) and ``source_file`` names where they came from.
+    ``suspect`` marks records that may hold undecodable bytes (default: any record with a lone
+    surrogate is found by the field scan anyway, so all are scanned).
+    """
+    if len(rows) != len(records):
+        raise ValueError(f"{len(records)} records but {len(rows)} row numbers")
+    limits = limits or Limits()
+    batch = _Batch()
+    batch.add_records(records, rows, suspect if suspect is not None else [True] * len(records))
+    source = _Source(source_file, partition_key, limits)
+    pages = _Pages.from_batch(batch, mapping or ColumnMapping(), limits)
+    pages.validate(known_content_hashes)
+    accepted = pages.accepted_frame(source)
+    quarantined = _quarantine_frame(source, pages.quarantined_records(source))
+    return IngestResult(accepted, quarantined, rows_read=len(batch.rows))
+
+
 @dataclass(frozen=True)
 class _Source:
     file: str
