@@ -340,6 +340,155 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- the stream
+def cmd_stream(args: argparse.Namespace) -> int:
+    """Run the streaming pipeline here until ``beambell stream stop`` (or Ctrl-C / SIGTERM)."""
+    import logging
+    import signal
+    import time
+
+    from beambell_assets.streaming.pipeline import job_from_settings, request_stop, run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(args.home).ensure_dirs()
+    job = job_from_settings(settings, consumer=args.consumer)
+
+    def _stop(signum: int, _frame: Any) -> None:
+        console.print(f"stream: signal {signum}, stopping after the current bundle")
+        request_stop(job)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    console.print(
+        f"stream: task {job.task_name}, reading {job.names.pages} + {job.names.feedback} "
+        f"on {settings.stream.redis_url} as {job.consumer} ({settings.stream.runner})"
+    )
+    failures = 0
+    while True:
+        try:
+            run(job)
+            console.print("stream: stopped")
+            return 0
+        except Exception as exc:  # a crashed pipeline restarts from its checkpoint; Ctrl-C twice exits
+            failures += 1
+            delay = min(60.0, 2.0**failures)
+            console.print(
+                f"stream: pipeline failed ({type(exc).__name__}: {exc}); restarting in {delay:.0f} s"
+            )
+            time.sleep(delay)
+
+
+def cmd_stream_send(args: argparse.Namespace) -> int:
+    import time
+
+    import redis
+
+    from beambell_assets.streaming.messages import file_payloads, sample_payloads, send
+    from beambell_assets.streaming.pipeline import job_from_settings
+
+    job = job_from_settings(load_settings(args.home))
+    if args.file:
+        payloads = list(file_payloads(args.file))
+        what = args.file
+    else:
+        seed = args.seed if args.seed is not None else int(time.time())
+        payloads = sample_payloads(args.pages, seed=seed)
+        what = f"{len(payloads)} sample pages (seed {seed})"
+    client = redis.Redis.from_url(job.stream.redis_url)
+    sent = 0
+    rate = args.rate
+    t0 = time.perf_counter()
+    for start in range(0, len(payloads), 100 if rate else 1000):
+        part = payloads[start : start + (100 if rate else 1000)]
+        sent += len(send(client, job.names.pages, part))
+        if rate:  # paced: sleep until this many pages are due
+            time.sleep(max(0.0, sent / rate - (time.perf_counter() - t0)))
+    console.print(f"sent {sent} messages ({what}) to {job.names.pages}")
+    return 0
+
+
+def cmd_stream_status(args: argparse.Namespace) -> int:
+    import json
+
+    from beambell_assets.labeling.task import load_task
+    from beambell_assets.streaming.status import stream_status
+
+    settings = load_settings(args.home)
+    status = stream_status(settings, load_task(settings.task_spec).name)
+    if args.json:
+        console.print_json(json.dumps(status.as_dict(), default=str))
+        return 0
+    s = status.summary
+    table = Table(title=f"beambell stream — {status.names.pages}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    running = status.running(settings.stream.down_after_s)
+    rows = [
+        ("running", "yes" if running else "no"),
+        ("heartbeat age (s)", "-" if status.heartbeat_age_s is None else f"{status.heartbeat_age_s:.1f}"),
+        ("lag (not yet read)", str(status.pages_lag.get("lag"))),
+        ("pending (read, not committed)", str(status.pages_lag.get("pending"))),
+        ("feedback lag", str(status.feedback_lag.get("lag"))),
+        ("pages/s (last 10 s)", str(status.fields.get("pages_per_s_10s", "-"))),
+        (
+            "latency p50 / p95 / p99 (s)",
+            " / ".join(str(status.fields.get(f"latency_{q}_s", "-")) for q in ("p50", "p95", "p99")),
+        ),
+        ("pages predicted", str(s.get("pages", 0))),
+        ("predictions by predictor", json.dumps(s.get("predictors", {}))),
+        ("champion", str(s.get("champion"))),
+        (
+            "label model",
+            f"{s.get('label_model', {}).get('method')} {s.get('label_model', {}).get('version')}",
+        ),
+        ("refits (triplet / Snorkel)", f"{s.get('triplet_fits', 0)} / {s.get('snorkel_fits', 0)}"),
+        ("last refit", json.dumps(s.get("last_refit", {}))),
+        ("online model", json.dumps(s.get("online_model", {}))),
+        ("stateful-LF version", str(s.get("lf_state_version"))),
+        ("gold seen (train / eval)", f"{s.get('gold_train', 0)} / {s.get('gold_eval', 0)}"),
+        ("quality on eval gold", json.dumps(s.get("prequential", {}))),
+        ("checkpoint", f"v{s.get('checkpoint_version', 0)} at {s.get('checkpoint_pages', 0)} pages"),
+    ]
+    for what, value in rows:
+        table.add_row(what, value)
+    console.print(table)
+    for problem in status.problems(settings.stream.down_after_s, settings.stream.max_lag):
+        console.print(f"[red]problem:[/red] {problem}")
+    return 0
+
+
+def cmd_stream_stop(args: argparse.Namespace) -> int:
+    from beambell_assets.streaming.pipeline import job_from_settings, request_stop
+
+    job = job_from_settings(load_settings(args.home))
+    request_stop(job)
+    console.print(f"asked the stream on {job.names.pages} to stop")
+    return 0
+
+
+def add_stream_commands(sub: Any) -> None:
+    stream = sub.add_parser(
+        "stream", help="the real-time path: run the streaming pipeline (default), send, status"
+    )
+    stream.add_argument("--consumer", help="consumer name in the group (default: host-pid)")
+    stream.set_defaults(func=cmd_stream)
+    commands = stream.add_subparsers(dest="stream_command")
+    run = commands.add_parser("run", help="run the streaming pipeline (the default)")
+    run.add_argument("--consumer", help="consumer name in the group (default: host-pid)")
+    run.set_defaults(func=cmd_stream)
+    send = commands.add_parser("send", help="send a landing-format FILE, or the project's sample pages")
+    send.add_argument("file", nargs="?", help="CSV / JSONL / Parquet (default: sample pages)")
+    send.add_argument("--pages", type=int, default=150, help="sample pages to send (default 150)")
+    send.add_argument("--seed", type=int, help="sample seed (default: the time, so pages are new)")
+    send.add_argument("--rate", type=float, help="pages per second (default: as fast as possible)")
+    send.set_defaults(func=cmd_stream_send)
+    status = commands.add_parser("status", help="lag, pages/s, latency, model versions, last refit")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_stream_status)
+    stop = commands.add_parser("stop", help="ask the running pipeline to stop")
+    stop.set_defaults(func=cmd_stream_stop)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beambell", description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="beambell home folder (default: $BEAMBELL_HOME or ./.beambell)")
@@ -388,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = sub.add_parser("rollback", help="restore the previous champion")
     rollback.add_argument("--reason", default="manual rollback")
     rollback.set_defaults(func=cmd_rollback)
+
+    add_stream_commands(sub)
 
     from beambell_assets.serving.server import add_serve_parser
 

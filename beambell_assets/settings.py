@@ -60,12 +60,70 @@ class AutomationSettings:
 
 
 @dataclass(frozen=True)
+class StreamSettings:
+    """The real-time path (``beambell stream``; ``BEAMBELL_REDIS_URL``, ``BEAMBELL_STREAM_*``)."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Keys are ``<prefix>:<task>:pages|feedback|predictions|status``.
+    prefix: str = "beambell"
+    group: str = "beambell"
+    #: Messages per read (the micro-batch under load) and how long a read waits on the server.
+    read_count: int = 500
+    block_ms: int = 1000
+    #: Learned state is checkpointed every this many pages, or this many seconds, whichever first.
+    checkpoint_every: int = 1000
+    checkpoint_interval_s: float = 60.0
+    champion_poll_s: float = 2.0
+    #: The health sensor fails when the lag exceeds this, or the heartbeat is older than this.
+    max_lag: int = 5000
+    down_after_s: float = 60.0
+    #: When the stream's pages are rolled into batch partitions (cron, UTC).
+    rollup_cron: str = "*/15 * * * *"
+    #: Learning: per-page decay of the label-model statistics, refit cadences, when the online model
+    #: starts predicting (before any champion).
+    decay: float = 1.0
+    triplet_every: int = 100
+    snorkel_every: int = 2000
+    online_min_pages: int = 300
+    #: Beam runner ("FnApiRunner" locally; "FlinkRunner", "DataflowRunner" …) and extra Beam flags.
+    runner: str = "FnApiRunner"
+    beam_args: str = ""
+
+    @classmethod
+    def from_env(cls) -> StreamSettings:
+        d = cls()
+        env = os.environ.get
+        return cls(
+            redis_url=env("BEAMBELL_REDIS_URL") or d.redis_url,
+            prefix=env("BEAMBELL_STREAM_PREFIX") or d.prefix,
+            group=env("BEAMBELL_STREAM_GROUP") or d.group,
+            read_count=int(_env_float("BEAMBELL_STREAM_READ_COUNT", d.read_count)),
+            block_ms=int(_env_float("BEAMBELL_STREAM_BLOCK_MS", d.block_ms)),
+            checkpoint_every=int(_env_float("BEAMBELL_STREAM_CHECKPOINT_EVERY", d.checkpoint_every)),
+            checkpoint_interval_s=_env_float(
+                "BEAMBELL_STREAM_CHECKPOINT_INTERVAL_S", d.checkpoint_interval_s
+            ),
+            champion_poll_s=_env_float("BEAMBELL_STREAM_CHAMPION_POLL_S", d.champion_poll_s),
+            max_lag=int(_env_float("BEAMBELL_STREAM_MAX_LAG", d.max_lag)),
+            down_after_s=_env_float("BEAMBELL_STREAM_DOWN_AFTER_S", d.down_after_s),
+            rollup_cron=env("BEAMBELL_STREAM_ROLLUP_CRON") or d.rollup_cron,
+            decay=_env_float("BEAMBELL_STREAM_DECAY", d.decay),
+            triplet_every=int(_env_float("BEAMBELL_STREAM_TRIPLET_EVERY", d.triplet_every)),
+            snorkel_every=int(_env_float("BEAMBELL_STREAM_SNORKEL_EVERY", d.snorkel_every)),
+            online_min_pages=int(_env_float("BEAMBELL_STREAM_ONLINE_MIN_PAGES", d.online_min_pages)),
+            runner=env("BEAMBELL_STREAM_RUNNER") or d.runner,
+            beam_args=env("BEAMBELL_STREAM_BEAM_ARGS") or d.beam_args,
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     warehouse_url: str
     task_spec: str
     column_mapping: str = ""
     automation: AutomationSettings = field(default_factory=lambda: AutomationSettings())
+    stream: StreamSettings = field(default_factory=lambda: StreamSettings())
 
     @property
     def landing_dir(self) -> Path:
@@ -109,4 +167,5 @@ def load_settings(home: str | os.PathLike[str] | None = None) -> Settings:
         task_spec=task,
         column_mapping=mapping,
         automation=AutomationSettings.from_env(),
+        stream=StreamSettings.from_env(),
     )

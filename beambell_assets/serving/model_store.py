@@ -114,3 +114,19 @@ def load_model(
     sio = _skops()
     needed = sio.get_untrusted_types(file=source)  # every one of them is on the allow-list now
     return sio.load(source, trusted=needed)
+
+
+def dump_model_bytes(model: Any) -> bytes:
+    """``model`` in skops format, as bytes (for stores that hold bytes: checkpoints)."""
+    return _skops().dumps(model)
+
+
+def load_model_bytes(data: bytes, *, trusted: Iterable[str] = ()) -> Any:
+    """:func:`load_model` for skops bytes: the same allow-list, nothing built from a refused blob."""
+    sio = _skops()
+    allowed = TRUSTED_TYPES | set(trusted)
+    found = sio.get_untrusted_types(data=data)
+    refused = sorted(t for t in found if t not in allowed)
+    if refused:
+        raise UntrustedModelError(Path("<bytes>"), refused)
+    return sio.loads(data, trusted=found)

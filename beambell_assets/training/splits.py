@@ -52,7 +52,8 @@ class GoldPolicy:
     threshold is first crossed.
     """
 
-    training_sources: tuple[str, ...] = ("label_studio",)
+    #: Humans in the loop: Label Studio, a POST to the prediction service, feedback on the stream.
+    training_sources: tuple[str, ...] = ("label_studio", "service", "stream")
     min_training_gold: int = 40
     eval_share: float = 0.5
 

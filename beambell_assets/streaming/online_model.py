@@ -1,0 +1,240 @@
+"""The stream's end model: hashed TF-IDF + logistic SGD, learning page by page from soft labels.
+
+It is the batch path's out-of-core classifier
+(:class:`~beambell_assets.training.streaming_classifier.StreamingSoftClassifier`: the same hashed
+features, the same soft-label row expansion, ``partial_fit``) with the two things a stream adds:
+
+* **idf that keeps up**: document frequencies are counted as pages arrive and the idf is recomputed
+  before each update (with scikit-learn's smoothing), so early pages do not fix the vocabulary.
+* **a replay buffer**: one SGD step per page is far from the batch fit a retrain would give. The
+  model keeps the hashed counts and label-matrix rows of the last ``replay_size`` pages, and after
+  each update takes ``replay_passes`` extra steps over a random sample of them, **relabelled with
+  the current label model** (which keeps improving as statistics accumulate) and with gold where a
+  human labelled the page. That is experience replay, bounded in memory by ``replay_size``.
+
+Gold labels are learned as one-hot targets weighted ``gold_weight``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from beambell_assets.training.hashed_features import (
+    TokenHasher,
+    document_frequencies,
+    idf_from_counts,
+    tfidf,
+)
+from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
+
+#: Relabels buffered pages: (L rows) -> (n, k) probabilities.
+Relabel = Callable[[np.ndarray], np.ndarray]
+
+
+class OnlineSoftClassifier:
+    """See the module docstring. ``learn`` / ``predict_proba_counts`` take hashed counts
+    (:meth:`counts`), so a caller hashes a page once for both."""
+
+    def __init__(
+        self,
+        n_classes: int,
+        n_lfs: int,
+        *,
+        n_features: int = 2**18,
+        alpha: float = 1e-5,
+        min_prob: float = 0.05,
+        replay_size: int = 4000,
+        replay_passes: int = 2,
+        replay_batch: int = 256,
+        gold_weight: float = 3.0,
+        seed: int = 0,
+    ) -> None:
+        if n_classes < 2:
+            raise ValueError("need at least two classes")
+        self.n_classes = int(n_classes)
+        self.n_lfs = int(n_lfs)
+        self.n_features = int(n_features)
+        self.alpha = float(alpha)
+        self.min_prob = float(min_prob)
+        self.replay_size = int(replay_size)
+        self.replay_passes = int(replay_passes)
+        self.replay_batch = int(replay_batch)
+        self.gold_weight = float(gold_weight)
+        self.seed = int(seed)
+        self.hasher = TokenHasher(self.n_features)
+        self.df = np.zeros(self.n_features, dtype=np.int64)
+        self.n_docs = 0
+        self.updates = 0
+        self.pages_learned = 0
+        self.gold_learned = 0
+        self.clf = StreamingSoftClassifier(
+            self.n_classes,
+            n_features=self.n_features,
+            alpha=self.alpha,
+            min_prob=self.min_prob,
+            random_state=self.seed,
+        ).start(idf_from_counts(self.df, 0), n_classes=self.n_classes)
+        # The replay buffer: a ring of hashed counts, label-matrix rows and gold (-1: none).
+        self.buf_counts = sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        self.buf_L = np.zeros((0, self.n_lfs), dtype=np.int8 if n_classes < 127 else np.int16)
+        self.buf_gold = np.zeros(0, dtype=np.int64)
+        self._rng = np.random.default_rng(self.seed)
+
+    @property
+    def fitted(self) -> bool:
+        return self.updates > 0
+
+    @property
+    def version(self) -> str:
+        return f"online-{self.updates}"
+
+    def counts(self, texts: list[str]) -> sp.csr_matrix:
+        return self.hasher.counts(texts)
+
+    def _idf(self) -> np.ndarray:
+        return idf_from_counts(self.df, self.n_docs)
+
+    def predict_proba_counts(self, counts: sp.csr_matrix) -> np.ndarray:
+        if not self.fitted:
+            raise RuntimeError("the online model has not learned anything yet")
+        return self.clf.predict_proba_features(tfidf(counts, self._idf()))
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return self.predict_proba_counts(self.counts(texts))
+
+    def _targets(self, probs: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        targets = np.asarray(probs, dtype=float).copy()
+        weights = np.ones(len(targets))
+        has_gold = gold >= 0
+        if has_gold.any():
+            targets[has_gold] = np.eye(self.n_classes)[gold[has_gold]]
+            weights[has_gold] = self.gold_weight
+        return targets, weights
+
+    def _step(self, counts: sp.csr_matrix, targets: np.ndarray, weights: np.ndarray) -> None:
+        """One SGD pass; a row of weight ``w`` is repeated ``round(w)`` times (gold rows)."""
+        X = tfidf(counts, self._idf())
+        if (weights != 1).any():
+            idx = np.repeat(np.arange(len(targets)), np.maximum(1, np.round(weights).astype(int)))
+            X, targets = X[idx], targets[idx]
+        self.clf.partial_fit_features(X, targets)
+
+    def learn(
+        self,
+        counts: sp.csr_matrix,
+        probs: np.ndarray,
+        L: np.ndarray,
+        gold: np.ndarray | None = None,
+        relabel: Relabel | None = None,
+    ) -> None:
+        """One update from new pages: ``probs`` their label-model probabilities (rows without any
+        signal should not be passed), ``L`` their label-matrix rows, ``gold`` class or -1."""
+        n = counts.shape[0]
+        if n == 0:
+            return
+        gold = np.full(n, -1, dtype=np.int64) if gold is None else np.asarray(gold, dtype=np.int64)
+        self.df += document_frequencies(counts)
+        self.n_docs += n
+        self.clf.idf_ = self._idf()
+        targets, weights = self._targets(probs, gold)
+        self._step(counts, targets, weights)
+        self.updates += 1
+        self.pages_learned += n
+        self.gold_learned += int((gold >= 0).sum())
+        self._replay(relabel)
+        self._remember(counts, L, gold)
+
+    def _replay(self, relabel: Relabel | None) -> None:
+        size = self.buf_counts.shape[0]
+        if relabel is None or size == 0 or self.replay_passes <= 0:
+            return
+        for _ in range(self.replay_passes):
+            idx = self._rng.choice(size, size=min(self.replay_batch, size), replace=False)
+            probs = np.asarray(relabel(self.buf_L[idx].astype(np.int64)), dtype=float)
+            keep = probs.sum(axis=1) > 0
+            gold = self.buf_gold[idx]
+            keep |= gold >= 0
+            if not keep.any():
+                continue
+            probs = np.where(keep[:, None], probs, 1.0 / self.n_classes)
+            targets, weights = self._targets(probs[keep], gold[keep])
+            self._step(self.buf_counts[idx[keep]], targets, weights)
+
+    def _remember(self, counts: sp.csr_matrix, L: np.ndarray, gold: np.ndarray) -> None:
+        self.buf_counts = sp.vstack([self.buf_counts, counts.astype(np.float32)], format="csr")
+        self.buf_L = np.vstack([self.buf_L, np.asarray(L, dtype=self.buf_L.dtype)])
+        self.buf_gold = np.concatenate([self.buf_gold, gold])
+        extra = self.buf_counts.shape[0] - self.replay_size
+        if extra > 0:
+            self.buf_counts = self.buf_counts[extra:]
+            self.buf_L = self.buf_L[extra:]
+            self.buf_gold = self.buf_gold[extra:]
+
+    def learn_gold(self, counts: sp.csr_matrix, L: np.ndarray, gold: np.ndarray) -> None:
+        """Learn from pages a human labelled (one-hot targets, ``gold_weight`` each)."""
+        probs = np.eye(self.n_classes)[np.asarray(gold, dtype=np.int64)]
+        self.learn(counts, probs, L, gold=gold)
+
+
+# --------------------------------------------------------------------------- persistence (no pickle)
+
+
+def online_model_arrays(model: OnlineSoftClassifier) -> dict[str, np.ndarray]:
+    """The model's counters and replay buffer as arrays; its SGD part goes to skops separately."""
+    c = model.buf_counts.tocsr()
+    return {
+        "params": np.array(
+            [
+                model.n_classes,
+                model.n_lfs,
+                model.n_features,
+                model.replay_size,
+                model.replay_passes,
+                model.replay_batch,
+                model.seed,
+                model.n_docs,
+                model.updates,
+                model.pages_learned,
+                model.gold_learned,
+            ],
+            dtype=np.int64,
+        ),
+        "floats": np.array([model.alpha, model.min_prob, model.gold_weight], dtype=np.float64),
+        "df": model.df,
+        "buf_data": c.data.astype(np.float32),
+        "buf_indices": c.indices.astype(np.int32),
+        "buf_indptr": c.indptr.astype(np.int64),
+        "buf_L": model.buf_L,
+        "buf_gold": model.buf_gold,
+    }
+
+
+def online_model_from_arrays(a: dict[str, np.ndarray], clf: StreamingSoftClassifier) -> OnlineSoftClassifier:
+    (k, m, nf, replay_size, replay_passes, replay_batch, seed, n_docs, updates, pages, gold) = (
+        int(v) for v in a["params"]
+    )
+    alpha, min_prob, gold_weight = (float(v) for v in a["floats"])
+    model = OnlineSoftClassifier(
+        k,
+        m,
+        n_features=nf,
+        alpha=alpha,
+        min_prob=min_prob,
+        replay_size=replay_size,
+        replay_passes=replay_passes,
+        replay_batch=replay_batch,
+        gold_weight=gold_weight,
+        seed=seed,
+    )
+    model.df = np.asarray(a["df"], dtype=np.int64)
+    model.n_docs, model.updates, model.pages_learned, model.gold_learned = n_docs, updates, pages, gold
+    model.clf = clf
+    n_buf = len(a["buf_indptr"]) - 1
+    model.buf_counts = sp.csr_matrix((a["buf_data"], a["buf_indices"], a["buf_indptr"]), shape=(n_buf, nf))
+    model.buf_L = np.asarray(a["buf_L"], dtype=model.buf_L.dtype)
+    model.buf_gold = np.asarray(a["buf_gold"], dtype=np.int64)
+    model._rng = np.random.default_rng([seed, updates])  # a fresh, reproducible stream after a restore
+    return model
