@@ -414,7 +414,7 @@ def cmd_stream_status(args: argparse.Namespace) -> int:
     from beambell_assets.streaming.status import stream_status
 
     settings = load_settings(args.home)
-    status = stream_status(settings, load_task(settings.task_spec).name)
+    status = stream_status(settings.stream, load_task(settings.task_spec).name)
     if args.json:
         console.print_json(json.dumps(status.as_dict(), default=str))
         return 0

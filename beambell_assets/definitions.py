@@ -15,6 +15,7 @@ from beambell_assets.assets.ingest import page_features, raw_pages
 from beambell_assets.assets.monitoring import drift_report
 from beambell_assets.assets.partitions import landing_partitions
 from beambell_assets.assets.stateful_lfs import stateful_lfs
+from beambell_assets.assets.streaming import build_stream_assets
 from beambell_assets.assets.weak_supervision import build_weak_supervision_assets
 from beambell_assets.automation.gold_sync import GOLD_SYNC_JOB, build_label_studio_gold_sensor
 from beambell_assets.automation.landing import build_landing_sensor
@@ -23,6 +24,7 @@ from beambell_assets.automation.retrain import (
     build_retrain_schedule,
     build_retrain_sensor,
 )
+from beambell_assets.automation.streaming import build_stream_health_sensor, build_stream_rollup_schedule
 from beambell_assets.compute import ComputeResource
 from beambell_assets.execution import executor_from_env
 from beambell_assets.feedback.label_studio import LabelStudioResource
@@ -31,6 +33,7 @@ from beambell_assets.resources import (
     GoldFilesResource,
     LandingResource,
     PromotionPolicyResource,
+    StreamResource,
     TaskResource,
     WarehouseResource,
 )
@@ -40,6 +43,8 @@ INGEST_JOB = "ingest_and_label"
 PROCESS_JOB = "process_batch"
 TRAIN_JOB = "train_and_promote"
 PREDICT_JOB = "predict"
+STREAM_MONITOR_JOB = "stream_monitor"
+STREAM_ROLLUP_JOB = "stream_rollup_job"
 
 #: Per-batch domain and organisation assets (``assets/domains.py``), run with every new batch.
 DOMAIN_ASSETS = ["domain_profiles", "organisations", "org_features", "org_lf_votes"]
@@ -79,6 +84,13 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "gold_files": GoldFilesResource(gold_dir=str(settings.gold_dir)),
         "task": TaskResource(spec=settings.task_spec),
         "promotion": PromotionPolicyResource(),
+        "stream": StreamResource(
+            redis_url=settings.stream.redis_url,
+            prefix=settings.stream.prefix,
+            group=settings.stream.group,
+            max_lag=settings.stream.max_lag,
+            down_after_s=settings.stream.down_after_s,
+        ),
         "compute": ComputeResource.from_env(),
         "label_studio": LabelStudioResource(
             url=os.environ.get("BEAMBELL_LABEL_STUDIO_URL", ""),
@@ -137,6 +149,17 @@ def build_definitions(settings: Settings) -> Definitions:
         tags=_TRAIN_TAGS,
         description="Sync Label Studio annotations into gold_labels and refit the stateful LFs.",
     )
+    stream = build_stream_assets()
+    stream_monitor_job = define_asset_job(
+        STREAM_MONITOR_JOB,
+        selection=AssetSelection.assets(*stream.monitored),
+        description="Refresh what the stream predicted and learned (requested by stream_health_sensor).",
+    )
+    stream_rollup_job = define_asset_job(
+        STREAM_ROLLUP_JOB,
+        selection=AssetSelection.assets(stream.rollup),
+        description="Write the stream's new pages as a landing batch (the landing sensor ingests it).",
+    )
     automation = settings.automation
     return Definitions(
         executor=executor_from_env(),
@@ -151,8 +174,18 @@ def build_definitions(settings: Settings) -> Definitions:
             label_studio_export,
             *ws_defs,
             *dom_defs,
+            *stream.all,
         ],
-        jobs=[ingest_job, process_job, train_job, predict_job, gold_sync_job, *dom_jobs],
+        jobs=[
+            ingest_job,
+            process_job,
+            train_job,
+            predict_job,
+            gold_sync_job,
+            stream_monitor_job,
+            stream_rollup_job,
+            *dom_jobs,
+        ],
         sensors=[
             build_landing_sensor(automation, process_job, ingest_job),
             build_retrain_sensor(automation, train_job),
@@ -160,8 +193,12 @@ def build_definitions(settings: Settings) -> Definitions:
             build_label_studio_gold_sensor(
                 gold_sync_job, interval_s=int(os.environ.get("BEAMBELL_LABEL_STUDIO_INTERVAL_S", "60"))
             ),
+            build_stream_health_sensor(stream_monitor_job),
         ],
-        schedules=[build_retrain_schedule(automation, train_job)],
+        schedules=[
+            build_retrain_schedule(automation, train_job),
+            build_stream_rollup_schedule(settings.stream, stream_rollup_job),
+        ],
         resources={**build_resources(settings), **dom_resources},
     )
 

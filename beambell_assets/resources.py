@@ -15,6 +15,7 @@ from pydantic import PrivateAttr
 from beambell_assets.ingest.contract import ColumnMapping, list_landing_files, partition_key_for
 from beambell_assets.labeling.task import Task, load_task
 from beambell_assets.serving.promotion import PromotionPolicy
+from beambell_assets.settings import StreamSettings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
 
@@ -121,4 +122,20 @@ class PromotionPolicyResource(ConfigurableResource):
             min_gold=self.min_gold,
             min_lift=self.min_lift,
             min_agreement_with_label_model=self.min_agreement_with_label_model,
+        )
+
+
+class StreamResource(ConfigurableResource):
+    """Where the real-time path's Redis streams are, and when the stream counts as unhealthy."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "beambell"
+    group: str = "beambell"
+    max_lag: int = 5000
+    down_after_s: float = 60.0
+
+    def settings(self) -> StreamSettings:
+        return StreamSettings(
+            redis_url=self.redis_url, prefix=self.prefix, group=self.group, max_lag=self.max_lag,
+            down_after_s=self.down_after_s,
         )

@@ -29,6 +29,7 @@ from beambell_assets.feedback.label_studio import (
     read_export_file,
     write_tasks_json,
 )
+from beambell_assets.feedback.publish import publish_feedback
 from beambell_assets.labeling.task import Task, load_task
 from beambell_assets.resources import ArtifactStoreResource, TaskResource, WarehouseResource
 from beambell_assets.serving.model_store import load_model
@@ -212,10 +213,16 @@ def label_studio_gold(
     project_id = label_studio.project(client, current)
     batch = fetch_annotations(client, project_id, current)
     result = sync_gold(wh, current, batch.records, project_source(project_id), project_id=project_id)
+    published, stream_error = publish_feedback(load_settings().stream, current.name, list(result.written))
+    if stream_error:
+        context.log.warning(f"gold stored; the stream was not told: {stream_error}")
     if len(batch.rejected):
         context.log.warning(f"{len(batch.rejected)} annotations rejected; see the 'rejected' metadata")
     return MaterializeResult(
-        metadata=sync_metadata(batch.records, batch.rejected, result.as_dict(), project_id)
+        metadata={
+            **sync_metadata(batch.records, batch.rejected, result.as_dict(), project_id),
+            "published_to_stream": published,
+        }
     )
 
 

@@ -44,6 +44,8 @@ class SyncResult:
     updated: int
     deleted: int
     unchanged: int
+    #: The inserted and updated gold rows (what a running stream is told about).
+    written: tuple[dict[str, object], ...] = ()
 
     @property
     def changed(self) -> int:
@@ -104,6 +106,7 @@ def sync_gold(
     }
     cols = [t.c[c] for c in ("page_id", "label", "labeler", "source", "ls_annotation_id", "ls_updated_at")]
     inserted = updated = deleted = unchanged = 0
+    written: list[dict[str, object]] = []
     with wh.engine.begin() as conn:
         if wh.dialect == "postgresql":  # two syncs at once: the second waits for the first
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(726355)"))
@@ -125,7 +128,8 @@ def sync_gold(
             else:
                 inserted += 1
             wh.insert("gold_labels", [new], conn=conn)
-    return SyncResult(inserted, updated, deleted, unchanged)
+            written.append(new)
+    return SyncResult(inserted, updated, deleted, unchanged, tuple(written))
 
 
 def label_studio_gold_rows(wh: Warehouse, task: Task) -> pd.DataFrame:

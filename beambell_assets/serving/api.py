@@ -8,6 +8,8 @@ Endpoints (all but ``GET /health`` need the token, see below):
   warehouse through beambell's own Label Studio import, not through this service).
 * ``POST /v1/predict`` — a batch of pages (``url`` plus ``text`` and/or ``html``, optional
   ``title``/``id``) → label, probability, top-k classes, and the LF votes that fired on each page.
+* ``POST /v1/feedback`` — gold labels (``page_id`` or ``url``, ``label``, ``labeler``): stored and
+  sent to the stream (:mod:`beambell_assets.serving.feedback_routes`).
 * ``GET /v1/model`` (what is being served), ``GET /v1/stats`` (calls per endpoint, reloads),
   ``POST /v1/reload`` (check the registry now instead of at the next poll).
 
@@ -53,6 +55,7 @@ from beambell_assets.ingest.contract import Limits
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.task import Task, load_task
 from beambell_assets.serving.features_online import online_features
+from beambell_assets.serving.feedback_routes import add_feedback_routes
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRecord, ModelRegistry
 from beambell_assets.settings import Settings, load_settings
@@ -581,6 +584,7 @@ def create_app(
             {"swapped": swapped, "model_version": slot.version if slot else None, "error": state.last_error}
         )
 
+    add_feedback_routes(app, state, guard)
     return app
 
 

@@ -284,16 +284,33 @@ class StreamLearner:
         return out
 
     def learn(self, L: np.ndarray, texts: list[str]) -> None:
-        """Fold pages into the statistics, refit when due, and train the online model."""
-        self.stats.update(L)
-        self.counters["pages_applied"] += len(L)
-        self._maybe_refit()
-        covered = (L != ABSTAIN).any(axis=1)
-        if covered.any():
-            lm_probs = self.label_model.predict_proba(L[covered])
-            self.stats.add_posteriors(lm_probs)
-            counts = self.online.counts([t for t, c in zip(texts, covered, strict=True) if c])
-            self.online.learn(counts, lm_probs, L[covered], relabel=self._relabel)
+        """Fold pages into the statistics, train the online model, refit when due.
+
+        Chunks are cut at the refit boundaries and each segment is scored with the label model in
+        force *before* the refit it triggers, so the statistics, the label model and the prior come
+        out the same however the pages were chunked (a replay after a restart gives the same state).
+        """
+        start = 0
+        while start < len(L):
+            end = start + max(1, self._pages_to_next_refit())
+            seg, seg_texts = L[start:end], texts[start:end]
+            self.stats.update(seg)
+            self.counters["pages_applied"] += len(seg)
+            covered = (seg != ABSTAIN).any(axis=1)
+            if covered.any():
+                lm_probs = self.label_model.predict_proba(seg[covered])
+                self.stats.add_posteriors(lm_probs)
+                counts = self.online.counts([t for t, c in zip(seg_texts, covered, strict=True) if c])
+                self.online.learn(counts, lm_probs, seg[covered], relabel=self._relabel)
+            self._maybe_refit()
+            start = end
+
+    def _pages_to_next_refit(self) -> int:
+        pages = self.stats.pages
+        return min(
+            self.config.triplet_every - (pages - self._pages_at_triplet),
+            self.config.snorkel_every - (pages - self._pages_at_snorkel),
+        )
 
     def _relabel(self, L: np.ndarray) -> np.ndarray:
         probs = self.label_model.predict_proba(L)

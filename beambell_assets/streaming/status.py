@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from beambell_assets.settings import Settings
+from beambell_assets.settings import StreamSettings
 from beambell_assets.streaming.messages import StreamNames
 from beambell_assets.streaming.source import stream_lag
 
@@ -67,9 +67,9 @@ def _num(value: Any) -> Any:
         return value
 
 
-def stream_status(settings: Settings, task_name: str) -> StreamStatus:
-    names = StreamNames(settings.stream.prefix, task_name)
-    client = redis.Redis.from_url(settings.stream.redis_url, socket_connect_timeout=2, socket_timeout=5)
+def stream_status(stream: StreamSettings, task_name: str) -> StreamStatus:
+    names = StreamNames(stream.prefix, task_name)
+    client = redis.Redis.from_url(stream.redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:
         raw = client.hgetall(names.status)
         fields = {k.decode(): v.decode() for k, v in raw.items()}
@@ -77,8 +77,8 @@ def stream_status(settings: Settings, task_name: str) -> StreamStatus:
             names=names,
             reachable=True,
             heartbeat_age_s=time.time() - float(fields["heartbeat"]) if "heartbeat" in fields else None,
-            pages_lag=stream_lag(client, names.pages, settings.stream.group),
-            feedback_lag=stream_lag(client, names.feedback, settings.stream.group),
+            pages_lag=stream_lag(client, names.pages, stream.group),
+            feedback_lag=stream_lag(client, names.feedback, stream.group),
             fields={k: _num(v) for k, v in fields.items()},
             summary=json.loads(fields.get("summary") or "{}"),
         )
