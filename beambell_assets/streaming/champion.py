@@ -40,7 +40,10 @@ class ChampionWatcher:
         try:
             record = self.registry.champion()
         except Exception as exc:  # registry unreachable: keep scoring with what we have
-            self.last_error = f"registry check failed: {type(exc).__name__}: {exc}"
+            error = f"registry check failed: {type(exc).__name__}: {exc}"
+            if error != self.last_error:
+                log.warning(error)
+            self.last_error = error
             return False
         if record is None or (self.current is not None and self.current.version == record.version):
             return False
@@ -75,6 +78,7 @@ class ChampionWatcher:
 
     def start(self) -> ChampionWatcher:
         if self._thread is None:
+            self.registry.wh.migrate()  # a fresh home: the registry table must exist before it is read
             self.check()
             self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
             self._thread.start()

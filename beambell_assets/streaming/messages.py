@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,15 @@ class Undecodable:
     reason: QuarantineReason
     detail: str
     raw: str
+
+    @property
+    def url(self) -> str | None:
+        """The first http(s) url in the raw text, to help find the page it was meant to be."""
+        match = _URL_RE.search(self.raw[:10_000])
+        return match.group(0) if match else None
+
+
+_URL_RE = re.compile(r"https?://[^\s\"',<>\\]+")
 
 
 def decode(message: StreamMessage, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any] | Undecodable:

@@ -337,6 +337,7 @@ class Learn(beam.DoFn):
 
         self.task = load_task(self.job.task_spec)
         self.wh = Warehouse(self.job.warehouse_url)
+        self.wh.migrate()
         self.store = ArtifactStore(self.job.artifacts_root)
         self.watcher = ChampionWatcher(
             self.job.warehouse_url, self.task, self.job.stream.champion_poll_s

@@ -108,7 +108,7 @@ class PagePreparer:
                 continue
             value = decode(msg, max_bytes=self._max_message_bytes())
             if isinstance(value, Undecodable):
-                self._quarantine(out, msg.id, value.reason, value.detail, None, value.raw)
+                self._quarantine(out, msg.id, value.reason, value.detail, value.url, value.raw)
                 continue
             records.append(value)
             ids.append(msg.id)
