@@ -42,7 +42,6 @@ def build_stream_health_sensor(
     monitor_job: Any,
     *,
     name: str = STREAM_HEALTH_SENSOR,
-    task_resource: str = "task",
     interval_s: int = 30,
     refresh_s: int = 300,
 ) -> SensorDefinition:
@@ -51,14 +50,13 @@ def build_stream_health_sensor(
         job=monitor_job,
         minimum_interval_seconds=interval_s,
         default_status=DefaultSensorStatus.RUNNING,
-        required_resource_keys={task_resource, "stream"},
         description="Fails when the stream is down or its lag grows; refreshes the stream's assets.",
     )
-    def stream_health_sensor(context: SensorEvaluationContext) -> RunRequest | SkipReason:
+    def stream_health_sensor(
+        context: SensorEvaluationContext, task: TaskResource, stream: StreamResource
+    ) -> RunRequest | SkipReason:
         from beambell_assets.streaming.status import stream_status
 
-        task: TaskResource = getattr(context.resources, task_resource)
-        stream: StreamResource = context.resources.stream
         status = stream_status(stream.settings(), task.get().name)
         if status.reachable and status.heartbeat_age_s is None:
             return SkipReason(f"no stream has run for {status.names.pages} (start it: `beambell stream`)")

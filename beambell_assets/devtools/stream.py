@@ -180,3 +180,39 @@ def rows_per_message(wh: Warehouse) -> dict[str, int]:
     """message id -> number of accounting rows (must be exactly 1 each)."""
     df = wh.read("SELECT message_id, COUNT(*) AS n FROM stream_messages GROUP BY message_id")
     return dict(zip(df["message_id"], df["n"].astype(int), strict=True))
+
+
+def as_messages(payloads: list[Any], start_ms: int, stream: str, deliveries: int = 1) -> list[Any]:
+    """Stream messages (ids ``<start_ms + i>-0``) carrying ``payloads`` as a producer would send them."""
+    from beambell_assets.streaming.messages import encode
+    from beambell_assets.streaming.source import PAYLOAD_FIELD, StreamMessage
+
+    return [
+        StreamMessage(
+            stream,
+            f"{start_ms + i}-0",
+            p if isinstance(p, bytes) else encode(p)[PAYLOAD_FIELD],
+            {},
+            deliveries,
+        )
+        for i, p in enumerate(payloads)
+    ]
+
+
+def run_with_test_stream(job: Any, elements: list[list[Any]]) -> None:
+    """Prepare -> Learn over a Beam TestStream (one element, i.e. one read, per list), streaming mode."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
+    from apache_beam.testing.test_stream import TestStream as BeamTestStream
+
+    from beambell_assets.streaming.pipeline import Learn, Prepare
+
+    ts = BeamTestStream()
+    for i, el in enumerate(elements):
+        ts = ts.add_elements([el]).advance_processing_time(1 + i)
+    ts = ts.advance_watermark_to_infinity()
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    with beam.Pipeline(runner=BundleBasedDirectRunner(), options=options) as p:
+        p | ts | beam.ParDo(Prepare(job)).with_output_types(tuple[str, object]) | beam.ParDo(Learn(job))
