@@ -31,8 +31,12 @@ Columns (names can be remapped with :class:`ColumnMapping`)
     anything else   kept, as a JSON object in the ``extra`` column.
 
 Limits (:class:`Limits`, defaults)
-    Text of 20 to 2,000,000 characters; HTML up to 5 MiB; text with more than 1 % U+FFFD
-    characters, or classic mojibake, counts as badly encoded.
+    Text of 20 to 2,000,000 characters; urls up to 8,192 characters; HTML up to 5 MiB (checked
+    on the raw bytes, before any parsing), 200,000 elements, 200 levels deep and 1 s of CPU;
+    JSON records up to 64 levels deep; text with more than 1 % U+FFFD characters, or classic
+    mojibake, counts as badly encoded. A JSON object or list where text is expected is a
+    ``wrong_type``. A landing entry that is a link out of the landing folder is never read
+    (``unsafe_path``).
 
 Quarantine
     No row is silently dropped. Each row is either accepted or quarantined with a
@@ -87,6 +91,12 @@ class QuarantineReason(StrEnum):
     DUPLICATE = "duplicate"
     UNREADABLE_FILE = "unreadable_file"
     EMPTY_FILE = "empty_file"
+    #: A JSON object or list (or a boolean) where a string field was expected.
+    WRONG_TYPE = "wrong_type"
+    #: HTML too many elements, too deep, or over its CPU budget: bounded work per page.
+    HTML_TOO_COMPLEX = "html_too_complex"
+    #: The landing entry is a link (or path) leading out of the landing folder: never read.
+    UNSAFE_PATH = "unsafe_path"
 
 
 @dataclass(frozen=True)
@@ -103,12 +113,28 @@ class Limits:
     max_mojibake_ratio: float = 0.002
     #: Quarantine keeps this many characters of the raw record.
     raw_preview_chars: int = 2_000
+    #: The same url cap as the prediction service's.
+    max_url_chars: int = 8_192
+    #: HTML with more elements, or nested deeper, is quarantined before any extraction. lxml's
+    #: parser silently drops what lies below depth 256, so deeper pages could not be read whole.
+    max_html_elements: int = 200_000
+    max_html_depth: int = 200
+    #: Above this many elements the main text is the page's visible text (linear time) instead
+    #: of trafilatura's, whose cost grows faster than the page (~0.5 s at 10k elements here).
+    max_extract_elements: int = 10_000
+    #: CPU seconds one page's HTML may take; a page over it after parsing is quarantined.
+    html_cpu_budget_s: float = 1.0
+    #: JSON records nested deeper than this are malformed (and would exhaust Python's stack).
+    max_nesting: int = 64
 
     def __post_init__(self) -> None:
         if self.min_text_chars < 0 or self.max_text_chars <= self.min_text_chars:
             raise ValueError("Limits: need 0 <= min_text_chars < max_text_chars")
         if self.max_html_bytes <= 0 or self.raw_preview_chars <= 0:
             raise ValueError("Limits: max_html_bytes and raw_preview_chars must be positive")
+        bounds = (self.max_url_chars, self.max_html_elements, self.max_html_depth, self.max_nesting)
+        if min(bounds) <= 0 or self.html_cpu_budget_s <= 0:
+            raise ValueError("Limits: url, html and nesting bounds must be positive")
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ def read_landing_file(
         raise IsADirectoryError(f"landing path is a directory, not a batch file: {path}")
     reader = _READERS[detect_format(path)]
     limits = limits or Limits()
-    batch = reader(path)
+    batch = reader(path, limits)
     if not batch.rows and not batch.problems:
         batch.problems.append(_Problem(0, QuarantineReason.EMPTY_FILE, "the file holds no records"))
     source = _Source(path.name, partition_key, limits)
@@ -197,13 +197,17 @@ def ingest_records(
         raise ValueError(f"{len(records)} records but {len(rows)} row numbers")
     limits = limits or Limits()
     batch = _Batch()
-    batch.add_records(records, rows, suspect if suspect is not None else [True] * len(records))
+    flags = suspect if suspect is not None else [True] * len(records)
+    keep = [i for i, rec in enumerate(records) if not _too_deep(rec, limits.max_nesting)]
+    for i in sorted(set(range(len(records))) - set(keep)):
+        batch.problems.append(_nesting_problem(rows[i], limits))
+    batch.add_records([records[i] for i in keep], [rows[i] for i in keep], [flags[i] for i in keep])
     source = _Source(source_file, partition_key, limits)
     pages = _Pages.from_batch(batch, mapping or ColumnMapping(), limits)
     pages.validate(known_content_hashes)
     accepted = pages.accepted_frame(source)
-    quarantined = _quarantine_frame(source, pages.quarantined_records(source))
-    return IngestResult(accepted, quarantined, rows_read=len(batch.rows))
+    quarantined = _quarantine_frame(source, pages.quarantined_records(source) + batch.problems)
+    return IngestResult(accepted, quarantined, rows_read=len(batch.rows) + len(batch.problems))
 
 
 @dataclass(frozen=True)
@@ -223,25 +227,25 @@ class _Source:
 # --------------------------------------------------------------------------------------- readers
 
 
-def _read_jsonl(path: Path) -> _Batch:
+def _read_jsonl(path: Path, limits: Limits) -> _Batch:
     batch = _Batch()
     try:
-        head = _head_bytes(path)
-        if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and _read_json_array(path, batch):
+        head = _to_utf8(_head_bytes(path))
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and _read_json_array(path, batch, limits):
             return batch
-        _read_json_lines(path, batch)
+        _read_json_lines(path, batch, limits)
     except Exception as exc:  # I/O, gzip or decoding failure: keep what was read, mark the rest
         batch.problems.append(_unreadable(batch, exc))
     return batch
 
 
-def _read_json_lines(path: Path, batch: _Batch) -> None:
+def _read_json_lines(path: Path, batch: _Batch, limits: Limits) -> None:
     records: list[dict[str, Any]] = []
     rows: list[int] = []
     suspect: list[bool] = []
     try:
         for lineno, line in _numbered_lines(path):
-            parsed = _parse_json_line(line, lineno)
+            parsed = _parse_json_line(line, lineno, limits)
             if isinstance(parsed, _Problem):
                 batch.problems.append(parsed)
             elif parsed is not None:
@@ -252,20 +256,53 @@ def _read_json_lines(path: Path, batch: _Batch) -> None:
         batch.add_records(records, rows, suspect)
 
 
-def _parse_json_line(line: bytes, lineno: int) -> tuple[dict[str, Any], bool] | _Problem | None:
-    """``(record, suspect)``, a problem, or ``None`` for a blank line."""
+def _parse_json_line(
+    line: bytes, lineno: int, limits: Limits
+) -> tuple[dict[str, Any], bool] | _Problem | None:
+    """``(record, suspect)``, a problem, or ``None`` for a blank line.
+
+    Any error parsing one line (``RecursionError`` from deep nesting included) rejects that line
+    only: the reader goes on with the next.
+    """
     text, bad_bytes = _decode_line(line)
     if not text.strip():
         return None
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except Exception as exc:
         reason = QuarantineReason.BAD_ENCODING if bad_bytes else QuarantineReason.MALFORMED_LINE
-        return _Problem(lineno, reason, bad_bytes or f"invalid JSON: {exc}", text, _guess_url(text))
+        detail = bad_bytes or f"invalid JSON: {type(exc).__name__}: {str(exc)[:200]}"
+        return _Problem(lineno, reason, detail, text, _guess_url(text))
     if not isinstance(value, dict):
         detail = f"expected a JSON object, got {type(value).__name__}"
         return _Problem(lineno, QuarantineReason.MALFORMED_LINE, detail, text, _guess_url(text))
+    if _too_deep(value, limits.max_nesting):
+        problem = _nesting_problem(lineno, limits)
+        problem.raw, problem.url = text, _guess_url(text)
+        return problem
     return value, bool(bad_bytes) or "\\ud" in text or "\\uD" in text
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests dicts/lists more than ``limit`` levels (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _nesting_problem(row: int, limits: Limits) -> _Problem:
+    detail = f"record nested more than {limits.max_nesting} levels deep"
+    return _Problem(row, QuarantineReason.MALFORMED_LINE, detail)
 
 
 def _guess_url(raw: str) -> str | None:
@@ -283,30 +320,33 @@ def _decode_line(line: bytes) -> tuple[str, str]:
         return line.decode("utf-8", "surrogateescape"), detail
 
 
-def _read_json_array(path: Path, batch: _Batch) -> bool:
+def _read_json_array(path: Path, batch: _Batch, limits: Limits) -> bool:
     """Read a ``.json`` file holding one array of objects; ``False`` if it is not one."""
     with _open_binary(path) as fh:
         text, bad_bytes = _decode_line(_to_utf8(fh.read()))
     try:
         values = json.loads(text.lstrip("\ufeff"))
-    except ValueError:
+    except Exception:  # not one JSON document (or nested past the stack): read it line by line
         return False
     if not isinstance(values, list):
         return False
     records, rows = [], []
     for i, value in enumerate(values, start=1):
-        if isinstance(value, dict):
+        if isinstance(value, dict) and _too_deep(value, limits.max_nesting):
+            batch.problems.append(_nesting_problem(i, limits))
+        elif isinstance(value, dict):
             records.append(value)
             rows.append(i)
         else:
             detail = f"expected a JSON object, got {type(value).__name__}"
-            batch.problems.append(_Problem(i, QuarantineReason.MALFORMED_LINE, detail, json.dumps(value)))
+            raw = "" if _too_deep(value, limits.max_nesting) else json.dumps(value)
+            batch.problems.append(_Problem(i, QuarantineReason.MALFORMED_LINE, detail, raw))
     suspect = bool(bad_bytes) or "\\ud" in text.lower()
     batch.add_records(records, rows, [suspect] * len(records))
     return True
 
 
-def _read_csv(path: Path) -> _Batch:
+def _read_csv(path: Path, limits: Limits) -> _Batch:
     batch = _Batch()
     _raise_csv_field_limit()
     try:
@@ -369,7 +409,7 @@ def _unique_header(fields: list[str]) -> list[str]:
     return names
 
 
-def _read_parquet(path: Path) -> _Batch:
+def _read_parquet(path: Path, limits: Limits) -> _Batch:
     batch = _Batch()
     try:
         pf = pq.ParquetFile(path)
@@ -397,7 +437,7 @@ def _is_binary(dtype: pa.DataType) -> bool:
     return pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype)
 
 
-_READERS: dict[str, Callable[[Path], _Batch]] = {
+_READERS: dict[str, Callable[[Path, Limits], _Batch]] = {
     "jsonl": _read_jsonl,
     "csv": _read_csv,
     "parquet": _read_parquet,
