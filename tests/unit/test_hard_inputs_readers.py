@@ -44,7 +44,8 @@ def test_nesting_the_json_parser_accepts_is_still_bounded(tmp_path: Path) -> Non
 def test_a_deep_json_array_element_does_not_lose_the_array(tmp_path: Path) -> None:
     deep = json.loads("[" * 500 + "]" * 500)
     path = tmp_path / "array.json"
-    path.write_text(json.dumps([_good(1), {"url": "https://example.com/d", "text": TEXT, "x": deep}, _good(2)]))
+    rows = [_good(1), {"url": "https://example.com/d", "text": TEXT, "x": deep}, _good(2)]
+    path.write_text(json.dumps(rows))
     result = read_landing_file(path, "p")
     assert result.rows_read == 3 and len(result.accepted) == 2
     assert _reasons(result) == {2: "malformed_line"}
