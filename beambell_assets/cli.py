@@ -37,7 +37,16 @@ def _prepare_environment(settings: Settings) -> None:
 
 
 def _land_user_data(settings: Settings, data: Path, mapping: str) -> list[Path]:
-    """Copy the user's file into the landing folder as one batch (the reader quarantines bad rows)."""
+    """Copy the user's file into the landing folder as one batch (the reader quarantines bad rows).
+
+    A symbolic link leading out of its own folder is refused, as in the landing folder: name the
+    file itself.
+    """
+    from beambell_assets.ingest.readers import unsafe_path_reason
+
+    if data.is_symlink() and unsafe_path_reason(data, data.parent):
+        raise SystemExit(f"--data: {data} is a symbolic link to a file outside its folder; name the file")
+    data = data.resolve()
     if not data.is_file():
         raise SystemExit(f"--data: no such file: {data}")
     target = settings.landing_dir / data.name
@@ -124,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise SystemExit("--map goes with --data")
     settings.ensure_dirs()
     if args.data:
-        _land_user_data(settings, Path(args.data).expanduser().resolve(), args.map or "")
+        _land_user_data(settings, Path(args.data).expanduser().absolute(), args.map or "")
     else:
         if settings.mapping_file.exists():
             settings.mapping_file.unlink()

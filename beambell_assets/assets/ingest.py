@@ -39,7 +39,11 @@ def _ingest_partition(
     """Read, gate and store one landed batch; returns (metadata, balance numbers, GX outcome)."""
     path = landing.path_for(key)
     result = read_landing_file(
-        path, key, mapping=landing.mapping(), known_content_hashes=wh.content_hashes_before(key)
+        path,
+        key,
+        mapping=landing.mapping(),
+        known_content_hashes=wh.content_hashes_before(key),
+        root=landing.landing_dir,
     )
     quality = validate_pages(result.accepted)
     accepted = quality.passed

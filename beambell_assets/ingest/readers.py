@@ -155,15 +155,25 @@ def read_landing_file(
     mapping: ColumnMapping | None = None,
     limits: Limits | None = None,
     known_content_hashes: frozenset[str] = frozenset(),
+    root: str | Path | None = None,
 ) -> IngestResult:
-    """Accept or quarantine every record of one landing file (see the module docstring)."""
+    """Accept or quarantine every record of one landing file (see the module docstring).
+
+    ``root`` is the landing folder (default: the file's own folder): a path that leads out of it
+    (a symbolic link to a file elsewhere) is never opened; it is one ``unsafe_path`` row.
+    """
     path = Path(path)
+    limits = limits or Limits()
+    if unsafe := unsafe_path_reason(path, Path(root) if root is not None else path.parent):
+        problem = _Problem(0, QuarantineReason.UNSAFE_PATH, unsafe)
+        source = _Source(path.name, partition_key, limits)
+        empty = _Pages.from_batch(_Batch(), mapping or ColumnMapping(), limits).accepted_frame(source)
+        return IngestResult(empty, _quarantine_frame(source, [problem]), rows_read=1)
     if not path.exists():
         raise FileNotFoundError(f"landing file not found: {path}")
     if path.is_dir():
         raise IsADirectoryError(f"landing path is a directory, not a batch file: {path}")
     reader = _READERS[detect_format(path)]
-    limits = limits or Limits()
     batch = reader(path, limits)
     if not batch.rows and not batch.problems:
         batch.problems.append(_Problem(0, QuarantineReason.EMPTY_FILE, "the file holds no records"))
@@ -208,6 +218,18 @@ def ingest_records(
     accepted = pages.accepted_frame(source)
     quarantined = _quarantine_frame(source, pages.quarantined_records(source) + batch.problems)
     return IngestResult(accepted, quarantined, rows_read=len(batch.rows) + len(batch.problems))
+
+
+def unsafe_path_reason(path: Path, root: Path) -> str:
+    """Why ``path`` must not be read as a file of ``root`` (it resolves outside it), or ``""``."""
+    try:
+        real, base = path.resolve(), root.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        return f"the path cannot be resolved: {type(exc).__name__}"
+    if real == base or not real.is_relative_to(base):
+        kind = "a symbolic link" if path.is_symlink() else "a path"
+        return f"{kind} leading out of the landing folder: not read"
+    return ""
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,18 @@ def test_a_landing_name_as_long_as_the_file_system_allows_is_ingested(tmp_path: 
     assert len(store.read_frame("page_features", name)) == 5
     wh = Warehouse(settings.warehouse_url)
     assert wh.scalar("SELECT COUNT(*) FROM pages WHERE partition_key = :k", {"k": name}) == 5
+
+
+def test_a_link_out_of_the_landing_folder_is_quarantined_unread(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    secret = tmp_path / "outside" / "secret.jsonl"
+    secret.parent.mkdir()
+    secret.write_text(json.dumps({"url": "https://secret.example/", "text": "TOP-SECRET " * 10}) + "\n")
+    (settings.landing_dir / "batch-link.jsonl").symlink_to(secret)
+    with DagsterInstance.ephemeral() as instance:
+        assert _ingest(settings, instance, "batch-link.jsonl").success
+    wh = Warehouse(settings.warehouse_url)
+    rows = wh.read("SELECT reason, raw, url, detail FROM quarantine")
+    assert list(rows["reason"]) == ["unsafe_path"]
+    assert not any("SECRET" in str(v) or "secret.example" in str(v) for v in rows.iloc[0])
+    assert wh.scalar("SELECT COUNT(*) FROM pages") == 0

@@ -59,3 +59,39 @@ def test_ingest_records_bounds_nesting_too() -> None:
     assert result.rows_read == 3
     assert sorted(result.accepted["source_row"]) == [10, 12]
     assert _reasons(result) == {11: "malformed_line"}
+
+
+def test_links_out_of_the_landing_folder_are_never_read(tmp_path: Path) -> None:
+    landing, outside = tmp_path / "landing", tmp_path / "outside"
+    landing.mkdir()
+    outside.mkdir()
+    (outside / "secret.jsonl").write_text(json.dumps(_good(1)) + "\n")
+    (landing / "inside.jsonl").write_text(json.dumps(_good(2)) + "\n")
+    (landing / "out.jsonl").symlink_to(outside / "secret.jsonl")
+    (landing / "in.jsonl").symlink_to(landing / "inside.jsonl")
+    out = read_landing_file(landing / "out.jsonl", "p", root=landing)
+    assert out.rows_read == 1 and out.accepted.empty
+    assert list(out.quarantined["reason"]) == ["unsafe_path"]
+    assert "example.com" not in str(out.quarantined.iloc[0].to_dict())
+    assert len(read_landing_file(landing / "in.jsonl", "p", root=landing).accepted) == 1  # inside: fine
+    # without a root, the file's own folder is the boundary
+    assert list(read_landing_file(landing / "out.jsonl", "p").quarantined["reason"]) == ["unsafe_path"]
+
+
+def test_demo_data_that_is_a_link_out_of_its_folder_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from beambell_assets.cli import _land_user_data
+    from beambell_assets.settings import Settings
+
+    settings = Settings(home=tmp_path / "home", warehouse_url="sqlite://", task_spec="x").ensure_dirs()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "data.jsonl").write_text(json.dumps(_good(1)) + "\n")
+    (tmp_path / "mine").mkdir()
+    link = tmp_path / "mine" / "data.jsonl"
+    link.symlink_to(tmp_path / "elsewhere" / "data.jsonl")
+    with pytest.raises(SystemExit, match="symbolic link"):
+        _land_user_data(settings, link, "")
+    assert not any(settings.landing_dir.iterdir())
+    landed = _land_user_data(settings, tmp_path / "elsewhere" / "data.jsonl", "")
+    assert landed[0].read_text() == (tmp_path / "elsewhere" / "data.jsonl").read_text()
