@@ -49,6 +49,7 @@ def _land_user_data(settings: Settings, data: Path, mapping: str) -> list[Path]:
     data = data.resolve()
     if not data.is_file():
         raise SystemExit(f"--data: no such file: {data}")
+    _check_mapping(data, mapping)
     target = settings.landing_dir / data.name
     if not target.exists():
         tmp = target.with_name(f".{target.name}.part")
@@ -56,6 +57,22 @@ def _land_user_data(settings: Settings, data: Path, mapping: str) -> list[Path]:
         os.replace(tmp, target)  # atomic: a half-copied file is never a batch
     settings.mapping_file.write_text(mapping, encoding="utf-8")
     return [target]
+
+
+def _check_mapping(data: Path, spec: str) -> None:
+    """Refuse a ``--map`` that cannot work on ``data`` before it is remembered or anything runs."""
+    from beambell_assets.ingest.contract import ColumnMapping
+    from beambell_assets.ingest.readers import peek_columns
+
+    try:
+        mapping = ColumnMapping.parse(spec)
+        columns = peek_columns(data)
+    except ValueError as exc:
+        raise SystemExit(f"--map: {exc}") from exc
+    missing = mapping.missing_columns(columns) if columns else []
+    if missing:
+        shown = ", ".join(repr(c) for c in columns[:20])
+        raise SystemExit(f"--map: {data.name} has no column {', '.join(missing)} (it has {shown})")
 
 
 def _land_sample(settings: Settings, batches: int, pages_per_batch: int, seed: int) -> list[Path]:
@@ -100,13 +117,29 @@ def _run(job: Any, instance: Any, partition_key: str | None = None, optional: bo
         run_config=quiet, instance=instance, partition_key=partition_key, raise_on_error=False
     )
     if not result.success:
-        failures = [e for e in result.all_events if e.is_failure]
-        detail = failures[0].message if failures else "see the run in the Dagster UI"
+        detail = _failure_reason(result)
         message = f"run {result.run_id} of {job.name} ({partition_key or 'unpartitioned'}) failed: {detail}"
         if not optional:
             raise SystemExit(message)
         console.print(f"  [yellow]skipped:[/] {message.splitlines()[0][:300]}")
     return bool(result.success)
+
+
+def _failure_reason(result: Any) -> str:
+    """The first failed step's own error (a ``Failure``'s description, or the exception's message)."""
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return f"{event.step_key}: {data.user_failure_data.description}"
+        error = data.error
+        while error is not None and error.cause is not None and "RetryRequested" in error.cls_name:
+            error = error.cause
+        if error is not None:
+            return f"{event.step_key}: {error.cls_name}: {error.message.strip()}"
+    failures = [e for e in result.all_events if e.is_failure]
+    return failures[0].message if failures else "see the run in the Dagster UI"
 
 
 def _metadata(instance: Any, asset: str, partition: str | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from dagster import (
 
 from beambell_assets.assets.metadata import counts_table, md_table, rollup
 from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
-from beambell_assets.execution import WAREHOUSE_RETRY_POLICY
+from beambell_assets.execution import WAREHOUSE_RETRY_POLICY, retry_only_transient
 from beambell_assets.ingest.features import build_page_features
 from beambell_assets.ingest.quality import QualityOutcome, validate_pages
 from beambell_assets.ingest.readers import read_landing_file
@@ -119,8 +119,9 @@ def raw_pages(
     per_partition: dict[str, dict[str, Any]] = {}
     balances: dict[str, dict[str, Any]] = {}
     outcomes: dict[str, QualityOutcome] = {}
-    for key in context.partition_keys:
-        per_partition[key], balances[key], outcomes[key] = _ingest_partition(key, landing, wh, store)
+    with retry_only_transient():
+        for key in context.partition_keys:
+            per_partition[key], balances[key], outcomes[key] = _ingest_partition(key, landing, wh, store)
 
     unbalanced = [k for k, b in balances.items() if b["accepted"] + b["quarantined"] != b["rows_read"]]
     bad_batches = {k: o.batch_problems for k, o in outcomes.items() if not o.batch_ok}

@@ -34,7 +34,7 @@ from beambell_assets.assets.partitions import batch_backfill_policy, landing_par
 from beambell_assets.assets.promotion import build_promotion_gates
 from beambell_assets.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.compute import ComputeResource
-from beambell_assets.execution import WAREHOUSE_RETRY_POLICY
+from beambell_assets.execution import WAREHOUSE_RETRY_POLICY, transient_retries_only
 from beambell_assets.feedback.gold import gold_for_task, gold_vector
 from beambell_assets.labeling.analysis import label_matrix_stats, lf_summary
 from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES, build_stateful_lfs, load_current_state
@@ -171,6 +171,7 @@ def build_weak_supervision_assets(
             )
         ],
     )
+    @transient_retries_only
     def lf_votes(context: AssetExecutionContext) -> MaterializeResult:
         """The label matrix L of each batch: one column per LF (-1 = abstain), plus the LF summary."""
         task, wh, store = spec.parts(context)
@@ -452,6 +453,7 @@ def build_weak_supervision_assets(
         deps=[features_key, deployed_model],
         required_resource_keys=resources | COMPUTE_RESOURCE_KEYS,
     )
+    @transient_retries_only
     def predictions(context: AssetExecutionContext) -> MaterializeResult:
         """The champion's label and probability for every page of the batch, in the warehouse."""
         task, wh, store = spec.parts(context)

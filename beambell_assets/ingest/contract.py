@@ -78,6 +78,21 @@ _IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+class LandingSchemaError(ValueError):
+    """The batch as a whole cannot be read: required columns are missing (no row can be accepted).
+
+    Deterministic: retrying the step cannot help, so it fails the run at once.
+    """
+
+    def __init__(self, file: str, missing: list[str], available: list[str]) -> None:
+        self.missing, self.available = missing, available
+        shown = ", ".join(repr(c) for c in available[:20]) or "none"
+        super().__init__(
+            f"{file}: missing column(s) {', '.join(missing)}; the file has {shown}. "
+            "Fix the file or the column mapping (--map / BEAMBELL_COLUMN_MAPPING)."
+        )
+
+
 class QuarantineReason(StrEnum):
     """Why a row was not accepted; stable strings stored in the warehouse."""
 
@@ -180,6 +195,26 @@ class ColumnMapping:
     def to_spec(self) -> str:
         """The inverse of :meth:`parse` (for metadata and run config)."""
         return ",".join(f"{f.name}={getattr(self, f.name) or ''}" for f in fields(self))
+
+    def named_columns(self) -> dict[str, str]:
+        """Field -> column for the url and every field the mapping names away from the defaults."""
+        defaults = ColumnMapping()
+        named = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {
+            k: v for k, v in named.items() if v is not None and (k == "url" or v != getattr(defaults, k))
+        }
+
+    def missing_columns(self, available: list[str]) -> list[str]:
+        """Columns a file must have for this mapping and lacks: a batch-level error, not row-level.
+
+        The url column, every column the mapping names explicitly, and one of text/html.
+        """
+        present = set(available)
+        missing = [f"{col!r} ({name})" for name, col in self.named_columns().items() if col not in present]
+        content = [c for c in (self.text, self.html) if c is not None]
+        if not any(c in present for c in content):
+            missing.append(" or ".join(repr(c) for c in content) or "text or html (mapped to neither)")
+        return list(dict.fromkeys(missing))
 
     def source_columns(self, available: list[str]) -> dict[str, str]:
         """Canonical field -> the file column that feeds it, for the columns present."""

@@ -1,7 +1,10 @@
 """Read one landing file into accepted pages and quarantined rows, whatever the file holds.
 
-The contract is in :mod:`beambell_assets.ingest.contract`. This module never raises on bad data:
-it raises only when the path does not exist, is a directory, or has an unknown extension.
+The contract is in :mod:`beambell_assets.ingest.contract`. This module never raises on bad rows:
+it raises only when the path does not exist, is a directory, or has an unknown extension, and
+:class:`~beambell_assets.ingest.contract.LandingSchemaError` when the file's records lack a column
+every row needs (the url, one of text/html, a column the mapping names): a batch-level error
+that must fail the run, not pass as a batch of quarantined rows.
 
 Accounting
     ``rows_read`` counts the records found in the file plus one pseudo-row per file-level
@@ -46,6 +49,7 @@ import pyarrow.parquet as pq
 
 from beambell_assets.ingest.contract import (
     ColumnMapping,
+    LandingSchemaError,
     Limits,
     QuarantineReason,
     content_hash_for,
@@ -175,10 +179,13 @@ def read_landing_file(
         raise IsADirectoryError(f"landing path is a directory, not a batch file: {path}")
     reader = _READERS[detect_format(path)]
     batch = reader(path, limits)
+    mapping = mapping or ColumnMapping()
     if not batch.rows and not batch.problems:
         batch.problems.append(_Problem(0, QuarantineReason.EMPTY_FILE, "the file holds no records"))
+    elif batch.rows and (missing := mapping.missing_columns(list(batch.columns))):
+        raise LandingSchemaError(path.name, missing, list(batch.columns))
     source = _Source(path.name, partition_key, limits)
-    pages = _Pages.from_batch(batch, mapping or ColumnMapping(), limits)
+    pages = _Pages.from_batch(batch, mapping, limits)
     pages.validate(known_content_hashes)
     accepted = pages.accepted_frame(source)
     quarantined = _quarantine_frame(source, pages.quarantined_records(source) + batch.problems)
@@ -230,6 +237,32 @@ def unsafe_path_reason(path: Path, root: Path) -> str:
         kind = "a symbolic link" if path.is_symlink() else "a path"
         return f"{kind} leading out of the landing folder: not read"
     return ""
+
+
+def peek_columns(path: str | Path, max_records: int = 1_000) -> list[str]:
+    """The columns of a landing file (a CSV header, a Parquet schema, the keys of the first JSON
+    records), read cheaply so a column mapping can be checked before anything is ingested."""
+    path = Path(path)
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        return [n for n in pq.read_schema(path).names if not n.startswith("__index_level_")]
+    if fmt == "csv":
+        _raise_csv_field_limit()
+        with _open_text(path) as fh:
+            for fields in csv.reader(fh):
+                if fields and any(f.strip() for f in fields):
+                    return _unique_header(fields)
+        return []
+    keys: dict[str, None] = {}
+    seen = 0
+    for lineno, line in _numbered_lines(path):
+        parsed = _parse_json_line(line, lineno, Limits())
+        if isinstance(parsed, tuple):
+            keys.update(dict.fromkeys(parsed[0]))
+            seen += 1
+            if seen >= max_records:
+                break
+    return list(keys)
 
 
 @dataclass(frozen=True)

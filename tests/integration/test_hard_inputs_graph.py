@@ -74,3 +74,52 @@ def test_a_link_out_of_the_landing_folder_is_quarantined_unread(tmp_path: Path) 
     assert list(rows["reason"]) == ["unsafe_path"]
     assert not any("SECRET" in str(v) or "secret.example" in str(v) for v in rows.iloc[0])
     assert wh.scalar("SELECT COUNT(*) FROM pages") == 0
+
+
+@pytest.mark.parametrize(
+    ("mapping", "url_key", "named"),
+    [("", "link", "'url'"), ("url=url,title=headline", "url", "'headline'")],
+)
+def test_a_batch_level_schema_error_fails_the_run_at_once_naming_the_columns(
+    tmp_path: Path, mapping: str, url_key: str, named: str
+) -> None:
+    import time
+
+    settings = _settings(tmp_path, mapping)
+    (settings.landing_dir / "batch.jsonl").write_text(_pages(5, url_key))
+    t0 = time.monotonic()
+    with DagsterInstance.ephemeral() as instance:
+        result = _ingest(settings, instance, "batch.jsonl", raise_on_error=False)
+        assert not result.success
+        failures = [e for e in result.all_events if e.is_step_failure]
+        assert len(failures) == 1  # one attempt: a deterministic error is not retried
+        description = failures[0].step_failure_data.user_failure_data.description
+        assert "missing column" in description and named in description
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        from beambell_assets.cli import _failure_reason
+
+        assert named in _failure_reason(result)  # what the demo prints
+    assert time.monotonic() - t0 < 60  # generous; the point is no 2+4+8 s of retries (see above)
+
+
+def test_demo_refuses_a_mapping_naming_a_column_the_file_lacks(tmp_path: Path) -> None:
+    from beambell_assets.cli import _land_user_data
+
+    settings = _settings(tmp_path)
+    data = tmp_path / "mine.csv"
+    data.write_text("website_url,cleaned_website_text\nhttps://a.example/,some text\n")
+    with pytest.raises(SystemExit, match="Category"):
+        _land_user_data(settings, data, "url=website_url,text=cleaned_website_text,label=Category")
+    assert not settings.mapping_file.exists() and not any(settings.landing_dir.iterdir())
+    _land_user_data(settings, data, "url=website_url,text=cleaned_website_text")
+    assert settings.mapping_file.exists()
+
+
+def test_a_landing_file_deleted_before_its_run_fails_with_the_real_error(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    with DagsterInstance.ephemeral() as instance:
+        result = _ingest(settings, instance, "gone.jsonl", raise_on_error=False)
+        failures = [e for e in result.all_events if e.is_step_failure]
+        assert len(failures) == 1
+        description = failures[0].step_failure_data.user_failure_data.description
+        assert "FileNotFoundError" in description and "gone.jsonl" in description

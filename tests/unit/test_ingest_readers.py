@@ -16,7 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beambell_assets.ingest.contract import ColumnMapping, Limits, content_hash_for, detect_format
+from beambell_assets.ingest.contract import (
+    ColumnMapping,
+    LandingSchemaError,
+    Limits,
+    content_hash_for,
+    detect_format,
+)
 from beambell_assets.ingest.readers import (
     ACCEPTED_COLUMNS,
     ACCEPTED_SCHEMA,
@@ -307,8 +313,9 @@ def test_column_mapping_with_gold_labels(tmp_path: Path) -> None:
     assert result.accepted["label"].tolist()[0] == "E-Commerce"
     assert pd.isna(result.accepted["label"].tolist()[1])
     assert result.accepted["extra"].isna().all()  # every column was mapped
-    unmapped = read_landing_file(path, "p")
-    assert set(unmapped.quarantined["detail"]) == {"the file has no 'url' column"}
+    with pytest.raises(LandingSchemaError, match="'url'") as err:  # batch-level: fails the run
+        read_landing_file(path, "p")
+    assert set(err.value.available) == {"website_url", "cleaned_website_text", "Category"}
 
 
 def test_scraped_at_is_normalised_to_utc_iso(tmp_path: Path) -> None:
