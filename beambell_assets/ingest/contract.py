@@ -32,7 +32,7 @@ Columns (names can be remapped with :class:`ColumnMapping`)
 
 Limits (:class:`Limits`, defaults)
     Text of 20 to 2,000,000 characters; urls up to 8,192 characters; HTML up to 5 MiB (checked
-    on the raw bytes, before any parsing), 200,000 elements, 200 levels deep and 1 s of CPU;
+    on the raw bytes, before any parsing), 100,000 elements, 200 levels deep and 1 s of CPU;
     JSON records up to 64 levels deep; text with more than 1 % U+FFFD characters, or classic
     mojibake, counts as badly encoded. A JSON object or list where text is expected is a
     ``wrong_type``. A landing entry that is a link out of the landing folder is never read
@@ -132,7 +132,7 @@ class Limits:
     max_url_chars: int = 8_192
     #: HTML with more elements, or nested deeper, is quarantined before any extraction. lxml's
     #: parser silently drops what lies below depth 256, so deeper pages could not be read whole.
-    max_html_elements: int = 200_000
+    max_html_elements: int = 100_000
     max_html_depth: int = 200
     #: Above this many elements the main text is the page's visible text (linear time) instead
     #: of trafilatura's, whose cost grows faster than the page (~0.5 s at 10k elements here).

@@ -666,7 +666,10 @@ class _Pages:
             if html is None:
                 continue
             need_text = len(given) < self.limits.min_text_chars
-            doc = extract_document(html, need_text=need_text, with_prices=False)
+            doc = extract_document(html, need_text=need_text, with_prices=False, limits=self.limits)
+            if doc.method == "too_complex":
+                self.reject(i, QuarantineReason.HTML_TOO_COMPLEX, doc.problem)
+                continue
             self.meta[i] = doc.meta
             if need_text and len(doc.text) > len(given):
                 self.text[i] = doc.text

@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from beambell_assets.ingest.contract import Limits
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.task import Task, load_task
-from beambell_assets.serving.features_online import online_features
+from beambell_assets.serving.features_online import PageTooComplex, online_features
 from beambell_assets.serving.feedback_routes import add_feedback_routes
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRecord, ModelRegistry
@@ -403,6 +403,13 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return _validation_response(exc)
+
+    @app.exception_handler(PageTooComplex)
+    async def _too_complex(_request: Request, exc: PageTooComplex) -> JSONResponse:
+        state.count("html_too_complex")
+        return JSONResponse(
+            status_code=422, content={"error": "html_too_complex", "message": str(exc), "detail": []}
+        )
 
     def authorized(request: Request) -> None:
         given = _credential(request.headers.get("authorization", ""))

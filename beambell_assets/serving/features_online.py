@@ -50,7 +50,13 @@ from beambell_assets.labeling.task import Task
 #: The partition key online feature rows carry (LFs never read it; it marks where a row came from).
 ONLINE_PARTITION = "online"
 
-_MIN_TEXT_CHARS = Limits().min_text_chars
+_LIMITS = Limits()
+_MIN_TEXT_CHARS = _LIMITS.min_text_chars
+
+
+class PageTooComplex(ValueError):
+    """A page's HTML is over a bound of the landing contract (size, elements, depth, CPU): ingest
+    would quarantine it as ``html_too_complex``; the service answers 422 instead of spending on it."""
 _COUNTS = ("n_links", "n_images", "n_forms")
 
 
@@ -61,7 +67,12 @@ def raw_frame(pages: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 def online_features(pages: Sequence[Mapping[str, Any]], task: Task) -> pd.DataFrame:
     """Feature rows (``FEATURE_SCHEMA``'s columns and values, plus the task's own), in order."""
-    raws = [_raw_page(p) for p in pages]
+    raws = []
+    for i, page in enumerate(pages):
+        try:
+            raws.append(_raw_page(page))
+        except PageTooComplex as exc:
+            raise PageTooComplex(f"page {i}: {exc}") from None
     n = len(raws)
     text = [_squash(r["text"]) for r in raws]
     title = [_squash(r["title"]) for r in raws]
@@ -108,7 +119,9 @@ def _raw_page(page: Mapping[str, Any]) -> dict[str, Any]:
     counts: dict[str, int | None] = dict.fromkeys(_COUNTS)
     if html:
         need_text = len(text or "") < _MIN_TEXT_CHARS
-        doc = extract_document(html, need_text=need_text, with_prices=False)
+        doc = extract_document(html, need_text=need_text, with_prices=False, limits=_LIMITS)
+        if doc.method == "too_complex":
+            raise PageTooComplex(doc.problem)
         if need_text and len(doc.text) > len(text or ""):
             text = doc.text
         title = title or doc.meta.title

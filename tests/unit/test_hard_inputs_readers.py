@@ -95,3 +95,35 @@ def test_demo_data_that_is_a_link_out_of_its_folder_is_refused(tmp_path: Path) -
     assert not any(settings.landing_dir.iterdir())
     landed = _land_user_data(settings, tmp_path / "elsewhere" / "data.jsonl", "")
     assert landed[0].read_text() == (tmp_path / "elsewhere" / "data.jsonl").read_text()
+
+
+def test_html_over_the_complexity_bounds_is_quarantined_before_extraction(tmp_path: Path) -> None:
+    many = "<html><body>" + "<p>x</p>" * 120_000 + "</body></html>"  # ~1 MiB, 120k elements
+    deep = "<html><body>" + "<div>level " * 300 + "</body></html>"  # lxml silently cuts at 256
+    large = "<html><body>" + "<div><p>Trains, timetables and tickets.</p></div>" * 20_000 + "</body></html>"
+    rows = [
+        _good(1),
+        {"url": "https://example.com/many", "html": many},
+        {"url": "https://example.com/deep", "html": deep},
+        {"url": "https://example.com/large", "html": large},
+        _good(2),
+    ]
+    path = tmp_path / "html.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = read_landing_file(path, "p")
+    assert result.rows_read == 5
+    assert _reasons(result) == {2: "html_too_complex", 3: "html_too_complex"}
+    details = list(result.quarantined["detail"])
+    assert "elements" in details[0] and "deep" in details[1]
+    # 40k elements: read, its text taken from the visible text (linear) rather than trafilatura
+    large_row = result.accepted[result.accepted["source_row"] == 4]
+    assert "Trains, timetables and tickets." in large_row["text"].iat[0]
+
+
+def test_extraction_bounds_apply_to_ingest_records_and_custom_limits() -> None:
+    page = {"url": "https://example.com/h", "html": "<html><body>" + "<p>a b c</p>" * 50 + "</body></html>"}
+    loose = ingest_records([page], [1], source_file="s", partition_key="s")
+    tight_limits = Limits(max_html_elements=20)
+    tight = ingest_records([page], [1], source_file="s", partition_key="s", limits=tight_limits)
+    assert len(loose.accepted) == 1
+    assert list(tight.quarantined["reason"]) == ["html_too_complex"]
