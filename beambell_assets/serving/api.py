@@ -13,7 +13,9 @@ Endpoints (all but ``GET /health`` need the token, see below):
 * ``GET /v1/model`` (what is being served), ``GET /v1/stats`` (calls per endpoint, reloads),
   ``POST /v1/reload`` (check the registry now instead of at the next poll).
 
-The token (``BEAMBELL_API_TOKEN``, or ``create_app(token=...)``) is accepted as
+The token (``BEAMBELL_API_TOKEN``, or ``create_app(token=...)``), checked by a middleware before
+any route or body parsing (so ``/docs`` and ``/openapi.json`` need it too, and an anonymous
+request gets 401, never 422), is accepted as
 ``Authorization: Bearer <token>`` or as the password of HTTP basic auth (any user name), because
 that is what a Label Studio project can send to its ML backend (connection settings:
 authentication "basic auth", password = the token). Comparisons are constant-time.
@@ -33,23 +35,27 @@ import base64
 import binascii
 import contextlib
 import hmac
+import json
 import logging
 import os
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from beambell_assets.ingest.contract import Limits
 from beambell_assets.labeling.applier import FastLFApplier
@@ -67,6 +73,10 @@ TOKEN_ENV = "BEAMBELL_API_TOKEN"
 #: Pages per ``/v1/predict`` call and tasks per Label Studio ``/predict`` call.
 MAX_BATCH = 1000
 _LIMITS = Limits()
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+#: Paths served without the token (probes, load balancers). Everything else, /docs and
+#: /openapi.json included, needs it.
+OPEN_PATHS = frozenset({"/health"})
 _WARMUP_PAGE = {
     "url": "https://www.example.com/news/2026/warm-up",
     "title": "Warm-up page",
@@ -76,12 +86,53 @@ _WARMUP_PAGE = {
 # --------------------------------------------------------------------------- request bodies
 
 
-class PageIn(BaseModel):
+class StrictBody(BaseModel):
+    """Base of every request body: strings must be valid Unicode.
+
+    JSON may escape a lone surrogate (``"\\udc80"``); Python decodes it into a string that cannot
+    be encoded as UTF-8, so it would fail later (a 500 at response time, a stored event that breaks
+    ``/v1/stats``). It is refused here, with the other validation errors (422).
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        if where := _lone_surrogate_at(data):
+            raise ValueError(f"{where}: not valid Unicode (a lone surrogate such as \\udc80)")
+        return data
+
+
+def _lone_surrogate_at(data: Any) -> str:
+    """The path of the first key or string holding a lone surrogate, or ``""`` (iterative)."""
+    stack: list[tuple[str, Any]] = [("body", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE_RE.search(value):
+                return where
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and not key.isascii() and _SURROGATE_RE.search(key):
+                    return f"{where} (a key)"
+                stack.append((f"{where}.{key}", item))
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{where}.{i}", item) for i, item in enumerate(value))
+    return ""
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: whatever a string holds, rendering cannot fail."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+class PageIn(StrictBody):
     """One page, as a landing record holds it."""
 
     model_config = ConfigDict(extra="ignore")
 
-    url: str = Field(min_length=1, max_length=8192, description="the page's http(s) url")
+    url: str = Field(min_length=1, max_length=_LIMITS.max_url_chars, description="the page's http(s) url")
     text: str | None = Field(None, max_length=_LIMITS.max_text_chars, description="main text")
     html: str | None = Field(None, max_length=_LIMITS.max_html_bytes, description="raw HTML")
     title: str | None = Field(None, max_length=10_000)
@@ -94,7 +145,7 @@ class PageIn(BaseModel):
         return self
 
 
-class BatchRequest(BaseModel):
+class BatchRequest(StrictBody):
     model_config = ConfigDict(extra="forbid")
 
     pages: list[PageIn] = Field(min_length=1, max_length=MAX_BATCH)
@@ -102,14 +153,14 @@ class BatchRequest(BaseModel):
     top_k: int = Field(3, ge=1, le=64, description="classes with their probabilities per page")
 
 
-class LSTask(BaseModel):
+class LSTask(StrictBody):
     model_config = ConfigDict(extra="allow")
 
     id: int | str | None = None
     data: dict[str, Any]
 
 
-class LSPredictRequest(BaseModel):
+class LSPredictRequest(StrictBody):
     """What Label Studio posts to ``/predict`` (it adds fields across versions: kept, not read)."""
 
     model_config = ConfigDict(extra="allow")
@@ -121,7 +172,7 @@ class LSPredictRequest(BaseModel):
     params: dict[str, Any] | None = None
 
 
-class LSSetupRequest(BaseModel):
+class LSSetupRequest(StrictBody):
     model_config = ConfigDict(extra="allow")
 
     project: str | int | None = None
@@ -132,7 +183,7 @@ class LSSetupRequest(BaseModel):
     extra_params: Any = None
 
 
-class LSWebhook(BaseModel):
+class LSWebhook(StrictBody):
     model_config = ConfigDict(extra="allow")
 
     action: str = Field(min_length=1)
@@ -345,7 +396,37 @@ def _credential(header: str) -> str | None:
     return None
 
 
-def _validation_response(exc: RequestValidationError) -> JSONResponse:
+class TokenAuthMiddleware:
+    """The token check, before routing and body parsing: every path but ``OPEN_PATHS`` needs it.
+
+    As middleware it covers ``/docs``, ``/openapi.json`` and unknown paths too, and a request with
+    no token gets 401 whatever its body holds (a body is never parsed for an anonymous caller).
+    """
+
+    def __init__(self, app: ASGIApp, secret: bytes, on_reject: Callable[[], None]) -> None:
+        self.app, self.secret, self.on_reject = app, secret, on_reject
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        given = _credential(Headers(scope=scope).get("authorization", ""))
+        if given is None or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.secret):
+            self.on_reject()
+            response = AsciiJSONResponse(
+                status_code=401,
+                content={
+                    "detail": "missing or wrong token: send `Authorization: Bearer <token>` "
+                    "(or basic auth with the token as password)"
+                },
+                headers={"WWW-Authenticate": 'Bearer realm="beambell", Basic realm="beambell"'},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _validation_response(exc: RequestValidationError) -> AsciiJSONResponse:
     errors = [
         {
             "loc": ".".join(str(p) for p in err.get("loc", ())),
@@ -356,7 +437,7 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
     ]
     summary = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return JSONResponse(
+    return AsciiJSONResponse(
         status_code=422,
         content={"error": "invalid request body", "message": summary + more, "detail": errors},
     )
@@ -401,26 +482,17 @@ def create_app(
     app.state.beambell = state
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(_request: Request, exc: RequestValidationError) -> AsciiJSONResponse:
         return _validation_response(exc)
 
     @app.exception_handler(PageTooComplex)
-    async def _too_complex(_request: Request, exc: PageTooComplex) -> JSONResponse:
+    async def _too_complex(_request: Request, exc: PageTooComplex) -> AsciiJSONResponse:
         state.count("html_too_complex")
-        return JSONResponse(
+        return AsciiJSONResponse(
             status_code=422, content={"error": "html_too_complex", "message": str(exc), "detail": []}
         )
 
-    def authorized(request: Request) -> None:
-        given = _credential(request.headers.get("authorization", ""))
-        if given is None or not hmac.compare_digest(given.encode("utf-8"), secret):
-            state.count("unauthorized")
-            raise HTTPException(
-                status_code=401,
-                detail="missing or wrong token: send `Authorization: Bearer <token>` "
-                "(or basic auth with the token as password)",
-                headers={"WWW-Authenticate": 'Bearer realm="beambell", Basic realm="beambell"'},
-            )
+    app.add_middleware(TokenAuthMiddleware, secret=secret, on_reject=lambda: state.count("unauthorized"))
 
     def serving() -> ModelSlot:
         slot = state.current  # taken once: this request finishes on this model
@@ -428,11 +500,11 @@ def create_app(
             raise HTTPException(status_code=503, detail=state.last_error or "no model loaded yet")
         return slot
 
-    guard = [Depends(authorized)]
+    guard: list[Any] = []  # the token is checked by TokenAuthMiddleware, before any route or body
 
     # ------------------------------------------------------------------ Label Studio protocol
     @app.get("/health")
-    def health() -> JSONResponse:
+    def health() -> AsciiJSONResponse:
         """Liveness and what is served; open (no token) so probes and load balancers can call it."""
         state.count("health")
         slot = state.current
@@ -444,7 +516,7 @@ def create_app(
         }
         if slot is None:
             body["error"] = state.last_error
-        return JSONResponse(body, status_code=200 if slot is not None else 503)
+        return AsciiJSONResponse(body, status_code=200 if slot is not None else 503)
 
     def label_target(config: str | None) -> LabelTarget:
         """The project's label config checked against the task's labels (422 when they do not fit)."""
@@ -455,18 +527,18 @@ def create_app(
         except LabelConfigError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
 
-    @app.post("/setup", dependencies=guard)
-    def setup(body: LSSetupRequest) -> JSONResponse:
+    @app.post("/setup")
+    def setup(body: LSSetupRequest) -> AsciiJSONResponse:
         """Label Studio connects a project: check its label config fits, answer the model version."""
         state.count("setup")
         slot = serving()
         if body.schema_:
             target = label_target(body.schema_)
             state.events.append({"kind": "setup", "project": body.project, "choices": list(target.choices)})
-        return JSONResponse({"model_version": slot.version})
+        return AsciiJSONResponse({"model_version": slot.version})
 
-    @app.post("/predict", dependencies=guard)
-    def ls_predict(body: LSPredictRequest) -> JSONResponse:
+    @app.post("/predict")
+    def ls_predict(body: LSPredictRequest) -> AsciiJSONResponse:
         """One prediction per task, in order, as Label Studio's ``choices`` result."""
         state.count("predict")
         slot = serving()
@@ -498,20 +570,20 @@ def create_app(
                         }
                     ],
                 }
-        return JSONResponse({"results": results, "model_version": slot.version})
+        return AsciiJSONResponse({"results": results, "model_version": slot.version})
 
-    @app.post("/webhook", dependencies=guard)
-    def webhook(body: LSWebhook) -> JSONResponse:
+    @app.post("/webhook")
+    def webhook(body: LSWebhook) -> AsciiJSONResponse:
         """Annotation events from Label Studio: acknowledged and counted (gold flows via the importer)."""
         state.count("webhook")
         state.count(f"webhook:{body.action}")
         project = body.project.get("id") if isinstance(body.project, dict) else body.project
         state.events.append({"kind": "webhook", "action": body.action, "project": project})
-        return JSONResponse({"status": "ok", "action": body.action})
+        return AsciiJSONResponse({"status": "ok", "action": body.action})
 
     # ------------------------------------------------------------------ beambell's own API
-    @app.post("/v1/predict", dependencies=guard)
-    def predict_batch(body: BatchRequest) -> JSONResponse:
+    @app.post("/v1/predict")
+    def predict_batch(body: BatchRequest) -> AsciiJSONResponse:
         """Label, probability, top-k classes and the LF votes that fired, per page, in order."""
         state.count("v1_predict")
         slot = serving()
@@ -536,7 +608,7 @@ def create_app(
                 item["votes"] = [{"lf": lf_names[j], "label": names[int(scored.L[i, j])]} for j in fired]
                 item["n_votes"] = len(fired)
             out.append(item)
-        return JSONResponse(
+        return AsciiJSONResponse(
             {
                 "model_version": slot.version,
                 "task": state.task.name,
@@ -545,11 +617,11 @@ def create_app(
             }
         )
 
-    @app.get("/v1/model", dependencies=guard)
-    def model_info() -> JSONResponse:
+    @app.get("/v1/model")
+    def model_info() -> AsciiJSONResponse:
         slot = serving()
         rec = slot.record
-        return JSONResponse(
+        return AsciiJSONResponse(
             {
                 "model_version": rec.version,
                 "task": state.task.name,
@@ -563,12 +635,12 @@ def create_app(
             }
         )
 
-    @app.get("/v1/stats", dependencies=guard)
-    def stats() -> JSONResponse:
+    @app.get("/v1/stats")
+    def stats() -> AsciiJSONResponse:
         with state._stats_lock:
             calls = dict(state.calls)
         slot = state.current
-        return JSONResponse(
+        return AsciiJSONResponse(
             {
                 "model_version": slot.version if slot else None,
                 "started_at": state.started_at.isoformat(),
@@ -581,13 +653,13 @@ def create_app(
             }
         )
 
-    @app.post("/v1/reload", dependencies=guard)
-    def reload() -> JSONResponse:
+    @app.post("/v1/reload")
+    def reload() -> AsciiJSONResponse:
         """Check the registry now (e.g. right after ``beambell promote``) instead of at the next poll."""
         state.count("reload")
         swapped = state.refresh()
         slot = state.current
-        return JSONResponse(
+        return AsciiJSONResponse(
             {"swapped": swapped, "model_version": slot.version if slot else None, "error": state.last_error}
         )
 
@@ -601,6 +673,14 @@ def _page_from_ls(data: dict[str, Any], text_key: str) -> dict[str, Any] | None:
     html = data.get("html")
     if not (isinstance(text, str) and text.strip()) and not (isinstance(html, str) and html.strip()):
         return None
+    caps = {"url": _LIMITS.max_url_chars, "text": _LIMITS.max_text_chars, "html": _LIMITS.max_html_bytes}
+    for name, value in (("url", data.get("url")), ("text", text), ("html", html)):
+        if isinstance(value, str) and len(value) > caps[name]:
+            raise HTTPException(
+                status_code=422,
+                detail=f"task {name} has {len(value):,} characters, more than {caps[name]:,} "
+                "(the same caps as /v1/predict and ingest)",
+            )
     return {
         "url": str(data.get("url") or ""),
         "text": text if isinstance(text, str) else None,
