@@ -88,8 +88,12 @@ def _land_sample(settings: Settings, batches: int, pages_per_batch: int, seed: i
     return paths
 
 
-def _gold_from_labeled_batches(settings: Settings, keys: list[str]) -> int:
-    """Labels that came with the data (``--map label=…``) become a gold CSV, for evaluation only."""
+def _gold_from_labeled_batches(settings: Settings, keys: list[str]) -> tuple[int, int]:
+    """Labels that came with the data (``--map label=…``) become a gold CSV, for evaluation only.
+
+    Every label is written, known or not: the ``gold_labels`` asset keeps the ones outside the
+    label space in ``rejected_gold_labels`` with the reason. Returns (in the label space, outside).
+    """
     import pandas as pd
 
     from beambell_assets.labeling.task import load_task
@@ -100,13 +104,14 @@ def _gold_from_labeled_batches(settings: Settings, keys: list[str]) -> int:
     frames = []
     for key in keys:
         raw = store.read_frame("raw_pages", key, columns=["url", "label"])
-        frames.append(raw[raw["label"].notna() & raw["label"].astype(str).isin(names)])
+        frames.append(raw[raw["label"].notna() & (raw["label"].astype(str).str.strip() != "")])
     gold = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["url", "label"])
     if gold.empty:
-        return 0
+        return 0, 0
     gold = gold.assign(labeler="dataset", labeled_at="")
     gold.to_csv(settings.gold_dir / "from_data.csv", index=False)
-    return len(gold)
+    known = int(gold["label"].astype(str).str.strip().isin(names).sum())
+    return known, len(gold) - known
 
 
 # --------------------------------------------------------------------------- running
@@ -195,8 +200,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             console.print(f"  ingest + label  {key}")
             _run(defs.resolve_job_def(INGEST_JOB), instance, key)
         if args.data and "label=" in (args.map or ""):
-            n = _gold_from_labeled_batches(settings, keys)
+            n, unknown = _gold_from_labeled_batches(settings, keys)
             console.print(f"  {n} labels that came with the data -> gold (evaluation only)")
+            if unknown:
+                console.print(
+                    f"  [yellow]{unknown} labels outside the task's label space[/]: kept, with the "
+                    "reason, in the warehouse table rejected_gold_labels (not used)"
+                )
         console.print("  train + promote")
         _run(defs.resolve_job_def(TRAIN_JOB), instance)
         for key in keys:

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from beambell_assets.assets.metadata import counts_table, md_table
-from beambell_assets.feedback.gold import read_gold_csvs
+from beambell_assets.feedback.gold import read_gold_csvs, store_rejected
 from beambell_assets.resources import GoldFilesResource, TaskResource, WarehouseResource
 from beambell_assets.storage.warehouse import utcnow
 
@@ -21,8 +21,8 @@ def gold_labels(
     """Hand labels from ``<home>/gold/*.csv`` (url,label[,labeler,labeled_at]) -> gold_labels table.
 
     Used for LF empirical accuracy, the label model's class balance and the classifier's
-    evaluation; never as weak-training rows. Rows with an unknown label are reported, not dropped
-    silently.
+    evaluation; never as weak-training rows. Rows with an unknown label (or a bad url) are kept in
+    ``rejected_gold_labels`` with the reason and counted in the metadata, never dropped silently.
     """
     current = task.get()
     load = read_gold_csvs(Path(gold_files.gold_dir), current)
@@ -36,6 +36,7 @@ def gold_labels(
         other = {r[0] for r in conn.execute(sa.select(t.c.page_id).where(t.c.task == current.name))}
         shadowed = rows["page_id"].isin(other)
         wh.insert("gold_labels", rows[~shadowed].to_dict("records"), conn=conn)
+        store_rejected(wh, conn, current.name, load.rejected)
     total = wh.scalar("SELECT COUNT(*) FROM gold_labels WHERE task = :t", {"t": current.name})
     metadata: dict[str, object] = {
         "dagster/row_count": int(total),

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from beambell_assets.ingest.contract import normalize_url, page_id_for
 from beambell_assets.labeling.task import Task
-from beambell_assets.storage.warehouse import Warehouse
+from beambell_assets.storage.warehouse import Warehouse, utcnow
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,28 @@ def read_gold_csvs(gold_dir: Path, task: Task) -> GoldLoad:
     acc = acc.drop_duplicates("page_id", keep="last").reset_index(drop=True)
     rej = pd.DataFrame(rejected, columns=["file", "row", "url", "label", "reason"])
     return GoldLoad(acc, rej)
+
+
+def store_rejected(wh: Warehouse, conn: Any, task: str, rejected: pd.DataFrame) -> int:
+    """Replace the task's CSV-sourced rows of ``rejected_gold_labels`` with ``rejected`` (in ``conn``)."""
+    t = wh.table("rejected_gold_labels")
+    conn.execute(t.delete().where((t.c.task == task) & t.c.source.like("csv:%")))
+    now = utcnow()
+    rows = [
+        {
+            "task": task,
+            "source": f"csv:{r['file']}",
+            "source_row": int(r["row"]),
+            "url": r["url"],
+            "label": r["label"],
+            "reason": r["reason"],
+            "rejected_at": now,
+        }
+        for r in rejected.to_dict("records")
+    ]
+    # one row per (file, row): a file-level problem (row 0) and its rows never collide
+    unique = list({(r["source"], r["source_row"]): r for r in rows}.values())
+    return wh.insert("rejected_gold_labels", unique, conn=conn)
 
 
 def gold_for_task(wh: Warehouse, task: Task) -> pd.DataFrame:

@@ -123,3 +123,36 @@ def test_a_landing_file_deleted_before_its_run_fails_with_the_real_error(tmp_pat
         assert len(failures) == 1
         description = failures[0].step_failure_data.user_failure_data.description
         assert "FileNotFoundError" in description and "gone.jsonl" in description
+
+
+def test_gold_labels_outside_the_label_space_are_kept_and_counted(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from beambell_assets.assets.gold import gold_labels
+    from beambell_assets.cli import _gold_from_labeled_batches
+    from beambell_assets.labeling.tasks.web_content import TASK
+
+    settings = _settings(tmp_path)
+    known = TASK.label_names[0]
+    raw = pd.DataFrame(
+        {
+            "url": [f"https://example.com/g{i}" for i in range(30)],
+            "label": [known] * 10 + [f"Not-A-Category-{i}" for i in range(20)],
+        }
+    )
+    ArtifactStore(settings.artifacts_dir).write_frame("raw_pages", "b1", raw)
+    assert _gold_from_labeled_batches(settings, ["b1"]) == (10, 20)  # the demo's --map label= path
+    Warehouse(settings.warehouse_url).migrate()
+    with DagsterInstance.ephemeral() as instance:
+        for _ in range(2):  # re-loading replaces, never duplicates
+            result = materialize([gold_labels], resources=build_resources(settings), instance=instance)
+            assert result.success
+            mat = result.asset_materializations_for_node("gold_labels")[0]
+            assert mat.metadata["rejected_rows"].value == 20
+    wh = Warehouse(settings.warehouse_url)
+    rejected = wh.read(
+        "SELECT label, reason, source FROM rejected_gold_labels WHERE task = :t", {"t": TASK.name}
+    )
+    assert sorted(rejected["label"]) == sorted(raw["label"][10:])
+    assert all("not in the label space" in r for r in rejected["reason"])
+    assert wh.scalar("SELECT COUNT(*) FROM gold_labels") == 10
