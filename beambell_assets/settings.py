@@ -34,6 +34,10 @@ class AutomationSettings:
     #: A file must be this old (mtime) before it is picked up: a safety net for writers that cannot
     #: rename atomically (``BEAMBELL_LANDING_MIN_AGE_S``); the contract is still write-then-rename.
     landing_min_age_s: float = 1.0
+    #: ... and it must have had the same size and mtime on this many consecutive sensor ticks
+    #: (``BEAMBELL_LANDING_SETTLE_TICKS``; 1 = the age rule alone). A file that changes after it
+    #: was ingested is re-ingested as a new version of its batch (``ingest/landing_files.py``).
+    landing_settle_ticks: int = 2
     #: New files turned into runs per sensor tick, so a burst never makes one tick time out.
     landing_max_per_tick: int = 200
     #: Seconds between retrain-trigger checks (drift requests, new gold, no champion yet).
@@ -51,6 +55,9 @@ class AutomationSettings:
         return cls(
             landing_interval_s=int(_env_float("BEAMBELL_LANDING_INTERVAL_S", d.landing_interval_s)),
             landing_min_age_s=_env_float("BEAMBELL_LANDING_MIN_AGE_S", d.landing_min_age_s),
+            landing_settle_ticks=max(
+                1, int(_env_float("BEAMBELL_LANDING_SETTLE_TICKS", d.landing_settle_ticks))
+            ),
             landing_max_per_tick=int(_env_float("BEAMBELL_LANDING_MAX_PER_TICK", d.landing_max_per_tick)),
             retrain_interval_s=int(_env_float("BEAMBELL_RETRAIN_INTERVAL_S", d.retrain_interval_s)),
             retrain_min_new_gold=int(_env_float("BEAMBELL_RETRAIN_MIN_NEW_GOLD", d.retrain_min_new_gold)),

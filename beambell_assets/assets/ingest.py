@@ -7,6 +7,7 @@ too, so nothing is dropped; a batch that fails as a whole (schema, too many bad 
 run before any LF or model sees it.
 """
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,7 @@ from beambell_assets.assets.metadata import counts_table, md_table, rollup
 from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
 from beambell_assets.execution import WAREHOUSE_RETRY_POLICY, retry_only_transient
 from beambell_assets.ingest.features import build_page_features
+from beambell_assets.ingest.landing_files import check_unchanged, fingerprint, record_ingest
 from beambell_assets.ingest.quality import QualityOutcome, validate_pages
 from beambell_assets.ingest.readers import read_landing_file
 from beambell_assets.resources import ArtifactStoreResource, LandingResource, TaskResource, WarehouseResource
@@ -38,6 +40,8 @@ def _ingest_partition(
 ) -> tuple[dict[str, Any], dict[str, Any], QualityOutcome]:
     """Read, gate and store one landed batch; returns (metadata, balance numbers, GX outcome)."""
     path = landing.path_for(key)
+    root = Path(landing.landing_dir)
+    before = fingerprint(path, root)
     result = read_landing_file(
         path,
         key,
@@ -51,6 +55,7 @@ def _ingest_partition(
         [df for df in (result.quarantined, quality.failed) if len(df)] or [result.quarantined],
         ignore_index=True,
     )
+    check_unchanged(path, root, before)  # a writer still appending: retried, never half-read
     store.write_frame("raw_pages", key, accepted)
 
     now = utcnow()
@@ -58,6 +63,7 @@ def _ingest_partition(
         pages = accepted[PAGE_COLUMNS].assign(text_len=accepted["text"].str.len(), ingested_at=now)
         wh.replace_partition("pages", key, pages, conn=conn)
         wh.replace_partition("quarantine", key, quarantined.assign(quarantined_at=now), conn=conn)
+        version = record_ingest(wh, conn, key, before, result.rows_read)
 
     balance = {
         "rows_read": result.rows_read,
@@ -67,6 +73,9 @@ def _ingest_partition(
     }
     metadata: dict[str, Any] = {
         "source_file": MetadataValue.path(str(path)),
+        "file_version": version,
+        "file_size_bytes": before.size_bytes,
+        "file_sha256": before.sha256,
         **balance,
         "dagster/row_count": len(accepted),
     }

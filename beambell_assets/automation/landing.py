@@ -2,8 +2,13 @@
 
 Convention for writers (see ``ingest/contract.py``): write to a name the contract ignores
 (``.name``, ``_name``, ``*.tmp``, ``*.part``) and rename into place when complete — a rename is
-atomic, so a half-written file is never seen. Writers that cannot rename are covered by
-``landing_min_age_s``: a file is only picked up once its mtime is that old.
+atomic, so a half-written file is never seen. Writers that cannot rename are covered by the settle
+rule: a file is only picked up once its mtime is ``landing_min_age_s`` old *and* its size and mtime
+were the same on ``landing_settle_ticks`` consecutive ticks (default 2: a writer pausing for less
+than a tick interval is not read half-way). Should a file change after it was ingested anyway, the
+sensor sees it against the fingerprint ingest recorded (``ingest/landing_files.py``), waits for it
+to settle again and requests a re-ingest of its partition (a new version of the batch, run key
+``<key>@<sha256>``), with a warning in the log.
 
 Exactly-once: the durable record of "seen" is the set of dynamic partitions. A tick adds the new
 keys and requests their runs in one ``SensorResult``; each run key is the partition key, so even
@@ -33,6 +38,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
 from beambell_assets.assets.partitions import landing_partitions
+from beambell_assets.ingest.landing_files import file_stat, fingerprint, last_ingests
 from beambell_assets.resources import LandingResource, TaskResource, WarehouseResource
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import AutomationSettings
@@ -47,11 +53,30 @@ def _cursor(raw: str | None) -> dict[str, Any]:
         return {}
 
 
-def _age(path: Path, now: float) -> float:
+def _signature(path: Path) -> tuple[int, int] | None:
+    """(size, mtime_ns) of the entry itself, or None when it vanished since the listing."""
     try:
-        return now - path.stat().st_mtime
-    except FileNotFoundError:  # renamed away between listing and now
-        return -1.0
+        return file_stat(path)
+    except FileNotFoundError:
+        return None
+
+
+class _Settler:
+    """The settle rule over ticks: a signature must repeat ``ticks`` times in a row (kept in the cursor)."""
+
+    def __init__(self, previous: dict[str, Any], ticks: int, min_age_s: float, now: float) -> None:
+        self.previous, self.ticks, self.min_age_s, self.now = previous, ticks, min_age_s, now
+        self.seen: dict[str, list[int]] = {}
+
+    def settled(self, key: str, path: Path) -> bool:
+        sig = _signature(path)
+        if sig is None or self.now - sig[1] / 1e9 < self.min_age_s:
+            return False
+        prev = self.previous.get(key)
+        repeated = isinstance(prev, list) and len(prev) == 3 and tuple(prev[:2]) == sig
+        count = int(prev[2]) + 1 if repeated else 1  # type: ignore[index]
+        self.seen[key] = [sig[0], sig[1], count]
+        return count >= self.ticks
 
 
 def _runs_with_keys(context: SensorEvaluationContext, keys: list[str]) -> set[str]:
@@ -87,13 +112,15 @@ def build_landing_sensor(
         files = landing.files()
         known = set(context.instance.get_dynamic_partitions(landing_partitions.name))
         now = time.time()
-        fresh = sorted(
-            k
-            for k, p in files.items()
-            if k not in known and now - p.stat().st_mtime >= automation.landing_min_age_s
+        settler = _Settler(
+            state.get("settling") or {}, automation.landing_settle_ticks, automation.landing_min_age_s, now
         )
+        fresh = sorted(k for k, p in files.items() if k not in known and settler.settled(k, p))
         waiting = sum(1 for k in files if k not in known) - len(fresh)
         new = fresh[: automation.landing_max_per_tick]
+        changed, unchanged = _changed_since_ingest(
+            context, warehouse, landing, files, known, settler, state.get("unchanged") or {}
+        )
 
         # Partitions added by an earlier tick whose run never got submitted (crash mid-tick).
         # Only partitions never ingested are candidates (the demo/CLI ingests without the sensor).
@@ -108,18 +135,33 @@ def build_landing_sensor(
         requests = [
             RunRequest(run_key=k, partition_key=k, job_name=job, tags={"beambell/trigger": "landing"})
             for k in [*orphans, *new]
+        ] + [
+            RunRequest(
+                run_key=f"{k}@{sha}",
+                partition_key=k,
+                job_name=job,
+                tags={"beambell/trigger": "landing_changed", "beambell/file_sha256": sha},
+            )
+            for k, sha in changed.items()
         ]
-        if not requests:
-            detail = f"; {waiting} file(s) still settling" if waiting else ""
-            return SkipReason(f"no new landing files ({len(files)} known){detail}")
+        requested = set(new)
         cursor = {
             "requested": int(state.get("requested", 0)) + len(new),
             "last_key": new[-1] if new else state.get("last_key"),
             "backlog": len(fresh) - len(new),
             "at": now,
+            # signatures still settling (new files, and ingested files that changed); dropped once used
+            "settling": {k: v for k, v in settler.seen.items() if k not in requested and k not in changed},
+            "unchanged": unchanged,
         }
+        if not requests:
+            detail = f"; {waiting} file(s) still settling" if waiting else ""
+            return SensorResult(
+                skip_reason=SkipReason(f"no new landing files ({len(files)} known){detail}"),
+                cursor=json.dumps(cursor),
+            )
         context.log.info(
-            f"{len(new)} new file(s), {len(orphans)} re-requested, "
+            f"{len(new)} new file(s), {len(orphans)} re-requested, {len(changed)} changed, "
             f"{cursor['backlog']} left for the next tick; job {job}"
         )
         return SensorResult(
@@ -129,3 +171,48 @@ def build_landing_sensor(
         )
 
     return landing_sensor
+
+
+def _changed_since_ingest(
+    context: SensorEvaluationContext,
+    warehouse: WarehouseResource,
+    landing: LandingResource,
+    files: dict[str, Path],
+    known: set[str],
+    settler: _Settler,
+    unchanged: dict[str, list[int]],
+) -> tuple[dict[str, str], dict[str, list[int]]]:
+    """Ingested files whose content changed since: key -> new SHA-256 (settled ones only).
+
+    Only files whose size or mtime differ from the recorded ingest are hashed; one whose content
+    turns out the same (touched) is remembered in ``unchanged`` so it is not hashed every tick.
+    """
+    try:
+        ingested = last_ingests(warehouse.get())
+    except Exception as exc:  # a warehouse not migrated yet: nothing was ingested through it
+        context.log.debug(f"landing_files not readable: {exc}")
+        return {}, {}
+    root = Path(landing.landing_dir)
+    changed: dict[str, str] = {}
+    still_same: dict[str, list[int]] = {}
+    for key, (fp, version) in ingested.items():
+        path = files.get(key)
+        sig = _signature(path) if path is not None and key in known else None
+        if sig is None or fp.same_stat(sig):
+            continue
+        if unchanged.get(key) == list(sig):
+            still_same[key] = list(sig)
+            continue
+        if not settler.settled(key, path):  # type: ignore[arg-type]
+            continue
+        now = fingerprint(path, root)  # type: ignore[arg-type]
+        if now.sha256 == fp.sha256:
+            still_same[key] = list(sig)
+            continue
+        context.log.warning(
+            f"landing file {key} CHANGED after it was ingested (version {version}: {fp.size_bytes} bytes, "
+            f"now {now.size_bytes}); re-ingesting it as version {version + 1}. Writers should write "
+            "then rename, and never rewrite a landed file."
+        )
+        changed[key] = now.sha256
+    return changed, still_same

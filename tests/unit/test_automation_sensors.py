@@ -34,7 +34,11 @@ from beambell_assets.storage.warehouse import Warehouse, utcnow
 def _settings(home: Path, **automation: object) -> Settings:
     base = load_settings(home)
     return dataclasses.replace(
-        base, automation=dataclasses.replace(AutomationSettings(landing_min_age_s=0.0), **automation)
+        base,
+        # the age rule alone (settle ticks = 1); the default two-tick rule: test_hard_inputs_landing.py
+        automation=dataclasses.replace(
+            AutomationSettings(landing_min_age_s=0.0, landing_settle_ticks=1), **automation
+        ),
     )
 
 
@@ -59,7 +63,7 @@ class Tick:
         if isinstance(result, SensorResult):
             return cls(
                 list(result.run_requests or []),
-                None,
+                result.skip_reason.skip_message if result.skip_reason else None,
                 result.cursor,
                 list(result.dynamic_partitions_requests or []),
             )
