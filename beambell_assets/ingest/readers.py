@@ -511,8 +511,24 @@ def _head_bytes(path: Path, n: int = 64) -> bytes:
         return fh.read(n)
 
 
+def _utf16_codec(head: bytes) -> str | None:
+    """``"utf-16"`` (a BOM), ``"utf-16-le"``/``"utf-16-be"`` (no BOM, but the NUL byte of every
+    ASCII character gives it away: UTF-8 text holds no NULs), or ``None``."""
+    if head[:2] in _BOMS_UTF16:
+        return "utf-16"
+    sample = head[: len(head) // 2 * 2]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) >= 0.75 * len(odd) and not even.count(0):
+        return "utf-16-le"
+    if even.count(0) >= 0.75 * len(even) and not odd.count(0):
+        return "utf-16-be"
+    return None
+
+
 def _is_utf16(path: Path) -> bool:
-    return _head_bytes(path, 2) in _BOMS_UTF16
+    return _utf16_codec(_head_bytes(path)) is not None
 
 
 def _is_valid_utf8(path: Path) -> bool:
@@ -531,9 +547,10 @@ def _is_valid_utf8(path: Path) -> bool:
 
 
 def _to_utf8(data: bytes) -> bytes:
-    """UTF-16 files (with a BOM) re-encoded as UTF-8; anything else unchanged, minus a UTF-8 BOM."""
-    if data[:2] in _BOMS_UTF16:
-        return data.decode("utf-16", "replace").encode("utf-8")
+    """UTF-16 files (with a BOM or without) re-encoded as UTF-8; anything else unchanged, minus a
+    UTF-8 BOM."""
+    if codec := _utf16_codec(data[:64]):
+        return data.decode(codec, "replace").encode("utf-8")
     return data.removeprefix(codecs.BOM_UTF8)
 
 
@@ -550,8 +567,9 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 
 def _open_text(path: Path) -> IO[str]:
-    encoding = "utf-16" if _is_utf16(path) else "utf-8-sig"
-    errors = "replace" if encoding == "utf-16" else "surrogateescape"
+    utf16 = _utf16_codec(_head_bytes(path))
+    encoding = utf16 or "utf-8-sig"
+    errors = "replace" if utf16 else "surrogateescape"
     return io.TextIOWrapper(_open_binary(path), encoding=encoding, errors=errors, newline="")
 
 
@@ -589,6 +607,7 @@ class _Pages:
     norm_url: list[str | None]
     meta: list[HtmlMeta | None]
     content_hash: list[str | None]
+    sources: dict[str, str] = field(default_factory=dict)
     missing_url_detail: str = "no url"
 
     @classmethod
@@ -608,6 +627,7 @@ class _Pages:
             norm_url=[None] * n,
             meta=[None] * n,
             content_hash=[None] * n,
+            sources=sources,
             missing_url_detail="no url" if "url" in sources else f"the file has no {mapping.url!r} column",
         )
 
@@ -620,12 +640,26 @@ class _Pages:
 
     def validate(self, known_content_hashes: frozenset[str]) -> None:
         """Checks in priority order; a row keeps the first reason it fails."""
+        self._check_types()
         self._check_encoding()
         self._check_url()
         self._check_sizes()
         self._resolve_text()
         self._check_text()
         self._check_duplicates(known_content_hashes)
+
+    def _check_types(self) -> None:
+        """A JSON object, a list (other than a list of strings for ``text``) or a boolean where a
+        string is expected is refused: its Python ``repr`` is not the page's text."""
+        for name in ("url", "text", "html", "title"):
+            column = self.sources.get(name)
+            if column is None:
+                continue
+            values = self.batch.columns[column]
+            for i in self.alive():
+                kind = _wrong_type(values[i], allow_str_list=name == "text")
+                if kind:
+                    self.reject(i, QuarantineReason.WRONG_TYPE, f"{name} is {kind}, not a string")
 
     def _check_encoding(self) -> None:
         """Only records whose bytes failed strict decoding (or hold ``\\ud`` escapes) are scanned."""
@@ -642,6 +676,10 @@ class _Pages:
             url = self.url[i]
             if url is None:
                 self.reject(i, QuarantineReason.MISSING_URL, self.missing_url_detail)
+                continue
+            if len(url) > self.limits.max_url_chars:
+                detail = f"url has {len(url):,} > {self.limits.max_url_chars:,} characters"
+                self.reject(i, QuarantineReason.BAD_URL, detail)
                 continue
             norm = normalize_url(url)
             if norm is None:
@@ -791,6 +829,19 @@ def _as_str(value: Any) -> str | None:
         text = text.replace("\x00", "")
     text = text.strip()
     return text or None
+
+
+def _wrong_type(value: Any, allow_str_list: bool) -> str:
+    """What kind of non-string ``value`` is, when it cannot stand for text; else ``""``."""
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list | tuple):
+        if allow_str_list and all(isinstance(v, str) for v in value):
+            return ""
+        return "a list"
+    return ""
 
 
 def _iso_timestamp(value: Any) -> str | None:

@@ -127,3 +127,48 @@ def test_extraction_bounds_apply_to_ingest_records_and_custom_limits() -> None:
     tight = ingest_records([page], [1], source_file="s", partition_key="s", limits=tight_limits)
     assert len(loose.accepted) == 1
     assert list(tight.quarantined["reason"]) == ["html_too_complex"]
+
+
+def test_objects_and_lists_where_text_is_expected_are_a_wrong_type(tmp_path: Path) -> None:
+    rows = [
+        {"url": "https://example.com/1", "text": {"body": TEXT}},
+        {"url": "https://example.com/2", "text": TEXT, "title": ["a", {"b": 1}]},
+        {"url": "https://example.com/3", "text": TEXT, "title": {"t": "x"}},
+        {"url": {"href": "https://example.com/4"}, "text": TEXT},
+        {"url": "https://example.com/5", "text": True},
+        {"url": "https://example.com/6", "text": [TEXT, "and a second paragraph"]},  # paragraphs: fine
+        _good(7),
+    ]
+    path = tmp_path / "types.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = read_landing_file(path, "p")
+    assert _reasons(result) == dict.fromkeys(range(1, 6), "wrong_type")
+    assert sorted(result.accepted["source_row"]) == [6, 7]
+    assert "{" not in " ".join(result.accepted["text"])  # no Python repr ever becomes text
+
+
+def test_the_url_cap_is_the_services(tmp_path: Path) -> None:
+    long_url = "https://example.com/" + "a" * (Limits().max_url_chars + 1)
+    path = tmp_path / "urls.jsonl"
+    path.write_text(json.dumps({"url": long_url, "text": TEXT}) + "\n" + json.dumps(_good(2)) + "\n")
+    result = read_landing_file(path, "p")
+    assert _reasons(result) == {1: "bad_url"} and "characters" in result.quarantined["detail"].iat[0]
+
+
+def test_utf16_without_a_bom_is_read_as_utf16(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    rows = [{"url": f"https://example.com/é{i}", "text": f"{TEXT} Café n°{i}."} for i in range(3)]
+    jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["url", "text"])
+    writer.writeheader()
+    writer.writerows(rows)
+    for name, text in (("le.jsonl", jsonl), ("le.csv", buf.getvalue())):
+        for codec in ("utf-16-le", "utf-16-be"):
+            path = tmp_path / f"{codec}-{name}"
+            path.write_bytes(text.encode(codec))
+            result = read_landing_file(path, "p")
+            assert result.rows_read == 3 and len(result.accepted) == 3, (path.name, result.reason_counts())
+            assert "Café" in result.accepted["text"].iat[0]
