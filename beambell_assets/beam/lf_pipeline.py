@@ -10,9 +10,11 @@ same per-LF fault counts - tested on the sample scrape and the dev CSV.
 
 Data moves through a *staging directory* rather than through the pipeline graph: ``beam.Create`` of
 a 1M-row frame would put gigabytes into the job description. Chunks of a frame are written there as
-pickles (pandas' own round trip: dtypes and odd values such as ``None`` vs ``NaN`` come back exactly,
-which the identical-``L`` guarantee depends on; the files are our own, written and read by this
-module only) or, for Parquet input, the workers read the files themselves. Each worker writes its
+Arrow IPC files (with pandas' metadata, so dtypes and the index come back as they were; the
+identical-``L`` guarantee is tested on that round trip), or, for Parquet input, the workers read the
+files themselves. Never pickles: the staging directory may be shared storage (a bucket, HDFS) that
+others can write to, and unpickling a file there would run whatever code it holds. Only data
+crosses it; the LFs' code travels in the job description, as any Beam DoFn's does. Each worker writes its
 chunk's votes as an ``.npz`` (no pickle) and the driver reads them back. All I/O goes through
 ``apache_beam.io.filesystems.FileSystems``, so on Dataflow/Flink/Spark the staging directory can be
 ``gs://``/``s3://``/``hdfs://`` - it must be storage the workers can reach.
@@ -36,6 +38,7 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from snorkel.labeling import LabelingFunction
@@ -89,6 +92,26 @@ def _join(base: str, *parts: str) -> str:
     return FileSystems.join(base, *parts)
 
 
+def write_arrow_chunk(frame: pd.DataFrame) -> bytes:
+    """``frame`` as an Arrow IPC file (pandas metadata and index kept): data only, no code."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise ValueError(
+            f"a column of the frame cannot be staged as Arrow data ({exc}); LF input columns must "
+            "each hold one type (strings, numbers, booleans, lists of them)"
+        ) from exc
+    sink = io.BytesIO()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def read_arrow_chunk(data: bytes) -> pd.DataFrame:
+    with pa.ipc.open_file(pa.BufferReader(data)) as reader:
+        return reader.read_all().to_pandas()
+
+
 class ApplyChunkFn(beam.DoFn):
     """One element = one staged chunk (or Parquet file); writes its votes as ``.npz``."""
 
@@ -107,10 +130,12 @@ class ApplyChunkFn(beam.DoFn):
 
     def process(self, element: tuple[int, str, str]) -> Iterator[int]:
         start, kind, path = element
-        if kind == "pickle":
-            frame = pickle.loads(_read_bytes(path))
-        else:  # parquet: the whole file, in chunk_size pieces
+        if kind == "arrow":
+            frame = read_arrow_chunk(_read_bytes(path))
+        elif kind == "parquet":  # the whole file, in chunk_size pieces
             frame = pd.read_parquet(io.BytesIO(_read_bytes(path)))
+        else:
+            raise ValueError(f"staged chunk {path}: unknown kind {kind!r} (only arrow or parquet data)")
         assert self._plan is not None
         for s in range(0, len(frame), self.chunk_size):
             res = _run_chunk(self._plan, frame.iloc[s : s + self.chunk_size], start + s)
@@ -184,9 +209,9 @@ class BeamLFApplier:
         with _Staging(self.staging_dir) as stage:
             elements = []
             for s, e in self._chunks(n, self._workers(options)):
-                path = _join(stage.inputs, f"{s:015d}.pkl")
-                _write_bytes(path, pickle.dumps(df.iloc[s:e], protocol=pickle.HIGHEST_PROTOCOL))
-                elements.append((s, "pickle", path))
+                path = _join(stage.inputs, f"{s:015d}.arrow")
+                _write_bytes(path, write_arrow_chunk(df.iloc[s:e]))
+                elements.append((s, "arrow", path))
             return self._run(elements, n, options, stage, t0)
 
     def apply_parquet(self, paths: Sequence[str]) -> tuple[np.ndarray, ApplyReport]:
