@@ -32,6 +32,7 @@ PROFILE = settings(
     max_examples=60,
     deadline=None,
     derandomize=True,
+    database=None,  # the same examples on every machine: no local example database
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 TEXT = "An ordinary page about trains, timetables, platforms and tickets to the coast"
@@ -171,7 +172,8 @@ def test_parquet_with_columns_of_any_type_is_accounted_for(n, extra, url_type, d
         result = _read(path)
     assert result is not None
     assert result.rows_read == max(n, 1)
-    if n and url_type != pa.int64() and not any(name in ("title", "html") for name, _ in extra):
+    # unmapped columns of any type never cost a row (title/html/id are fields, checked as such)
+    if n and url_type != pa.int64() and not any(name in ("title", "html", "id") for name, _ in extra):
         assert len(result.accepted) == n, result.reason_counts()
 
 
