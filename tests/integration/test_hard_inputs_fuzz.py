@@ -74,10 +74,11 @@ def test_no_input_gives_a_server_error(service: str) -> None:
     with httpx.Client(base_url=service, headers=AUTH, timeout=60) as client:
         for path, body in SEEDS.items():
             assert client.post(path, json=body).status_code < 500, path
-            raw = json.dumps(_with_lone_surrogates(body)).encode("ascii")
-            resp = client.post(path, content=raw, headers={"Content-Type": "application/json"})
-            assert resp.status_code < 500, (path, resp.status_code, resp.text[:300])
-            assert client.get("/v1/stats").status_code == 200, path
+            for variant in [_with_lone_surrogates(body), *_one_string_spoiled(body)]:
+                raw = json.dumps(variant).encode("ascii")
+                resp = client.post(path, content=raw, headers={"Content-Type": "application/json"})
+                assert resp.status_code < 500, (path, raw[:300], resp.status_code, resp.text[:300])
+                assert client.get("/v1/stats").status_code == 200, (path, raw[:300])
     # and the service is still healthy afterwards
     assert httpx.get(f"{service}/health", timeout=30).status_code == 200
 
@@ -124,3 +125,20 @@ def _with_lone_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [_with_lone_surrogates(v) for v in value]
     return value
+
+
+def _one_string_spoiled(value: Any) -> list[Any]:
+    """Copies of ``value`` with a lone surrogate in exactly one of its strings, one copy per string."""
+    if isinstance(value, str):
+        return [value + "\udc80"]
+    if isinstance(value, dict):
+        out = []
+        for key, item in value.items():
+            out += [{**value, key: spoiled} for spoiled in _one_string_spoiled(item)]
+        return out
+    if isinstance(value, list):
+        out = []
+        for i, item in enumerate(value):
+            out += [[*value[:i], spoiled, *value[i + 1 :]] for spoiled in _one_string_spoiled(item)]
+        return out
+    return []
