@@ -200,9 +200,7 @@ class ColumnMapping:
         """Field -> column for the url and every field the mapping names away from the defaults."""
         defaults = ColumnMapping()
         named = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {
-            k: v for k, v in named.items() if v is not None and (k == "url" or v != getattr(defaults, k))
-        }
+        return {k: v for k, v in named.items() if v is not None and (k == "url" or v != getattr(defaults, k))}
 
     def missing_columns(self, available: list[str]) -> list[str]:
         """Columns a file must have for this mapping and lacks: a batch-level error, not row-level.

@@ -57,6 +57,8 @@ _MIN_TEXT_CHARS = _LIMITS.min_text_chars
 class PageTooComplex(ValueError):
     """A page's HTML is over a bound of the landing contract (size, elements, depth, CPU): ingest
     would quarantine it as ``html_too_complex``; the service answers 422 instead of spending on it."""
+
+
 _COUNTS = ("n_links", "n_images", "n_forms")
 
 
