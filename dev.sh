@@ -6,6 +6,8 @@
 #                          args go to `beambell demo`, e.g. --data FILE --map url=...,text=...,label=...
 #   ./dev.sh test [args]   ruff, then the whole test suite (fast unit tests first, then integration)
 #   ./dev.sh ui            the Dagster UI (webserver + daemon) on the demo's home, http://127.0.0.1:3000
+#   ./dev.sh stream [args] the real-time pipeline on Apache Beam (Redis Streams on 127.0.0.1:6379);
+#                          args go to `beambell stream`, e.g. `send`, `status`, `stop`
 #   ./dev.sh setup         only create/refresh .venv
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -52,6 +54,12 @@ case "$cmd" in
     "$VENV/bin/ruff" check .
     exec "$VENV/bin/python" -m pytest tests/unit tests/integration "$@"
     ;;
+  stream)
+    setup
+    home="${BEAMBELL_HOME:-$PWD/.beambell}"
+    export BEAMBELL_HOME="$home"
+    exec "$VENV/bin/beambell" stream "$@"
+    ;;
   ui)
     setup
     home="${BEAMBELL_HOME:-$PWD/.beambell}"
@@ -61,5 +69,5 @@ case "$cmd" in
     exec "$VENV/bin/dagster" dev -w workspace.yaml -h 127.0.0.1 -p "${PORT:-3000}" "$@"
     ;;
   *)
-    sed -n '2,10p' "$0"; exit 2 ;;
+    sed -n '2,12p' "$0"; exit 2 ;;
 esac

@@ -63,7 +63,11 @@ class CheckpointRef:
 
 
 def write_checkpoint_files(store: ArtifactStore, learner: StreamLearner, version: int) -> CheckpointRef:
-    """Write the files of checkpoint ``version`` (not yet committed: see :func:`checkpoint_row`)."""
+    """Write the files of checkpoint ``version`` (not yet committed: see :func:`checkpoint_row`).
+
+    Pages the online model has not learned yet are learned first, so the checkpoint holds no
+    half-applied page."""
+    learner.flush_online()
     folder = f"{learner.task.name}/ckpt-{version:08d}"
     blobs = {
         "statistics.npz": _npz(learner.stats.to_arrays()),
@@ -166,6 +170,7 @@ def replay_tail(learner: StreamLearner, tail: pd.DataFrame, chunk: int = 500) ->
     texts = tail["text"].fillna("").astype(str).tolist()
     for s in range(0, len(tail), chunk):
         learner.learn(L[s : s + chunk], texts[s : s + chunk])
+    learner.flush_online()
     learner.last_applied = Position.parse(str(tail["message_id"].iloc[-1]))
     return len(tail)
 

@@ -63,6 +63,9 @@ class LearnerConfig:
     snorkel_every: int = 2000
     snorkel_epochs: int = 500
     online_min_pages: int = 300
+    #: The online model takes one SGD step (plus replay) per this many covered pages: a step has a
+    #: fixed cost (one binary problem per class), and the model's Beam state is rewritten per step.
+    online_update_every: int = 64
     online_alpha: float = 1e-5
     online_replay_size: int = 4000
     online_replay_passes: int = 2
@@ -164,6 +167,9 @@ class StreamLearner:
         )
         self.lf_state = StatefulLFState.empty(task.name, task.label_names, (task.text_field,))
         self._stateful_applier: FastLFApplier | None = None
+        self._appliers: dict[str, FastLFApplier] | None = None  # shared cache, see bind()
+        #: Covered pages not yet learned by the online model: (hashed counts, probabilities, L rows).
+        self._pending: list[tuple[Any, np.ndarray, np.ndarray]] = []
         self.gold = pd.DataFrame(columns=["page_id", "text", "label", "source"])
         self.prequential = Prequential(self.k)
         self.last_applied: Position | None = None
@@ -191,23 +197,39 @@ class StreamLearner:
         state = dict(self.__dict__)
         state["task"] = None
         state["_stateful_applier"] = None
+        state["_appliers"] = None
         return state
 
-    def bind(self, task: Task) -> StreamLearner:
-        """Attach the task after the learner came back from state."""
+    def bind(self, task: Task, appliers: dict[str, FastLFApplier] | None = None) -> StreamLearner:
+        """Attach the task after the learner came back from state; ``appliers`` is a cache of
+        stateful-LF appliers by state version that outlives the learner (it holds code, not state)."""
         if task.fingerprint() != self._fingerprint:
             raise ValueError(
                 f"the learned state is for another label space or LF set than task {task.name!r}"
             )
         self.task = task
+        self._appliers = appliers
         return self
+
+    def detach(self) -> OnlineSoftClassifier:
+        """Hand the online model over to be kept in its own state cell (see ``pipeline.Learn``); the
+        learner holds none until it is given one again."""
+        online, self.online = self.online, None
+        return online
 
     # ------------------------------------------------------------------ votes
 
     @property
     def stateful_applier(self) -> FastLFApplier:
         if self._stateful_applier is None:
-            self._stateful_applier = FastLFApplier(build_stateful_lfs(self.lf_state), n_jobs=1)
+            version = self.lf_state.version
+            cached = self._appliers.get(version) if self._appliers is not None else None
+            if cached is None:
+                cached = FastLFApplier(build_stateful_lfs(self.lf_state), n_jobs=1)
+                if self._appliers is not None:
+                    self._appliers.clear()
+                    self._appliers[version] = cached
+            self._stateful_applier = cached
         return self._stateful_applier
 
     def votes(self, features: pd.DataFrame, L_task: np.ndarray) -> np.ndarray:
@@ -301,9 +323,28 @@ class StreamLearner:
                 lm_probs = self.label_model.predict_proba(seg[covered])
                 self.stats.add_posteriors(lm_probs)
                 counts = self.online.counts([t for t, c in zip(seg_texts, covered, strict=True) if c])
-                self.online.learn(counts, lm_probs, seg[covered], relabel=self._relabel)
+                self._pending.append((counts, lm_probs, seg[covered]))
+                if sum(c.shape[0] for c, _p, _l in self._pending) >= self.config.online_update_every:
+                    self.flush_online()
             self._maybe_refit()
             start = end
+
+    def flush_online(self) -> bool:
+        """Teach the online model the pending pages (one step); True when it changed."""
+        if not self._pending:
+            return False
+        import scipy.sparse as sp
+
+        counts = sp.vstack([c for c, _p, _l in self._pending], format="csr")
+        probs = np.vstack([p for _c, p, _l in self._pending])
+        L = np.vstack([lrow for _c, _p, lrow in self._pending])
+        self._pending = []
+        self.online.learn(counts, probs, L, relabel=self._relabel)
+        return True
+
+    @property
+    def pending_online(self) -> int:
+        return sum(c.shape[0] for c, _p, _l in self._pending)
 
     def _pages_to_next_refit(self) -> int:
         pages = self.stats.pages
@@ -457,6 +498,7 @@ class StreamLearner:
                 "version": self.online.version,
                 "pages_learned": self.online.pages_learned,
                 "gold_learned": self.online.gold_learned,
+                "pending": self.pending_online,
             },
             "lf_state_version": self.lf_state.version,
             "n_gold": len(self.gold),

@@ -89,6 +89,15 @@ class StreamJob:
 # --------------------------------------------------------------------------- source
 
 
+def _one_thread_per_worker() -> None:
+    """BLAS/OpenMP pools off: a stream scores small chunks, and idle pool threads spin-wait (seen here:
+    1.7 cores busy at 10 pages/s with the default pools, most of it spinning). Parallelism comes
+    from the runner's workers instead."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
 class _Unbounded(RestrictionProvider):
     def initial_restriction(self, element: Any) -> OffsetRange:
         return OffsetRange(0, _UNBOUNDED)
@@ -185,6 +194,7 @@ class Prepare(beam.DoFn):
         from beambell_assets.labeling.task import load_task
         from beambell_assets.storage.warehouse import Warehouse
 
+        _one_thread_per_worker()
         self.task = load_task(self.job.task_spec)
         self.wh = Warehouse(self.job.warehouse_url)
         self.wh.migrate()
@@ -319,8 +329,12 @@ class Prepare(beam.DoFn):
 # --------------------------------------------------------------------------- learn, predict, commit
 
 
+# Two cells: the learner (statistics, label model, gold, counters: rewritten every bundle) and its
+# online model (tens of MB of weights and replay buffer: rewritten only when it took a step).
 _LEARNER_SPEC = ReadModifyWriteStateSpec("learner", PickleCoder())
+_ONLINE_SPEC = ReadModifyWriteStateSpec("online_model", PickleCoder())
 _LEARNER_STATE = beam.DoFn.StateParam(_LEARNER_SPEC)
+_ONLINE_STATE = beam.DoFn.StateParam(_ONLINE_SPEC)
 
 
 class Learn(beam.DoFn):
@@ -335,6 +349,7 @@ class Learn(beam.DoFn):
         from beambell_assets.storage.warehouse import Warehouse
         from beambell_assets.streaming.champion import ChampionWatcher
 
+        _one_thread_per_worker()
         self.task = load_task(self.job.task_spec)
         self.wh = Warehouse(self.job.warehouse_url)
         self.wh.migrate()
@@ -346,20 +361,28 @@ class Learn(beam.DoFn):
             self.job.stream.redis_url, [self.job.names.pages], self.job.stream.group, self.job.consumer
         )
         self.latencies: deque[tuple[float, float]] = deque(maxlen=5000)  # (commit time, seconds)
+        self.appliers: dict[str, Any] = {}  # stateful-LF appliers by state version (not state)
         self.started_at = time.time()
         self.pending: list[Any] = []
 
     def start_bundle(self) -> None:
         self.pending = []
 
-    def process(self, element: tuple[str, Any], state: Any = _LEARNER_STATE) -> Iterator[int]:
+    def process(
+        self, element: tuple[str, Any], state: Any = _LEARNER_STATE, online_state: Any = _ONLINE_STATE
+    ) -> Iterator[int]:
         from beambell_assets.streaming.sink import CommitBatch
 
         _key, prepared = element
         learner = state.read()
-        if learner is None:
+        online = online_state.read() if learner is not None else None
+        restored = learner is None or online is None
+        if restored:
             learner = self._restore()
-        learner.bind(self.task)
+        else:
+            learner.online = online
+        learner.bind(self.task, self.appliers)
+        online_version = (learner.online.updates, learner.online.gold_learned, id(learner.online))
         batch = CommitBatch(task=self.task.name)
         champion = self.watcher.current
         if isinstance(prepared, PreparedPages):
@@ -367,8 +390,12 @@ class Learn(beam.DoFn):
         else:
             self._feedback(learner, prepared, champion, batch)
         self._maybe_checkpoint(learner, batch)
+        summary = learner.summary()
+        online = learner.detach()
+        if restored or (online.updates, online.gold_learned, id(online)) != online_version:
+            online_state.write(online)
         state.write(learner)
-        self.pending.append((batch, learner.summary()))
+        self.pending.append((batch, summary))
         yield len(batch.messages)
 
     def _restore(self) -> Any:

@@ -115,6 +115,10 @@ def _replace(
 def commit(wh: Warehouse, batch: CommitBatch) -> None:
     """Write the whole batch in one transaction (retried as a whole on a lost connection)."""
 
+    now = utcnow()
+    for m in batch.messages:  # the accounting row says when it was committed, not when it was built
+        m["committed_at"] = now
+
     def _do() -> None:
         with wh.engine.begin() as conn:
             _replace(wh, conn, "stream_pages", batch.pages, ["page_id"])

@@ -155,6 +155,7 @@ def test_checkpoint_plus_replayed_tail_restores_exactly_the_state_of_an_uninterr
             {"message_id": p.message_id, "lf_votes": json.dumps(p.lf_votes), "text": t}
             for p, t in zip(preds, feats["text"], strict=True)
         ]
+    learner.flush_online()
     restored = load_checkpoint(store, ref, StreamLearner(TASK, CONFIG))
     assert restored.stats.pages == sum(len(ids) for ids, _f, _l in parts[:half])
     replay_tail(restored, pd.DataFrame(tail_rows))
