@@ -35,10 +35,8 @@ import base64
 import binascii
 import contextlib
 import hmac
-import json
 import logging
 import os
-import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -52,14 +50,14 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from beambell_assets.ingest.contract import Limits
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.task import Task, load_task
+from beambell_assets.serving.bodies import AsciiJSONResponse, StrictBody
 from beambell_assets.serving.features_online import PageTooComplex, online_features
 from beambell_assets.serving.feedback_routes import add_feedback_routes
 from beambell_assets.serving.model_store import load_model
@@ -73,7 +71,6 @@ TOKEN_ENV = "BEAMBELL_API_TOKEN"
 #: Pages per ``/v1/predict`` call and tasks per Label Studio ``/predict`` call.
 MAX_BATCH = 1000
 _LIMITS = Limits()
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 #: Paths served without the token (probes, load balancers). Everything else, /docs and
 #: /openapi.json included, needs it.
 OPEN_PATHS = frozenset({"/health"})
@@ -84,47 +81,6 @@ _WARMUP_PAGE = {
 }
 
 # --------------------------------------------------------------------------- request bodies
-
-
-class StrictBody(BaseModel):
-    """Base of every request body: strings must be valid Unicode.
-
-    JSON may escape a lone surrogate (``"\\udc80"``); Python decodes it into a string that cannot
-    be encoded as UTF-8, so it would fail later (a 500 at response time, a stored event that breaks
-    ``/v1/stats``). It is refused here, with the other validation errors (422).
-    """
-
-    @model_validator(mode="before")
-    @classmethod
-    def _valid_unicode(cls, data: Any) -> Any:
-        if where := _lone_surrogate_at(data):
-            raise ValueError(f"{where}: not valid Unicode (a lone surrogate such as \\udc80)")
-        return data
-
-
-def _lone_surrogate_at(data: Any) -> str:
-    """The path of the first key or string holding a lone surrogate, or ``""`` (iterative)."""
-    stack: list[tuple[str, Any]] = [("body", data)]
-    while stack:
-        where, value = stack.pop()
-        if isinstance(value, str):
-            if not value.isascii() and _SURROGATE_RE.search(value):
-                return where
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(key, str) and not key.isascii() and _SURROGATE_RE.search(key):
-                    return f"{where} (a key)"
-                stack.append((f"{where}.{key}", item))
-        elif isinstance(value, list | tuple):
-            stack.extend((f"{where}.{i}", item) for i, item in enumerate(value))
-    return ""
-
-
-class AsciiJSONResponse(JSONResponse):
-    """JSON with every non-ASCII character escaped: whatever a string holds, rendering cannot fail."""
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 class PageIn(StrictBody):

@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from beambell_assets.serving.bodies import AsciiJSONResponse, StrictBody
 
 
-class GoldLabelIn(BaseModel):
+class GoldLabelIn(StrictBody):
     model_config = ConfigDict(extra="forbid")
 
     page_id: str | None = Field(default=None, max_length=64)
@@ -24,7 +25,7 @@ class GoldLabelIn(BaseModel):
     labeler: str | None = Field(default=None, max_length=256)
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(StrictBody):
     model_config = ConfigDict(extra="forbid")
 
     labels: list[GoldLabelIn] = Field(min_length=1, max_length=1000)
@@ -35,7 +36,7 @@ def add_feedback_routes(app: FastAPI, state: Any, guard: list[Any]) -> None:
     from beambell_assets.feedback.publish import record_gold
 
     @app.post("/v1/feedback", dependencies=guard)
-    def feedback(body: FeedbackRequest) -> JSONResponse:
+    def feedback(body: FeedbackRequest) -> AsciiJSONResponse:
         """Store gold labels and tell the stream; answers what was accepted and what was rejected."""
         state.count("feedback")
         result = record_gold(
@@ -45,4 +46,4 @@ def add_feedback_routes(app: FastAPI, state: Any, guard: list[Any]) -> None:
             source="service",
             stream=state.settings.stream,
         )
-        return JSONResponse(result.as_dict())
+        return AsciiJSONResponse(result.as_dict())
