@@ -175,7 +175,7 @@ def select_end_model(
         group = [c for c in cands if c.features == feat]
         t_feat = time.perf_counter()
         for (tr, te), cache in zip(splits, fold_cache, strict=True):
-            Xtr, Xte = _fold_matrices(feat, X[tr], X[te], n_classes, encoder_path, cache)
+            Xtr, Xte = fold_matrices(feat, X[tr], X[te], n_classes, encoder_path, cache)
             for cand in group:
                 est = candidate_estimator(
                     cand, n_classes, class_weight=class_weight, encoder_path=encoder_path
@@ -220,7 +220,7 @@ def select_end_model(
     return EndModelSelection(chosen=chosen, table=table, n_rows=len(idx), folds=folds, seconds=seconds)
 
 
-def _fold_matrices(
+def fold_matrices(
     feat: str,
     X_tr: np.ndarray,
     X_te: np.ndarray,
@@ -233,8 +233,8 @@ def _fold_matrices(
     if feat in cache:
         return cache[feat]
     if feat == "both":
-        w_tr, w_te = _fold_matrices("word", X_tr, X_te, n_classes, encoder_path, cache)
-        c_tr, c_te = _fold_matrices("char", X_tr, X_te, n_classes, encoder_path, cache)
+        w_tr, w_te = fold_matrices("word", X_tr, X_te, n_classes, encoder_path, cache)
+        c_tr, c_te = fold_matrices("char", X_tr, X_te, n_classes, encoder_path, cache)
         out = (sp.hstack([w_tr, c_tr], format="csr"), sp.hstack([w_te, c_te], format="csr"))
     else:
         base = candidate_estimator(Candidate(feat, 1.0, "soft"), n_classes, encoder_path=encoder_path)
