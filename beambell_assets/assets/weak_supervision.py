@@ -45,6 +45,7 @@ from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
 from beambell_assets.training.class_prior import label_shift_factors
+from beambell_assets.training.encoder import configured_encoder, warm_cache
 from beambell_assets.training.end_model import fit_task_end_model
 from beambell_assets.training.evaluation import evaluate
 from beambell_assets.training.label_model import fit_label_model
@@ -77,6 +78,21 @@ def _agreement_with_label_model(
     rows = rows.sample(n=min(sample, len(rows)), random_state=0)
     expected = lm.loc[rows["page_id"]].to_numpy().argmax(axis=1)
     return float((np.asarray(model.predict(rows["text"].tolist())) == expected).mean())
+
+
+def _warm_embeddings(store: ArtifactStore, keys: list[str]) -> int:
+    """Page embeddings stored by ``page_features`` (when an encoder is configured) into this
+    process's cache, so the end model's encoder candidate never re-encodes a page."""
+    encoder = configured_encoder()
+    if not encoder:
+        return 0
+    n = 0
+    for key in keys:
+        try:
+            n += warm_cache(store.read_frame("page_embeddings", key), encoder)
+        except (FileNotFoundError, OSError):
+            continue  # a partition featurised before the encoder was configured: encoded on demand
+    return n
 
 
 def _label_shift(store: ArtifactStore, label_model_asset: str, k: int) -> np.ndarray | None:
@@ -394,6 +410,7 @@ def build_weak_supervision_assets(
             model.fit(weak["text"].tolist(), y)
             end_model: dict[str, Any] = {"spec": "hashed-sgd", "chosen": "hashed-sgd", "features": "hashed"}
         else:
+            _warm_embeddings(store, weak["partition_key"].dropna().unique().tolist())
             fitted = fit_task_end_model(
                 weak["text"].tolist(), y, task.cardinality, task.end_model, class_weight=shift
             )

@@ -178,3 +178,38 @@ class EncoderFeatures:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.path = state["path"]
         self.max_seq_length = int(state.get("max_seq_length", DEFAULT_MAX_SEQ_LENGTH))
+
+
+def configured_encoder() -> str | None:
+    """The encoder the settings name (``BEAMBELL_ENCODER_PATH``), if it can be used here."""
+    from beambell_assets.settings import EndModelSettings
+
+    path = resolve_encoder_path(EndModelSettings.from_env().encoder_path)
+    return path if encoder_available(path) else None
+
+
+def embedding_frame(
+    page_ids: Sequence[Any], texts: Sequence[str], path: str, *, max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
+) -> Any:
+    """One row per page (``page_id``, ``text_sha1``, ``embedding``): stored next to the page
+    features so every later step (LF, end model, another process) reuses the vectors."""
+    import pandas as pd
+
+    texts = ["" if t is None else str(t) for t in texts]
+    vecs = embed(texts, path, max_seq_length=max_seq_length)
+    return pd.DataFrame(
+        {
+            "page_id": list(page_ids),
+            "text_sha1": [_key(path, max_seq_length, t)[2] for t in texts],
+            "embedding": [v.tolist() for v in vecs],
+        }
+    )
+
+
+def warm_cache(frame: Any, path: str, *, max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH) -> int:
+    """Load stored embeddings (an :func:`embedding_frame`) into this process's cache; returns how many."""
+    n = 0
+    for sha, vec in zip(frame["text_sha1"], frame["embedding"], strict=True):
+        _CACHE.put((path, max_seq_length, str(sha)), np.asarray(vec, dtype=np.float32))
+        n += 1
+    return n

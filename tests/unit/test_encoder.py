@@ -72,3 +72,21 @@ def test_prototype_lf_votes_and_column_form_agrees() -> None:
     assert [lf(row) for row in df.itertuples()] == votes.tolist()
     gold = EncoderPrototypeLF.from_examples("enc_gold", SPORTS + BUSINESS, [0] * 4 + [1] * 4, PATH)
     assert gold.labels == [0, 1]
+
+
+def test_stored_embeddings_warm_another_process_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["a page about sailing boats", "a page about chess openings"]
+    frame = enc.embedding_frame(["p1", "p2"], texts, PATH)
+    assert list(frame.columns) == ["page_id", "text_sha1", "embedding"] and len(frame.embedding[0]) == 384
+    expected = np.vstack(frame["embedding"].to_list()).astype(np.float32)
+    monkeypatch.setattr(enc, "_CACHE", enc._EmbeddingCache())  # a fresh process's empty cache
+    assert enc.warm_cache(frame, PATH) == 2
+    monkeypatch.setattr(enc, "load_encoder", lambda *a, **k: pytest.fail("re-encoded a stored page"))
+    np.testing.assert_allclose(enc.embed(texts, PATH), expected)
+
+
+def test_configured_encoder_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BEAMBELL_ENCODER_PATH", raising=False)
+    assert enc.configured_encoder() is None  # off by default: the default path never loads it
+    monkeypatch.setenv("BEAMBELL_ENCODER_PATH", "bundled")
+    assert enc.configured_encoder() == PATH
