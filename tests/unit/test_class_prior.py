@@ -48,3 +48,19 @@ def test_degenerate_inputs() -> None:
     assert np.isfinite(full.uncovered).all() and full.uncovered.sum() == pytest.approx(1.0)
     with pytest.raises(ValueError):
         estimate_class_prior(np.zeros(3, dtype=int), 2)
+
+
+def test_label_model_without_gold_uses_the_learned_prior() -> None:
+    """The failure this fixes: with a uniform prior the covered rows' mean P(positive) is far above
+    the truth on an imbalanced task; with the EM prior it is close to it."""
+    from beambell_assets.training.label_model import fit_label_model
+
+    L, y = _imbalanced(0.1, seed=3)
+    covered = (L != -1).any(axis=1)
+    truth = y[covered].mean()
+    learned = fit_label_model(L, 2, seed=0, n_epochs=200)
+    uniform = fit_label_model(L, 2, seed=0, n_epochs=200, class_balance="uniform")
+    assert learned.class_prior is not None and learned.class_balance_source.startswith("EM")
+    err_learned = abs(learned.probs[covered, 1].mean() - truth)
+    err_uniform = abs(uniform.probs[covered, 1].mean() - truth)
+    assert err_learned < 0.06 and err_learned < err_uniform
