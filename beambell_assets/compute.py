@@ -26,7 +26,8 @@ from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
 
 ENGINES = ("local", "beam")
-#: ``tfidf-lbfgs``: TF-IDF + L-BFGS logistic regression on the whole window (the default);
+#: ``tfidf-lbfgs``: TF-IDF + L-BFGS logistic regression on the whole window (the default; the
+#: ``classifier`` asset picks its featurisation per task, ``training/end_model.py``);
 #: ``hashed-sgd``: hashed tf-idf + SGD (``training/streaming_classifier.py``), ~60x faster to fit on
 #: 100k pages, 0.01-0.03 less accurate on the dev set (``benchmarks/full_retrain.py``).
 CLASSIFIERS = ("tfidf-lbfgs", "hashed-sgd")

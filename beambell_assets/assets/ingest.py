@@ -7,6 +7,7 @@ too, so nothing is dropped; a batch that fails as a whole (schema, too many bad 
 run before any LF or model sees it.
 """
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from beambell_assets.ingest.readers import read_landing_file
 from beambell_assets.resources import ArtifactStoreResource, LandingResource, TaskResource, WarehouseResource
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
+from beambell_assets.training.encoder import configured_encoder, embedding_frame
 
 PAGE_COLUMNS = ["page_id", "url", "title", "text", "content_hash", "scraped_at", "source_file", "source_row"]
 
@@ -187,6 +189,7 @@ def page_features(
     """
     store = artifacts.get()
     current_task = task.get()
+    encoder = configured_encoder()
     per_partition: dict[str, dict[str, Any]] = {}
     for key in context.partition_keys:
         features = build_page_features(store.read_frame("raw_pages", key))
@@ -194,6 +197,11 @@ def page_features(
             features = current_task.prepare(features)
         store.write_frame("page_features", key, features)
         metadata: dict[str, Any] = {"dagster/row_count": len(features), "pages": len(features)}
+        if encoder:  # sentence embeddings, once per page, kept with the features (encoder.py)
+            t0 = time.perf_counter()
+            texts = features[current_task.text_field].fillna("").astype(str).tolist()
+            store.write_frame("page_embeddings", key, embedding_frame(features["page_id"], texts, encoder))
+            metadata["embedding_ms_per_page"] = 1000 * (time.perf_counter() - t0) / max(len(features), 1)
         if len(features):
             metadata.update(
                 {

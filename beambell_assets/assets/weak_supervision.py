@@ -44,6 +44,9 @@ from beambell_assets.serving.model_store import load_model, save_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
+from beambell_assets.training.class_prior import label_shift_factors
+from beambell_assets.training.encoder import configured_encoder, warm_cache
+from beambell_assets.training.end_model import fit_task_end_model
 from beambell_assets.training.evaluation import evaluate
 from beambell_assets.training.label_model import fit_label_model
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
@@ -75,6 +78,44 @@ def _agreement_with_label_model(
     rows = rows.sample(n=min(sample, len(rows)), random_state=0)
     expected = lm.loc[rows["page_id"]].to_numpy().argmax(axis=1)
     return float((np.asarray(model.predict(rows["text"].tolist())) == expected).mean())
+
+
+def _warm_embeddings(store: ArtifactStore, keys: list[str]) -> int:
+    """Page embeddings stored by ``page_features`` (when an encoder is configured) into this
+    process's cache, so the end model's encoder candidate never re-encodes a page."""
+    encoder = configured_encoder()
+    if not encoder:
+        return 0
+    n = 0
+    for key in keys:
+        try:
+            n += warm_cache(store.read_frame("page_embeddings", key), encoder)
+        except (FileNotFoundError, OSError):
+            continue  # a partition featurised before the encoder was configured: encoded on demand
+    return n
+
+
+def _label_shift(store: ArtifactStore, label_model_asset: str, k: int) -> np.ndarray | None:
+    """Per-class weights correcting the training rows (covered by some LF) for the class mix of all
+    rows, from the label model's gold-free prior estimate; None when there is none."""
+    try:
+        frame = store.read_frame(label_model_asset, "class_prior")
+    except (FileNotFoundError, OSError, KeyError):
+        return None
+    if len(frame) != k:
+        return None
+    from beambell_assets.training.class_prior import ClassPrior
+
+    prior = ClassPrior(
+        prior=frame["prior"].to_numpy(float),
+        prior_covered=frame["prior_covered"].to_numpy(float),
+        uncovered=frame["uncovered_posterior"].to_numpy(float),
+        coverage=float("nan"),
+        n_iter=0,
+        converged=True,
+        source="stored",
+    )
+    return label_shift_factors(prior)
 
 
 #: ``lf_votes`` and ``predictions`` also need the ``compute`` resource: local or Apache Beam, chosen
@@ -235,6 +276,10 @@ def build_weak_supervision_assets(
         probs["n_votes"] = (L != -1).sum(axis=1)
         probs["gold"] = gold
         store.write_frame(n("label_model"), "probs", probs)
+        if fit.class_prior is not None:
+            store.write_frame(
+                n("label_model"), "class_prior", pd.DataFrame(fit.class_prior.as_rows(task.label_names))
+            )
 
         weights = pd.DataFrame(
             {
@@ -257,6 +302,8 @@ def build_weak_supervision_assets(
             ]
         )
         balance = pd.DataFrame({"class": task.label_names, "prior": fit.class_balance})
+        if fit.class_prior is not None:  # the gold-free estimate, also on all rows and uncovered rows
+            balance = pd.DataFrame(fit.class_prior.as_rows(task.label_names)).assign(used=fit.class_balance)
         return MaterializeResult(
             metadata={
                 "window_partitions": len(keys),
@@ -357,8 +404,18 @@ def build_weak_supervision_assets(
         if weak.empty:
             raise Failure("the training set is empty: no page got a vote from any LF")
         y = weak[prob_columns(task.cardinality)].to_numpy()
-        model = _compute(context).make_classifier(task.cardinality)
-        model.fit(weak["text"].tolist(), y)
+        compute = _compute(context)
+        shift = _label_shift(store, n("label_model"), task.cardinality)
+        if compute.classifier == "hashed-sgd":  # the fast online model: no search
+            model = compute.make_classifier(task.cardinality)
+            model.fit(weak["text"].tolist(), y)
+            end_model: dict[str, Any] = {"spec": "hashed-sgd", "chosen": "hashed-sgd", "features": "hashed"}
+        else:
+            _warm_embeddings(store, weak["partition_key"].dropna().unique().tolist())
+            fitted = fit_task_end_model(
+                weak["text"].tolist(), y, task.cardinality, task.end_model, class_weight=shift
+            )
+            model, end_model = fitted.model, fitted.metrics()
         preds = model.predict(gold_eval["text"].tolist()) if len(gold_eval) else np.array([], dtype=int)
         report = evaluate(gold_eval["gold"].to_numpy(), preds, task.label_names)
         metrics = {k: report[k] for k in ("accuracy", "macro_f1", "n_gold") if k in report}
@@ -368,6 +425,9 @@ def build_weak_supervision_assets(
         metrics["agreement_with_label_model"] = _agreement_with_label_model(
             model, weak, store.read_frame(n("label_model"), "probs"), task.cardinality
         )
+        metrics["end_model"] = end_model
+        if shift is not None:
+            metrics["label_shift_factors"] = [round(float(f), 4) for f in shift]
 
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         version = f"{task.name}-{stamp}"
@@ -393,7 +453,12 @@ def build_weak_supervision_assets(
             "majority_class_accuracy_on_gold": scalar(metrics.get("majority_class_accuracy")),
             "agreement_with_label_model": scalar(metrics.get("agreement_with_label_model")),
             "artifact": MetadataValue.path(str(path)),
+            "end_model": str(end_model.get("chosen")),
+            "end_model_spec": str(end_model.get("spec")),
         }
+        if end_model.get("candidates"):
+            metadata["end_model_candidates"] = md_table(pd.DataFrame(end_model["candidates"]), max_rows=100)
+            metadata["end_model_search_seconds"] = float(end_model.get("seconds", 0.0))
         if report.get("per_class") is not None:
             metadata["per_class_on_gold"] = md_table(report["per_class"].reset_index(names="class"))
         return MaterializeResult(metadata=metadata)

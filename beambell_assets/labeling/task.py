@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from snorkel.labeling import LabelingFunction
@@ -28,6 +29,10 @@ class Task:
 
     ``text_field`` names the ``page_features`` column the classifier reads (and LFs by default).
     ``prepare`` may add task-specific columns to the page features before LFs run.
+    ``end_model`` names the classifier (``training/end_model.py``): ``"auto"`` (a gold-free choice
+    among word / char / both n-gram TF-IDF and, when configured, sentence-encoder features),
+    one of those featurisations, ``"fixed"`` (word 1-2-gram TF-IDF, no search) or a factory
+    ``n_classes -> estimator`` learning from probabilistic labels.
     """
 
     name: str
@@ -35,6 +40,7 @@ class Task:
     lfs: tuple[LabelingFunction, ...]
     text_field: str = "text"
     prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = field(default=None, compare=False)
+    end_model: str | Callable[[int], Any] = field(default="auto", compare=False)
 
     def __post_init__(self) -> None:
         if len(self.label_names) < 2:
@@ -78,8 +84,9 @@ def make_task(
     lfs: Sequence[LabelingFunction],
     text_field: str = "text",
     prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    end_model: str | Callable[[int], Any] = "auto",
 ) -> Task:
-    return Task(name, tuple(label_names), tuple(lfs), text_field, prepare)
+    return Task(name, tuple(label_names), tuple(lfs), text_field, prepare, end_model)
 
 
 def load_task(spec: str) -> Task:

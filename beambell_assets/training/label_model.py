@@ -15,7 +15,9 @@ Conventions
   ``class_balance="auto"`` (default) takes it from the gold labels when at least
   ``min_gold_for_balance`` of them exist, Laplace-smoothed (``(count + 1) / (n + k)``) so no class
   has prior 0 — Snorkel refuses a zero prior and a tiny gold set must not rule a class out;
-  otherwise it is uniform, Snorkel's own default. ``"uniform"``, ``"gold"``, ``"majority_vote"``
+  otherwise it is learned without gold (``"em"``: EM over the votes with abstains modelled,
+  ``training/class_prior.py``; the estimate is kept as ``class_prior``) — Snorkel's uniform default
+  skewed imbalanced tasks badly. ``"em"``, ``"uniform"``, ``"gold"``, ``"majority_vote"``
   (the smoothed distribution of majority-vote predictions on covered rows: a prior without any gold)
   or an explicit length-k array are also accepted. ``class_balance_source`` records which was used.
 * **LFs that never vote** are left out of the fit (Snorkel's ``get_weights`` would divide by their
@@ -51,6 +53,7 @@ import torch
 from snorkel.labeling.model import LabelModel
 from snorkel.utils import probs_to_preds
 
+from beambell_assets.training.class_prior import ClassPrior, estimate_class_prior
 from beambell_assets.training.evaluation import evaluate, flat_metrics
 
 log = logging.getLogger(__name__)
@@ -147,6 +150,8 @@ class LabelModelFit:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     model: LabelModel | None = field(default=None, repr=False)
+    # The gold-free EM estimate of the prior (``training/class_prior.py``), when one was made.
+    class_prior: ClassPrior | None = field(default=None, repr=False)
     lf_fit_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
     def predict_proba(self, L: np.ndarray) -> np.ndarray:
@@ -252,7 +257,9 @@ def fit_label_model(
                 mv_probs[rows][block] = _majority_probs(L[rows][block], k)
     mv_preds = _hard(mv_probs, covered)
 
-    prior, prior_source = _class_balance(class_balance, k, gold_arr, mv_preds, min_gold_for_balance)
+    prior, prior_source, em_prior = _class_balance(
+        class_balance, k, gold_arr, mv_preds, min_gold_for_balance, L
+    )
     fit = LabelModelFit(
         cardinality=k,
         n=n,
@@ -269,6 +276,7 @@ def fit_label_model(
         lf_empirical_accuracy=_empirical_accuracy(L, gold_arr),
         class_balance=prior,
         class_balance_source=prior_source,
+        class_prior=em_prior,
         voted_classes=voted_classes,
         seed=int(seed),
         notes=notes,
@@ -402,29 +410,38 @@ def _class_balance(
     gold: np.ndarray | None,
     mv_preds: np.ndarray,
     min_gold: int,
-) -> tuple[np.ndarray, str]:
+    L: np.ndarray,
+) -> tuple[np.ndarray, str, ClassPrior | None]:
+    """The prior the label model uses, its source, and the EM estimate when one was made.
+
+    Without enough gold, ``auto`` uses the gold-free EM estimate of P(y | some LF voted)
+    (``training/class_prior.py``): the label model's probabilities are only used on covered rows.
+    """
     gold_known = gold[gold != ABSTAIN] if gold is not None else np.zeros(0, dtype=np.int64)
     if isinstance(spec, str):
-        if spec == "auto":
-            if len(gold_known) >= min_gold:
-                return _smoothed_distribution(gold_known, k), f"gold (n={len(gold_known)}, smoothed)"
-            return np.full(k, 1.0 / k), f"uniform (only {len(gold_known)} gold labels, need {min_gold})"
+        if spec == "auto" and len(gold_known) >= min_gold:
+            return _smoothed_distribution(gold_known, k), f"gold (n={len(gold_known)}, smoothed)", None
+        if spec in ("auto", "em"):
+            est = estimate_class_prior(L, k)
+            why = "" if spec == "em" else f"; only {len(gold_known)} gold labels, need {min_gold}"
+            return est.prior_covered, f"{est.source}, on covered rows{why}", est
         if spec == "uniform":
-            return np.full(k, 1.0 / k), "uniform"
+            return np.full(k, 1.0 / k), "uniform", None
         if spec == "gold":
             if not len(gold_known):
                 raise ValueError('class_balance="gold" needs gold labels')
-            return _smoothed_distribution(gold_known, k), f"gold (n={len(gold_known)}, smoothed)"
+            return _smoothed_distribution(gold_known, k), f"gold (n={len(gold_known)}, smoothed)", None
         if spec == "majority_vote":
             voted = mv_preds[mv_preds != ABSTAIN]
-            return _smoothed_distribution(voted, k), f"majority vote (n={len(voted)}, smoothed)"
+            return _smoothed_distribution(voted, k), f"majority vote (n={len(voted)}, smoothed)", None
         raise ValueError(
-            f"class_balance must be 'auto', 'uniform', 'gold', 'majority_vote' or k floats, got {spec!r}"
+            "class_balance must be 'auto', 'em', 'uniform', 'gold', 'majority_vote' or k floats, "
+            f"got {spec!r}"
         )
     arr = np.asarray(spec, dtype=float)
     if arr.shape != (k,) or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"class_balance must be {k} positive numbers, got {spec!r}")
-    return arr / arr.sum(), "given"
+    return arr / arr.sum(), "given", None
 
 
 def _empirical_accuracy(L: np.ndarray, gold: np.ndarray | None) -> np.ndarray:

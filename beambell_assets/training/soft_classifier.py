@@ -23,7 +23,7 @@ exactly 0 (and are never predicted). If training sees a single class the model p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,6 +93,29 @@ def expand_soft_labels(probs: np.ndarray, min_prob: float) -> tuple[np.ndarray, 
     return rows, cols, weights / totals[rows]
 
 
+def _plain_int_vocabularies(vectorizer: Any) -> None:
+    """Make the vocabularies' values Python ints (scikit-learn leaves ``np.int64`` after pruning by
+    ``min_df``/``max_features``). skops stores every NumPy scalar as its own file and checks the
+    archive's name list for each one: saving a 20k-term model took a minute, quadratically more
+    for larger ones; with plain ints a few seconds."""
+    union = hasattr(vectorizer, "transformer_list")
+    parts = [t for _, t in vectorizer.transformer_list] if union else [vectorizer]
+    for part in parts:
+        vocab = getattr(part, "vocabulary_", None)
+        if vocab is not None:
+            part.vocabulary_ = {term: int(index) for term, index in vocab.items()}
+
+
+class HeadLower:
+    """A TF-IDF preprocessor: the first ``n`` characters, lower-cased (picklable, skops-safe)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = int(n)
+
+    def __call__(self, text: str) -> str:
+        return text[: self.n].lower()
+
+
 class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
     """TF-IDF + multinomial logistic regression trained on soft labels.
 
@@ -108,11 +131,18 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
     n_classes: size of the fixed class space (``None``: taken from ``y`` — give it for a task).
     C: inverse L2 regularisation strength of the logistic regression.
     word_ngram_range, min_df, max_df, max_features: the word TF-IDF (sublinear tf, unicode tokens);
-        ``min_df`` falls back to 1 if no term would remain.
+        ``min_df`` falls back to 1 if no term would remain. ``word_ngram_range=None`` drops the word
+        features (then ``char_ngram_range`` must be set: character n-grams only).
     char_ngram_range: e.g. ``(3, 5)`` adds ``char_wb`` TF-IDF features; ``None`` (default) does not.
+    max_chars: the char n-grams read only this many leading characters of a document (long pages
+        make char n-grams slow; the head of a page carries its topic); ``None``: all of it.
+    encoder_path: a local sentence-encoder directory (``training/encoder.py``): its embeddings are
+        the features instead of TF-IDF. ``None`` (default): TF-IDF.
     min_prob: soft-label mass below this is dropped before row expansion (the argmax always stays).
-    class_weight: ``None`` or ``"balanced"``: ``"balanced"`` reweights by the inverse *expected* class
-        frequency ``n / (k_seen · Σ_i p_ic)``.
+    class_weight: ``None``, ``"balanced"`` or k per-class factors: ``"balanced"`` reweights by the
+        inverse *expected* class frequency ``n / (k_seen · Σ_i p_ic)``; factors multiply each class's
+        mass (e.g. ``prior / prior_on_covered_rows``, the label-shift correction of
+        ``training/class_prior.py``).
     max_iter, tol: the lbfgs solver.
     random_state: kept for API symmetry; lbfgs is deterministic, so is the model.
     """
@@ -124,11 +154,13 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         C: float = 10.0,
         word_ngram_range: tuple[int, int] = (1, 2),
         char_ngram_range: tuple[int, int] | None = None,
+        max_chars: int | None = None,
+        encoder_path: str | None = None,
         min_df: int | float = 2,
         max_df: float = 1.0,
         max_features: int | None = 2**18,
         min_prob: float = 0.01,
-        class_weight: str | None = None,
+        class_weight: str | Sequence[float] | None = None,
         max_iter: int = 500,
         tol: float = 1e-3,
         random_state: int | None = 0,
@@ -137,6 +169,8 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
+        self.max_chars = max_chars
+        self.encoder_path = encoder_path
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
@@ -148,54 +182,52 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
 
-    def _build_vectorizer(self, min_df: int | float | None = None) -> TfidfVectorizer | FeatureUnion:
+    def _build_vectorizer(self, min_df: int | float | None = None) -> Any:
+        if self.encoder_path:
+            from beambell_assets.training.encoder import EncoderFeatures  # torch only when asked
+
+            return EncoderFeatures(self.encoder_path)
         min_df = self.min_df if min_df is None else min_df
-        word = TfidfVectorizer(
-            analyzer="word",
-            ngram_range=tuple(self.word_ngram_range),
-            sublinear_tf=True,
-            min_df=min_df,
-            max_df=self.max_df,
-            max_features=self.max_features,
-            token_pattern=r"(?u)\b\w+\b",
-            dtype=np.float32,
-        )
-        if self.char_ngram_range is None:
-            return word
-        char = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=tuple(self.char_ngram_range),
-            sublinear_tf=True,
-            min_df=min_df,
-            max_df=self.max_df,
-            max_features=self.max_features,
-            dtype=np.float32,
-        )
-        return FeatureUnion([("word", word), ("char", char)])
+        parts: list[tuple[str, TfidfVectorizer]] = []
+        if self.word_ngram_range is not None:
+            word = TfidfVectorizer(
+                analyzer="word",
+                ngram_range=tuple(self.word_ngram_range),
+                sublinear_tf=True,
+                min_df=min_df,
+                max_df=self.max_df,
+                max_features=self.max_features,
+                token_pattern=r"(?u)\b\w+\b",
+                dtype=np.float32,
+            )
+            parts.append(("word", word))
+        if self.char_ngram_range is not None:
+            char = TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=tuple(self.char_ngram_range),
+                sublinear_tf=True,
+                min_df=min_df,
+                max_df=self.max_df,
+                max_features=self.max_features,
+                preprocessor=HeadLower(self.max_chars) if self.max_chars else None,
+                dtype=np.float32,
+            )
+            parts.append(("char", char))
+        if not parts:
+            raise ValueError("word_ngram_range and char_ngram_range cannot both be None")
+        return parts[0][1] if len(parts) == 1 else FeatureUnion(parts)
 
     def _expand(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return expand_soft_labels(probs, self.min_prob)
 
+    def _texts(self, X: Any) -> list[str]:
+        return _as_texts(X)
+
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SoftLabelTextClassifier:
         """Fit on documents ``X`` and soft (n x k) or hard (n,) labels ``y``."""
-        texts = _as_texts(X)
-        n = len(texts)
-        if n == 0:
+        texts = self._texts(X)
+        if len(texts) == 0:
             raise ValueError("cannot fit on zero documents")
-        if not 0.0 <= float(self.min_prob) < 1.0:
-            raise ValueError("min_prob must be in [0, 1)")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError("class_weight must be None or 'balanced'")
-        probs = soft_targets(y, n, self.n_classes)
-        k = probs.shape[1]
-        if k < 2:
-            raise ValueError("need a class space of at least two classes (set n_classes)")
-        row_w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        if row_w.shape != (n,) or (row_w < 0).any() or not np.all(np.isfinite(row_w)):
-            raise ValueError("sample_weight must be n non-negative finite numbers")
-
-        self.classes_ = np.arange(k)
-        self.n_classes_ = k
         self.vectorizer_ = self._build_vectorizer()
         try:
             features = self.vectorizer_.fit_transform(texts)
@@ -204,9 +236,30 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
                 raise
             self.vectorizer_ = self._build_vectorizer(min_df=1)
             features = self.vectorizer_.fit_transform(texts)
-        if not isinstance(features, sp.csr_matrix):
+        _plain_int_vocabularies(self.vectorizer_)
+        return self.fit_features(features, y, sample_weight)
+
+    def fit_features(self, features: Any, y: Any, sample_weight: Any = None) -> SoftLabelTextClassifier:
+        """Fit only the logistic-regression head on already vectorised rows (``vectorizer_`` must be
+        set for predicting texts later). Lets a model search vectorise a fold once for many heads."""
+        n = features.shape[0]
+        if n == 0:
+            raise ValueError("cannot fit on zero documents")
+        if not 0.0 <= float(self.min_prob) < 1.0:
+            raise ValueError("min_prob must be in [0, 1)")
+        probs = soft_targets(y, n, self.n_classes)
+        k = probs.shape[1]
+        if k < 2:
+            raise ValueError("need a class space of at least two classes (set n_classes)")
+        factor = self._class_factors(k)
+        row_w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if row_w.shape != (n,) or (row_w < 0).any() or not np.all(np.isfinite(row_w)):
+            raise ValueError("sample_weight must be n non-negative finite numbers")
+        if sp.issparse(features) and not isinstance(features, sp.csr_matrix):
             features = sp.csr_matrix(features)
 
+        self.classes_ = np.arange(k)
+        self.n_classes_ = k
         rows, cols, weights = self._expand(probs)
         weights = weights * row_w[rows]
         if self.class_weight == "balanced":
@@ -214,6 +267,7 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
             seen = mass > 0
             factor = np.zeros(k)
             factor[seen] = mass.sum() / (seen.sum() * mass[seen])
+        if factor is not None:
             weights = weights * factor[cols]
         positive = weights > 0
         rows, cols, weights = rows[positive], cols[positive], weights[positive]
@@ -238,20 +292,38 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
                 self.model_.fit(features[rows], cols, sample_weight=weights * (len(weights) / weights.sum()))
         return self
 
+    def _class_factors(self, k: int) -> np.ndarray | None:
+        """Per-class weight factors from ``class_weight`` (``None`` for none or "balanced")."""
+        if self.class_weight is None or isinstance(self.class_weight, str):
+            if self.class_weight not in (None, "balanced"):
+                raise ValueError("class_weight must be None, 'balanced' or k non-negative factors")
+            return None
+        factor = np.asarray(self.class_weight, dtype=float)
+        if factor.shape != (k,) or not np.all(np.isfinite(factor)) or (factor < 0).any():
+            raise ValueError(f"class_weight must be {k} non-negative finite factors, got {factor!r}")
+        return factor
+
+    def predict_proba_features(self, features: Any) -> np.ndarray:
+        """Like ``predict_proba`` on already vectorised rows."""
+        check_is_fitted(self, "classes_")
+        out = np.zeros((features.shape[0], self.n_classes_))
+        if features.shape[0] == 0:
+            return out
+        if self.model_ is None:
+            out[:, self.seen_classes_[0]] = 1.0
+            return out
+        out[:, self.model_.classes_] = self.model_.predict_proba(features)
+        return out
+
     # ------------------------------------------------------------------ predicting
 
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """(n, n_classes) probabilities; classes unseen in training get exactly 0."""
         check_is_fitted(self, "vectorizer_")
-        texts = _as_texts(X)
-        out = np.zeros((len(texts), self.n_classes_))
+        texts = self._texts(X)
         if not texts:
-            return out
-        if self.model_ is None:
-            out[:, self.seen_classes_[0]] = 1.0
-            return out
-        out[:, self.model_.classes_] = self.model_.predict_proba(self.vectorizer_.transform(texts))
-        return out
+            return np.zeros((0, self.n_classes_))
+        return self.predict_proba_features(self.vectorizer_.transform(texts))
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """The most probable class per document (ties: the lowest index)."""

@@ -23,6 +23,7 @@ from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings
 from beambell_assets.storage.warehouse import Warehouse
+from beambell_assets.training.end_model import end_model_spec
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -101,6 +102,13 @@ def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
         champion = ModelRegistry(wh, TASK.name).champion()
         assert champion is not None and champion.status == "champion"
         assert champion.metrics["n_gold"] > 0
+        # The end model was chosen without gold; the choice and every candidate are recorded.
+        em = champion.metrics["end_model"]
+        assert em["spec"] == "auto" and em["chosen"] in {c["candidate"] for c in em["candidates"]}
+        assert end_model_spec(champion.metrics)["features"] in ("word", "char", "both")
+        clf_meta = _latest_metadata(instance, "classifier")
+        assert clf_meta["end_model"] == em["chosen"]
+        assert "expected_accuracy" in str(clf_meta["end_model_candidates"])
         model = load_model(champion.artifact_path)
         proba = model.predict_proba(["book cheap flights and hotel rooms for your holiday"])
         assert proba.shape == (1, len(TASK.label_names))

@@ -1,0 +1,377 @@
+"""The end model fitted to the task: a gold-free choice among a few featurisations.
+
+One fixed featurisation (word 1-2-gram TF-IDF) served long web pages well and short texts
+(comments, headlines) badly. ``auto`` picks, **without gold**, among a small fixed candidate set:
+
+    features  word (1-2-gram TF-IDF) | char (2-5-gram ``char_wb`` TF-IDF) | both |
+              encoder (sentence embeddings, only when an encoder is configured, ``encoder.py``)
+    C         a small regularisation grid (default 1, 10)
+    targets   soft (the label model's probabilities) | hard (their argmax)
+
+by k-fold cross-validation on the weak labels themselves: each candidate is trained on k-1 folds
+of the training set and scored on the held-out fold against that fold's weak labels. The score is
+the **expected accuracy** ``mean_i p_i[ŷ_i]`` of the held-out prediction ``ŷ_i`` under the label
+model's distribution ``p_i`` (= plain accuracy against hard labels; no gold anywhere); ties go to the
+lower held-out cross-entropy, then to the earlier (simpler, cheaper) candidate. Comparing soft and
+hard targets this way means a miscalibrated label model cannot silently halve the score by its soft
+labels alone. The search caps the rows it uses (``max_rows``) and vectorises each fold once per
+featurisation (every ``C`` / target head reuses it), so it adds seconds, not minutes.
+
+A task names its end model with ``Task.end_model``: ``"auto"`` (default), one featurisation
+(``"word"``, ``"char"``, ``"both"``, ``"encoder"``: its grid and targets still chosen by CV),
+``"fixed"`` (the pre-#13 model, no search) or a factory ``n_classes -> estimator`` with
+``fit(texts, probs)`` / ``predict_proba(texts)``.
+
+:func:`end_model_spec` reads the choice back from a registry entry's metrics: what the streaming
+path needs to use the same featurisation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.model_selection import KFold
+
+from beambell_assets.training.soft_classifier import SoftLabelTextClassifier, soft_targets
+
+log = logging.getLogger(__name__)
+
+FEATURISATIONS = ("word", "char", "both", "encoder")
+TARGETS = ("soft", "hard")
+DEFAULT_C_GRID = (1.0, 10.0)
+#: Characters of each document the char n-grams read (the head of a long page carries its topic).
+CHAR_MAX_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One end-model configuration the search can choose."""
+
+    features: str
+    C: float
+    targets: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.features}/C={self.C:g}/{self.targets}"
+
+
+@dataclass
+class EndModelSelection:
+    """The candidate the search chose and every candidate's held-out scores (one row each)."""
+
+    chosen: Candidate
+    table: pd.DataFrame
+    n_rows: int
+    folds: int
+    seconds: float
+    criterion: str = "expected accuracy vs the held-out weak labels (gold-free)"
+
+    def metrics(self) -> dict[str, Any]:
+        """JSON-able summary for the registry (``metrics["end_model"]``) and asset metadata."""
+        row = self.table.loc[self.table["candidate"] == self.chosen.name].iloc[0]
+        return {
+            "spec": "auto",
+            "chosen": self.chosen.name,
+            **asdict(self.chosen),
+            "cv_expected_accuracy": float(row["expected_accuracy"]),
+            "cv_rows": self.n_rows,
+            "cv_folds": self.folds,
+            "criterion": self.criterion,
+            "seconds": round(self.seconds, 2),
+            "candidates": [
+                {k: (float(v) if isinstance(v, float | np.floating) else v) for k, v in r.items()}
+                for r in self.table.to_dict("records")
+            ],
+        }
+
+
+def candidate_estimator(
+    cand: Candidate,
+    n_classes: int,
+    *,
+    class_weight: Sequence[float] | None = None,
+    encoder_path: str | None = None,
+) -> SoftLabelTextClassifier:
+    """The unfitted estimator of one candidate."""
+    common: dict[str, Any] = {
+        "n_classes": n_classes,
+        "C": cand.C,
+        "random_state": 0,
+        "class_weight": None if class_weight is None else [float(x) for x in class_weight],
+    }
+    if cand.features == "word":
+        return SoftLabelTextClassifier(**common)
+    if cand.features == "char":
+        return SoftLabelTextClassifier(
+            word_ngram_range=None, char_ngram_range=(2, 5), max_chars=CHAR_MAX_CHARS, **common
+        )
+    if cand.features == "both":
+        return SoftLabelTextClassifier(char_ngram_range=(2, 5), max_chars=CHAR_MAX_CHARS, **common)
+    if cand.features == "encoder":
+        if not encoder_path:
+            raise ValueError("the encoder candidate needs an encoder path (BEAMBELL_ENCODER_PATH)")
+        return SoftLabelTextClassifier(encoder_path=encoder_path, **common)
+    raise ValueError(f"unknown featurisation {cand.features!r}: expected one of {FEATURISATIONS}")
+
+
+def candidates(
+    features: Sequence[str] = ("word", "char", "both"),
+    c_grid: Sequence[float] = DEFAULT_C_GRID,
+    targets: Sequence[str] = TARGETS,
+) -> list[Candidate]:
+    """The candidate set, in tie-break order (earlier wins a tie)."""
+    return [Candidate(f, float(c), t) for f in features for c in c_grid for t in targets]
+
+
+def _targets(probs: np.ndarray, kind: str) -> np.ndarray:
+    return probs if kind == "soft" else probs.argmax(axis=1)
+
+
+def select_end_model(
+    texts: Sequence[str],
+    probs: np.ndarray,
+    n_classes: int,
+    *,
+    features: Sequence[str] | None = None,
+    c_grid: Sequence[float] = DEFAULT_C_GRID,
+    folds: int = 3,
+    max_rows: int = 2000,
+    seed: int = 0,
+    class_weight: Sequence[float] | None = None,
+    encoder_path: str | None = None,
+    cv_tol: float = 1e-3,
+) -> EndModelSelection:
+    """Score every candidate by k-fold CV against the weak labels; return the best and the table.
+
+    ``features`` defaults to word, char, both, plus encoder when ``encoder_path`` is given.
+    ``cv_tol`` is the solver tolerance of the CV fits, the final fit's by default: a looser one
+    (1e-2) let L-BFGS stop at its starting point on near-uniform soft labels in some folds, which
+    scored the soft candidates as if they predicted one class.
+    """
+    t0 = time.perf_counter()
+    texts = np.asarray([("" if t is None else str(t)) for t in texts], dtype=object)
+    probs = soft_targets(probs, len(texts), n_classes)
+    if features is None:
+        features = ("word", "char", "both", *(("encoder",) if encoder_path else ()))
+    cands = candidates(features, c_grid)
+    rng = np.random.default_rng(seed)
+    idx = np.arange(len(texts))
+    if len(idx) > max_rows:
+        idx = np.sort(rng.choice(idx, size=max_rows, replace=False))
+    folds = max(2, min(folds, len(idx)))
+    X, P = texts[idx], probs[idx]
+    splits = list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(idx))
+    scores: dict[str, list[tuple[float, float, float]]] = {c.name: [] for c in cands}
+    feature_seconds: dict[str, float] = {}
+    fold_cache: list[dict[str, tuple[Any, Any]]] = [{} for _ in splits]
+    for feat in features:
+        group = [c for c in cands if c.features == feat]
+        t_feat = time.perf_counter()
+        for (tr, te), cache in zip(splits, fold_cache, strict=True):
+            Xtr, Xte = fold_matrices(feat, X[tr], X[te], n_classes, encoder_path, cache)
+            for cand in group:
+                est = candidate_estimator(
+                    cand, n_classes, class_weight=class_weight, encoder_path=encoder_path
+                )
+                est.set_params(tol=cv_tol)
+                est.fit_features(Xtr, _targets(P[tr], cand.targets))
+                q = est.predict_proba_features(Xte)
+                pred = q.argmax(axis=1)
+                p_te = P[te]
+                expected_acc = float(p_te[np.arange(len(te)), pred].mean())
+                agree = float((pred == p_te.argmax(axis=1)).mean())
+                xent = float(-(p_te * np.log(np.clip(q, 1e-6, 1.0))).sum(axis=1).mean())
+                scores[cand.name].append((expected_acc, agree, xent))
+        feature_seconds[feat] = time.perf_counter() - t_feat
+    rows = []
+    for order, cand in enumerate(cands):
+        arr = np.asarray(scores[cand.name])
+        rows.append(
+            {
+                "candidate": cand.name,
+                "features": cand.features,
+                "C": cand.C,
+                "targets": cand.targets,
+                "expected_accuracy": float(arr[:, 0].mean()),
+                "expected_accuracy_sd": float(arr[:, 0].std(ddof=1)) if len(arr) > 1 else 0.0,
+                "agreement": float(arr[:, 1].mean()),
+                "cross_entropy": float(arr[:, 2].mean()),
+                "feature_seconds": round(feature_seconds[cand.features], 2),
+                "_order": order,
+            }
+        )
+    table = pd.DataFrame(rows)
+    ranked = table.sort_values(
+        ["expected_accuracy", "cross_entropy", "_order"], ascending=[False, True, True]
+    )
+    best = ranked.iloc[0]
+    chosen = next(c for c in cands if c.name == best["candidate"])
+    table["chosen"] = table["candidate"] == chosen.name
+    table = table.drop(columns="_order")
+    seconds = time.perf_counter() - t0
+    log.info("end model: chose %s of %d candidates in %.1f s", chosen.name, len(cands), seconds)
+    return EndModelSelection(chosen=chosen, table=table, n_rows=len(idx), folds=folds, seconds=seconds)
+
+
+def fold_matrices(
+    feat: str,
+    X_tr: np.ndarray,
+    X_te: np.ndarray,
+    n_classes: int,
+    encoder_path: str | None,
+    cache: dict[str, tuple[Any, Any]],
+) -> tuple[Any, Any]:
+    """One fold's (train, test) feature matrices of a featurisation, computed once per fold:
+    ``both`` is the word and char matrices side by side (what its ``FeatureUnion`` computes)."""
+    if feat in cache:
+        return cache[feat]
+    if feat == "both":
+        w_tr, w_te = fold_matrices("word", X_tr, X_te, n_classes, encoder_path, cache)
+        c_tr, c_te = fold_matrices("char", X_tr, X_te, n_classes, encoder_path, cache)
+        out = (sp.hstack([w_tr, c_tr], format="csr"), sp.hstack([w_te, c_te], format="csr"))
+    else:
+        base = candidate_estimator(Candidate(feat, 1.0, "soft"), n_classes, encoder_path=encoder_path)
+        vec = base._build_vectorizer()
+        try:
+            m_tr = vec.fit_transform(base._texts(X_tr))
+        except ValueError:  # no term reaches min_df in a tiny fold
+            vec = base._build_vectorizer(min_df=1)
+            m_tr = vec.fit_transform(base._texts(X_tr))
+        out = (m_tr, vec.transform(base._texts(X_te)))
+    cache[feat] = out
+    return out
+
+
+EndModelFactory = Callable[[int], Any]
+
+
+@dataclass
+class FittedEndModel:
+    """A fitted end model and how it was chosen (``selection`` is None without a search)."""
+
+    model: Any
+    spec: str
+    selection: EndModelSelection | None
+
+    def metrics(self) -> dict[str, Any]:
+        if self.selection is not None:
+            return {**self.selection.metrics(), "spec": self.spec}
+        return {"spec": self.spec, "chosen": self.spec, "features": _features_of(self.model)}
+
+
+def _features_of(model: Any) -> str:
+    if not isinstance(model, SoftLabelTextClassifier):
+        return type(model).__name__
+    if getattr(model, "encoder_path", None):
+        return "encoder"
+    if model.word_ngram_range is None:
+        return "char"
+    return "both" if model.char_ngram_range is not None else "word"
+
+
+def fit_end_model(
+    texts: Sequence[str],
+    probs: np.ndarray,
+    n_classes: int,
+    spec: str | EndModelFactory = "auto",
+    *,
+    class_weight: Sequence[float] | None = None,
+    encoder_path: str | None = None,
+    **search: Any,
+) -> FittedEndModel:
+    """Choose (per ``spec``, see the module docstring) and fit the end model on all rows.
+
+    ``search`` goes to :func:`select_end_model` (``folds``, ``max_rows``, ``c_grid``, ``seed``).
+    """
+    texts = list(texts)
+    if callable(spec):
+        model = spec(n_classes)
+        model.fit(texts, probs)
+        return FittedEndModel(model, getattr(spec, "__name__", "factory"), None)
+    if spec == "fixed":
+        model = SoftLabelTextClassifier(n_classes=n_classes, random_state=0)
+        model.fit(texts, probs)
+        return FittedEndModel(model, "fixed", None)
+    if spec == "auto":
+        features = None
+    elif spec in FEATURISATIONS:
+        features = (spec,)
+    else:
+        raise ValueError(
+            f"end model {spec!r}: expected 'auto', 'fixed', one of {FEATURISATIONS} or a factory"
+        )
+    selection = select_end_model(
+        texts, probs, n_classes, features=features, class_weight=class_weight, encoder_path=encoder_path,
+        **search,
+    )
+    cand = selection.chosen
+    model = candidate_estimator(cand, n_classes, class_weight=class_weight, encoder_path=encoder_path)
+    model.fit(texts, _targets(soft_targets(probs, len(texts), n_classes), cand.targets))
+    return FittedEndModel(model, spec, selection)
+
+
+def end_model_spec(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """The chosen end model of a registry entry, for other paths (e.g. streaming) to follow.
+
+    Returns ``{"features": "word"|"char"|"both"|"encoder", "targets": "soft"|"hard", "C": float}``;
+    entries from before the search (or with a factory) read as the old default (word, soft, C=10).
+    ``features`` maps to TF-IDF settings via :data:`FEATURE_SETTINGS`.
+    """
+    em = (metrics or {}).get("end_model") or {}
+    features = em.get("features") if em.get("features") in FEATURISATIONS else "word"
+    targets = em.get("targets") if em.get("targets") in TARGETS else "soft"
+    C = float(em["C"]) if isinstance(em.get("C"), int | float) else 10.0
+    return {"features": features, "targets": targets, "C": C}
+
+
+#: What each featurisation means as n-gram settings (for a hashed / streaming featuriser to mirror).
+FEATURE_SETTINGS: dict[str, dict[str, Any]] = {
+    "word": {"word_ngram_range": (1, 2), "char_ngram_range": None},
+    "char": {"word_ngram_range": None, "char_ngram_range": (2, 5), "max_chars": CHAR_MAX_CHARS},
+    "both": {"word_ngram_range": (1, 2), "char_ngram_range": (2, 5), "max_chars": CHAR_MAX_CHARS},
+    "encoder": {"encoder": True},
+}
+
+
+def fit_task_end_model(
+    texts: Sequence[str],
+    probs: np.ndarray,
+    n_classes: int,
+    task_spec: str | EndModelFactory,
+    settings: Any = None,
+    *,
+    class_weight: Sequence[float] | None = None,
+    seed: int = 0,
+) -> FittedEndModel:
+    """:func:`fit_end_model` as the ``classifier`` asset runs it: the task's ``end_model`` unless
+    ``settings.spec`` (``BEAMBELL_END_MODEL``) overrides it; the encoder candidate only when
+    ``settings.encoder_path`` names one and ``sentence_transformers`` imports."""
+    from beambell_assets.settings import EndModelSettings
+    from beambell_assets.training.encoder import encoder_available, resolve_encoder_path
+
+    settings = settings or EndModelSettings.from_env()
+    spec = settings.spec or task_spec
+    encoder = resolve_encoder_path(settings.encoder_path)
+    if not encoder_available(encoder):
+        if spec == "encoder":
+            raise ValueError("end model 'encoder' needs BEAMBELL_ENCODER_PATH and sentence-transformers")
+        encoder = None
+    return fit_end_model(
+        texts,
+        probs,
+        n_classes,
+        spec,
+        class_weight=class_weight,
+        encoder_path=encoder,
+        folds=settings.cv_folds,
+        max_rows=settings.cv_max_rows,
+        seed=seed,
+    )

