@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,11 +44,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from beambell_assets.feedback.annotation_queue import score_pages, select_diverse  # noqa: E402
+from beambell_assets.feedback.annotation_queue import QueueWeights, score_pages, select_diverse  # noqa: E402
+from beambell_assets.labeling.applier import FastLFApplier  # noqa: E402
+from beambell_assets.labeling.stateful import build_stateful_lfs, fit_state  # noqa: E402
 from beambell_assets.labeling.task import Task, load_task  # noqa: E402
 from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
+from beambell_assets.training.aggregators import choose_aggregator  # noqa: E402
 from beambell_assets.training.evaluation import evaluate  # noqa: E402
-from beambell_assets.training.label_model import fit_label_model  # noqa: E402
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier  # noqa: E402
 from beambell_assets.training.training_set import build_training_set, prob_columns  # noqa: E402
 from benchmarks.quality_report import apply_lfs, load_dev_frame  # noqa: E402
@@ -57,28 +61,75 @@ DEFAULT_BUDGETS = (0, 25, 50, 100, 150, 200, 300)
 STRATEGIES = ("ours", "random")
 
 
+#: The queue's weights (``BENCH_QUEUE_WEIGHTS="density=0,diversity=0"`` overrides some, for ablations).
+WEIGHTS = QueueWeights(
+    **{
+        k: float(v)
+        for k, v in (kv.split("=") for kv in os.environ.get("BENCH_QUEUE_WEIGHTS", "").split(",") if kv)
+    }
+)
+
+#: Aggregators the loop chooses among after every step (Snorkel's LabelModel is left out only for
+#: the benchmark's run time: it is refitted ~20 times per step by the choice).
+LOOP_AGGREGATORS = ("majority_vote", "weighted_vote", "triplet", "dawid_skene")
+
+
+@dataclass
+class WeakLabels:
+    """The label matrix after gold taught the stateful LFs, and the chosen, gold-anchored label model."""
+
+    L: np.ndarray
+    probs: np.ndarray
+    aggregator: str
+
+
+def weak_labels(
+    task: Task, pool: pd.DataFrame, L_pool: np.ndarray, gold: np.ndarray, seed: int
+) -> WeakLabels:
+    """beambell's use of gold before training: it refits the stateful LFs (``labeling/stateful.py``),
+    whose votes join the matrix, and it anchors and chooses the aggregator (``training/aggregators``)."""
+    known = gold != -1
+    L = L_pool
+    if known.any():
+        state = fit_state(
+            pool.loc[known, task.text_field].tolist(),
+            gold[known].tolist(),
+            task=task.name,
+            label_names=task.label_names,
+            text_fields=(task.text_field,),
+        )
+        if state.fitted:
+            L_state, _ = FastLFApplier(build_stateful_lfs(state), n_jobs=1).apply(pool)
+            L = np.hstack([L_pool, L_state])
+    choice = choose_aggregator(L, task.cardinality, gold=gold, seed=seed, candidates=LOOP_AGGREGATORS)
+    return WeakLabels(L=L, probs=choice.fit.probs, aggregator=choice.chosen)
+
+
 def train_and_score(
     task: Task,
     pool: pd.DataFrame,
-    L_pool: np.ndarray,
-    lm_probs: np.ndarray,
+    weak: WeakLabels,
     gold: np.ndarray,
     test_texts: list[str],
     y_test: np.ndarray,
-) -> tuple[dict[str, float], SoftLabelTextClassifier]:
+) -> tuple[dict[str, Any], SoftLabelTextClassifier]:
     """beambell's training step (weak labels, gold overrides) and its scores on the test pages."""
-    ts = build_training_set(pool, L_pool, lm_probs, task.text_field, gold=gold)
+    ts = build_training_set(pool, weak.L, weak.probs, task.text_field, gold=gold)
     probs = ts.frame[prob_columns(task.cardinality)].to_numpy()
     clf = SoftLabelTextClassifier(n_classes=task.cardinality).fit(ts.frame["text"].tolist(), probs)
     ev = evaluate(y_test, clf.predict(test_texts), task.label_names)
-    return {"accuracy": ev["accuracy"], "macro_f1": ev["macro_f1"], "n_train": ts.n_kept}, clf
+    return {
+        "accuracy": ev["accuracy"],
+        "macro_f1": ev["macro_f1"],
+        "n_train": ts.n_kept,
+        "aggregator": weak.aggregator,
+    }, clf
 
 
 def queue_picks(
     task: Task,
     pool: pd.DataFrame,
-    L_pool: np.ndarray,
-    lm_probs: np.ndarray,
+    weak: WeakLabels,
     clf: SoftLabelTextClassifier,
     labeled: set[str],
     n: int,
@@ -87,15 +138,34 @@ def queue_picks(
     texts = pool[task.text_field].tolist()
     proba = clf.predict_proba(texts)
     scored = score_pages(
-        pool["page_id"].tolist(), L_pool, task.cardinality, classifier_proba=proba, lm_proba=lm_probs
+        pool["page_id"].tolist(),
+        weak.L,
+        task.cardinality,
+        classifier_proba=proba,
+        lm_proba=weak.probs,
+        weights=WEIGHTS,
     )
     predicted = [task.label_names[i] for i in proba.argmax(axis=1)]
-    picks, _ = select_diverse(scored, texts, predicted, n, exclude=frozenset(labeled))
+    picks, _ = select_diverse(
+        scored,
+        texts,
+        predicted,
+        n,
+        exclude=frozenset(labeled),
+        diversity=WEIGHTS.diversity,
+        density=WEIGHTS.density,
+    )
     return picks["page_id"].tolist()
 
 
 def run_seed(
-    task: Task, features: pd.DataFrame, y: np.ndarray, L: np.ndarray, seed: int, budgets: list[int]
+    task: Task,
+    features: pd.DataFrame,
+    y: np.ndarray,
+    L: np.ndarray,
+    seed: int,
+    budgets: list[int],
+    step: int = 25,
 ) -> list[dict[str, Any]]:
     idx = np.arange(len(y))
     pool_idx, test_idx = train_test_split(idx, test_size=0.3, stratify=y, random_state=seed)
@@ -103,14 +173,19 @@ def run_seed(
     L_pool, y_pool = L[pool_idx], y[pool_idx]
     test_texts = features[task.text_field].iloc[test_idx].tolist()
     y_test = y[test_idx]
-    fit = fit_label_model(L_pool, task.cardinality, seed=seed, class_balance="uniform")
+    no_gold = np.full(len(pool), -1, dtype=np.int64)
+    lf_only = weak_labels(task, pool, L_pool, no_gold, seed)
+    lf_only_preds = lf_only.probs.argmax(axis=1)
+    lf_only_preds[~(L_pool != -1).any(axis=1)] = -1
     truth = dict(zip(pool["page_id"], y_pool, strict=True))
     order = np.random.default_rng(seed).permutation(pool["page_id"].to_numpy()).tolist()
     rows: list[dict[str, Any]] = []
     for strategy in STRATEGIES:
         labeled: list[str] = []
-        clf: SoftLabelTextClassifier | None = None
-        for budget in budgets:
+        weak, clf = lf_only, None
+        # The queue is asked in steps of ``step`` labels (a human's batch), scored at each budget.
+        stops = sorted({*budgets, *range(0, max(budgets) + 1, step)})
+        for budget in stops:
             budget = min(budget, len(pool))
             need = budget - len(labeled)
             if need > 0:
@@ -118,20 +193,23 @@ def run_seed(
                 if strategy == "random":
                     labeled += [p for p in order if p not in done][:need]
                 else:
-                    assert clf is not None  # budgets start at 0: a model exists before any pick
-                    labeled += queue_picks(task, pool, L_pool, fit.probs, clf, done, need)
+                    assert clf is not None  # stops start at 0: a model exists before any pick
+                    labeled += queue_picks(task, pool, weak, clf, done, need)
             done = set(labeled)
             gold = np.array([truth[p] if p in done else -1 for p in pool["page_id"]])
-            scores, clf = train_and_score(task, pool, L_pool, fit.probs, gold, test_texts, y_test)
-            covered_before = int(((L_pool != -1).any(axis=1) & (gold != -1)).sum())
+            if strategy == "random" and budget not in budgets:
+                continue  # random picks do not depend on the model: train only where scored
+            weak = weak_labels(task, pool, L_pool, gold, seed) if done else lf_only
+            scores, clf = train_and_score(task, pool, weak, gold, test_texts, y_test)
+            if budget not in budgets:
+                continue
             rows.append(
                 {
                     "seed": seed,
                     "strategy": strategy,
                     "labels": len(labeled),
                     **scores,
-                    "labeled_uncovered": int((gold != -1).sum()) - covered_before,
-                    "weak_wrong_fixed": int(((gold != -1) & (fit.preds != y_pool)).sum()),
+                    "weak_wrong_fixed": int(((gold != -1) & (lf_only_preds != y_pool)).sum()),
                 }
             )
     return rows
@@ -306,6 +384,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budgets", type=int, nargs="+", default=list(DEFAULT_BUDGETS))
     parser.add_argument("--scenarios", type=int, default=len(SCENARIOS), help="run the first N scenarios")
+    parser.add_argument("--step", type=int, default=25, help="labels per annotation batch (queue)")
+    parser.add_argument("--only", type=int, default=None, help="run only scenario N (0-based)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if not args.data.is_file():
@@ -320,7 +400,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     features, y = load_dev_frame(args.data, task)
     L_all, _ = apply_lfs(task, features)
     results: list[dict[str, Any]] = []
-    for name, keep, description in SCENARIOS[: args.scenarios]:
+    chosen = SCENARIOS[: args.scenarios] if args.only is None else SCENARIOS[args.only : args.only + 1]
+    for name, keep, description in chosen:
         rows: list[dict[str, Any]] = []
         for seed in range(args.seeds):
             t_seed = time.perf_counter()
@@ -328,7 +409,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
             if keep < 1.0:
                 n_keep = max(3, round(keep * len(cols)))
                 cols = np.sort(np.random.default_rng(1000 + seed).choice(cols, n_keep, replace=False))
-            rows += run_seed(task, features, y, L_all[:, cols], seed, budgets)
+            rows += run_seed(task, features, y, L_all[:, cols], seed, budgets, step=args.step)
             print(f"{name}, seed {seed}: {time.perf_counter() - t_seed:.0f} s", flush=True)
         per_seed = pd.DataFrame(rows)
         summary = summarize(per_seed)

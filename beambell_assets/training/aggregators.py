@@ -28,8 +28,11 @@ the gold rows' empirical ones, ``mu_u(y) <- (s mu_u(y) + #gold(u fired, Y=y)) / 
   group in turn is hidden, every aggregator is fitted on the remaining LFs, and its predictions are
   scored against the hidden LFs' votes where both exist. Hidden LFs act as noisy, independent
   annotators: under class-conditional independence an aggregator that is more often right agrees
-  more often with them. To keep correlated LFs from rewarding an aggregator that merely echoes
-  them, an aggregator must beat majority vote by ``margin`` on this score to be chosen over it.
+  more often with them. Correlated LFs break that assumption (a hidden LF agrees with an
+  aggregator that over-trusts its copies), and on the data in ``../shared/data`` aggregators that
+  were truly 0.2-1 point *worse* than majority vote scored up to 1.5 points better here; so an
+  aggregator must beat majority vote by ``margin`` (2 points) on this score to replace it.
+  Gold-free, majority vote is the safe default; gold is what lets a model of the LFs earn its keep.
 
 The choice and the score table go to the ``label_model`` asset's metadata and, through it, the
 registry record of the classifier trained on its labels.
@@ -58,7 +61,7 @@ ANCHOR_STRENGTH = 10.0
 #: Rows the candidates are scored on at most (scoring refits each several times).
 MAX_ROWS_FOR_CHOICE = 20_000
 #: Gold-free choice: how much better than majority vote (held-out LF agreement) an aggregator must be.
-GOLD_FREE_MARGIN = 0.005
+GOLD_FREE_MARGIN = 0.02
 
 
 @dataclass
