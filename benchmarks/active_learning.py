@@ -31,6 +31,7 @@ import os
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,7 +181,7 @@ def run_seed(
     truth = dict(zip(pool["page_id"], y_pool, strict=True))
     order = np.random.default_rng(seed).permutation(pool["page_id"].to_numpy()).tolist()
     rows: list[dict[str, Any]] = []
-    for strategy in STRATEGIES:
+    for strategy in [s for s in STRATEGIES if s in os.environ.get("BENCH_STRATEGIES", "ours,random")]:
         labeled: list[str] = []
         weak, clf = lf_only, None
         # The queue is asked in steps of ``step`` labels (a human's batch), scored at each budget.
@@ -377,6 +378,26 @@ SCENARIOS: tuple[tuple[str, float, str], ...] = (
 )
 
 
+def _lf_subset(m: int, keep: float, seed: int) -> np.ndarray:
+    """The LF columns a seed uses: all, or a seeded random ``keep`` share (at least three)."""
+    cols = np.arange(m)
+    if keep >= 1.0:
+        return cols
+    return np.sort(np.random.default_rng(1000 + seed).choice(cols, max(3, round(keep * m)), replace=False))
+
+
+def _seed_job(job: tuple[Any, ...]) -> tuple[list[dict[str, Any]], float]:
+    task, features, y, L_all, keep, seed, budgets, step = job
+    t0 = time.perf_counter()
+    rows = run_seed(task, features, y, L_all[:, _lf_subset(L_all.shape[1], keep, seed)], seed, budgets, step)
+    for r in rows:
+        print(
+            f"  seed {seed} {r['strategy']:6s} {r['labels']:4d} labels: accuracy {r['accuracy']:.3f}",
+            flush=True,
+        )
+    return rows, time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -385,6 +406,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     parser.add_argument("--budgets", type=int, nargs="+", default=list(DEFAULT_BUDGETS))
     parser.add_argument("--scenarios", type=int, default=len(SCENARIOS), help="run the first N scenarios")
     parser.add_argument("--step", type=int, default=25, help="labels per annotation batch (queue)")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run in parallel processes")
     parser.add_argument("--only", type=int, default=None, help="run only scenario N (0-based)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -403,17 +425,19 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     chosen = SCENARIOS[: args.scenarios] if args.only is None else SCENARIOS[args.only : args.only + 1]
     for name, keep, description in chosen:
         rows: list[dict[str, Any]] = []
-        for seed in range(args.seeds):
-            t_seed = time.perf_counter()
-            cols = np.arange(L_all.shape[1])
-            if keep < 1.0:
-                n_keep = max(3, round(keep * len(cols)))
-                cols = np.sort(np.random.default_rng(1000 + seed).choice(cols, n_keep, replace=False))
-            rows += run_seed(task, features, y, L_all[:, cols], seed, budgets, step=args.step)
-            print(f"{name}, seed {seed}: {time.perf_counter() - t_seed:.0f} s", flush=True)
+        jobs = [(task, features, y, L_all, keep, seed, budgets, args.step) for seed in range(args.seeds)]
+        if args.jobs > 1:  # seeds are independent: one process each
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                outputs = list(pool.map(_seed_job, jobs))
+        else:
+            outputs = [_seed_job(job) for job in jobs]
+        for seed, (seed_rows, seconds) in enumerate(outputs):
+            rows += seed_rows
+            print(f"{name}, seed {seed}: {seconds:.0f} s", flush=True)
+        n_lfs = len(_lf_subset(L_all.shape[1], keep, 0))
         per_seed = pd.DataFrame(rows)
         summary = summarize(per_seed)
-        description = f"{description} LFs used: {len(cols)} of {L_all.shape[1]}."
+        description = f"{description} LFs used: {n_lfs} of {L_all.shape[1]}."
         results.append(
             {
                 "name": name,

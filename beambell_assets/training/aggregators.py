@@ -31,7 +31,8 @@ the gold rows' empirical ones, ``mu_u(y) <- (s mu_u(y) + #gold(u fired, Y=y)) / 
   more often with them. Correlated LFs break that assumption (a hidden LF agrees with an
   aggregator that over-trusts its copies), and on the data in ``../shared/data`` aggregators that
   were truly 0.2-1 point *worse* than majority vote scored up to 1.5 points better here; so an
-  aggregator must beat majority vote by ``margin`` (2 points) on this score to replace it.
+  aggregator must beat majority vote by ``margin`` (2 points) on this score, and in every one
+  of the LF groups, to replace it.
   Gold-free, majority vote is the safe default; gold is what lets a model of the LFs earn its keep.
 
 The choice and the score table go to the ``label_model`` asset's metadata and, through it, the
@@ -534,12 +535,16 @@ def heldout_lf_agreement(
     seed: int = 0,
     folds: int = 5,
 ) -> pd.DataFrame:
-    """Gold-free: agreement of each aggregator, fitted without a group of LFs, with those LFs' votes."""
+    """Gold-free: agreement of each aggregator, fitted without a group of LFs, with those LFs' votes.
+
+    ``score`` pools every hidden vote; ``worst_group_gain`` is the smallest per-group lead over
+    majority vote (NaN without a ``majority_vote`` candidate): a real improvement shows in every group.
+    """
     L = np.asarray(L)
     active = np.flatnonzero((L != ABSTAIN).any(axis=0))
     group_of = np.random.default_rng(seed).permutation(len(active)) % max(1, min(folds, len(active)))
-    agree = {name: 0 for name in names}
-    total = {name: 0 for name in names}
+    agree = {name: [] for name in names}
+    total = {name: [] for name in names}
     for g in np.unique(group_of):
         hidden = active[group_of == g]
         reduced = L.copy()
@@ -548,13 +553,25 @@ def heldout_lf_agreement(
         for name in names:
             preds = _fit(name, reduced, k, None, prior, seed).preds
             scored = (votes != ABSTAIN) & (preds != ABSTAIN)[:, None]
-            agree[name] += int((votes == preds[:, None])[scored].sum())
-            total[name] += int(scored.sum())
+            agree[name].append(int((votes == preds[:, None])[scored].sum()))
+            total[name].append(int(scored.sum()))
+
+    def rates(name: str) -> np.ndarray:
+        t = np.asarray(total[name], dtype=float)
+        return np.divide(agree[name], t, out=np.full(len(t), np.nan), where=t > 0)
+
+    mv = rates("majority_vote") if "majority_vote" in agree else None
     return pd.DataFrame(
         {
             "aggregator": list(names),
-            "score": [agree[nm] / total[nm] if total[nm] else np.nan for nm in names],
-            "n_scored": [total[nm] for nm in names],
+            "score": [sum(agree[nm]) / sum(total[nm]) if sum(total[nm]) else np.nan for nm in names],
+            "n_scored": [sum(total[nm]) for nm in names],
+            "worst_group_gain": [
+                float(np.nanmin(rates(nm) - mv))
+                if mv is not None and np.isfinite(rates(nm) - mv).any()
+                else np.nan
+                for nm in names
+            ],
         }
     )
 
@@ -613,15 +630,15 @@ def _sample_rows(L: np.ndarray, gold: np.ndarray | None, max_rows: int, seed: in
 
 
 def _gold_free_pick(scores: pd.DataFrame, margin: float) -> str:
+    """Majority vote unless an aggregator leads it by ``margin`` pooled *and* in every LF group."""
     valid = scores.dropna(subset=["score"])
     if valid.empty:
         return str(scores["aggregator"].iloc[0])
-    best = valid.loc[valid["score"].idxmax()]
     mv = valid[valid["aggregator"] == "majority_vote"]
-    if (
-        len(mv)
-        and best["aggregator"] != "majority_vote"
-        and best["score"] < float(mv["score"].iloc[0]) + margin
-    ):
+    if not len(mv):
+        return str(valid.loc[valid["score"].idxmax(), "aggregator"])
+    floor = float(mv["score"].iloc[0]) + margin
+    better = valid[(valid["score"] >= floor) & (valid.get("worst_group_gain", 1.0) > 0)]
+    if better.empty:
         return "majority_vote"
-    return str(best["aggregator"])
+    return str(better.loc[better["score"].idxmax(), "aggregator"])
