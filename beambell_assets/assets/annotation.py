@@ -48,11 +48,11 @@ class AnnotationQueueConfig(Config):
     max_per_class: float = 0.5  # share of the budget one predicted class may take
     weight_classifier_margin: float = 1.0
     weight_classifier_entropy: float = 0.5
-    weight_lm_entropy: float = 1.0
+    weight_lm_entropy: float = 0.5
     weight_lf_conflict: float = 1.0
-    weight_uncovered: float = 0.75
+    weight_uncovered: float = 0.25
     weight_model_disagreement: float = 1.0
-    diversity: float = 0.5  # penalty per unit of cosine to a page already picked or labelled
+    diversity: float = 1.5  # penalty per unit of cosine to a page already picked or labelled
 
 
 def _lm_probs_for(store: ArtifactStore, key: str, page_ids: pd.Series, k: int) -> np.ndarray | None:

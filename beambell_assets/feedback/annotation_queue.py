@@ -62,12 +62,12 @@ QUEUE_COLUMNS = [
 class QueueWeights:
     classifier_margin: float = 1.0
     classifier_entropy: float = 0.5
-    lm_entropy: float = 1.0
+    lm_entropy: float = 0.5
     lf_conflict: float = 1.0
-    uncovered: float = 0.75
+    uncovered: float = 0.25
     model_disagreement: float = 1.0
     #: penalty per unit of cosine similarity to a page already picked or labelled (0 = off)
-    diversity: float = 0.5
+    diversity: float = 1.5
     #: information density: the score is multiplied by (typicality / max typicality) ** this (0 = off)
     density: float = 1.0
 
