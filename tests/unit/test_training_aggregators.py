@@ -206,3 +206,16 @@ def test_classes_nobody_votes_get_no_probability_from_dawid_skene() -> None:
     assert agg.probs.shape == (400, 5)
     covered = (L != -1).any(axis=1)
     assert np.all(agg.probs[covered][:, 3:] == 0)
+
+
+def test_with_gold_the_weighted_vote_stays_unless_clearly_beaten() -> None:
+    import pandas as pd
+
+    from beambell_assets.training.aggregators import _gold_pick
+
+    def scores(**acc: float) -> pd.DataFrame:
+        return pd.DataFrame({"aggregator": list(acc), "score": list(acc.values()), "brier": 0.1})
+
+    assert _gold_pick(scores(majority_vote=0.9, weighted_vote=0.9, triplet=0.91), 0.02) == "weighted_vote"
+    assert _gold_pick(scores(majority_vote=0.9, weighted_vote=0.9, triplet=0.93), 0.02) == "triplet"
+    assert _gold_pick(scores(majority_vote=0.92, dawid_skene=0.9), 0.02) == "majority_vote"  # no default
