@@ -40,6 +40,8 @@ from sklearn.preprocessing import normalize
 
 ABSTAIN = -1
 
+#: The warehouse table's columns (sql/migrations/0004). ``model_disagreement`` is scored and named
+#: in the reason but not stored as a column (that would need a migration).
 QUEUE_COLUMNS = [
     "page_id",
     "url",
@@ -50,7 +52,6 @@ QUEUE_COLUMNS = [
     "lm_entropy",
     "lf_conflict",
     "uncovered",
-    "model_disagreement",
     "predicted_label",
     "predicted_probability",
     "model_version",
