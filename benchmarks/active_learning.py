@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,43 +45,92 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from beambell_assets.feedback.annotation_queue import score_pages, select_diverse  # noqa: E402
+from beambell_assets.feedback.annotation_queue import QueueWeights, score_pages, select_diverse  # noqa: E402
+from beambell_assets.labeling.applier import FastLFApplier  # noqa: E402
+from beambell_assets.labeling.stateful import build_stateful_lfs, fit_state  # noqa: E402
 from beambell_assets.labeling.task import Task, load_task  # noqa: E402
 from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
+from beambell_assets.training.aggregators import MIN_GOLD_FOR_SELECTION, choose_aggregator  # noqa: E402
 from beambell_assets.training.evaluation import evaluate  # noqa: E402
-from beambell_assets.training.label_model import fit_label_model  # noqa: E402
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier  # noqa: E402
 from beambell_assets.training.training_set import build_training_set, prob_columns  # noqa: E402
 from benchmarks.quality_report import apply_lfs, load_dev_frame  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "website_classification_dev.csv"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "active_learning.md"
-DEFAULT_BUDGETS = (0, 25, 50, 100, 150, 200, 300)
+DEFAULT_BUDGETS = (0, 25, 50, 100, 150, 200)
 STRATEGIES = ("ours", "random")
+
+
+#: The queue's weights (``BENCH_QUEUE_WEIGHTS="density=0,diversity=0"`` overrides some, for ablations).
+WEIGHTS = QueueWeights(
+    **{
+        k: float(v)
+        for k, v in (kv.split("=") for kv in os.environ.get("BENCH_QUEUE_WEIGHTS", "").split(",") if kv)
+    }
+)
+
+#: Aggregators the loop chooses among after every step (Snorkel's LabelModel is left out only for
+#: the benchmark's run time: it is refitted ~20 times per step by the choice).
+LOOP_AGGREGATORS = ("majority_vote", "weighted_vote", "triplet", "dawid_skene")
+
+
+@dataclass
+class WeakLabels:
+    """The label matrix after gold taught the stateful LFs, and the chosen, gold-anchored label model."""
+
+    L: np.ndarray
+    probs: np.ndarray
+    aggregator: str
+
+
+def weak_labels(
+    task: Task, pool: pd.DataFrame, L_pool: np.ndarray, gold: np.ndarray, seed: int
+) -> WeakLabels:
+    """beambell's use of gold before training: it refits the stateful LFs (``labeling/stateful.py``),
+    whose votes join the matrix, and it anchors and chooses the aggregator (``training/aggregators``)."""
+    known = gold != -1
+    L = L_pool
+    if known.any():
+        state = fit_state(
+            pool.loc[known, task.text_field].tolist(),
+            gold[known].tolist(),
+            task=task.name,
+            label_names=task.label_names,
+            text_fields=(task.text_field,),
+        )
+        if state.fitted:
+            L_state, _ = FastLFApplier(build_stateful_lfs(state), n_jobs=1).apply(pool)
+            L = np.hstack([L_pool, L_state])
+    choice = choose_aggregator(L, task.cardinality, gold=gold, seed=seed, candidates=LOOP_AGGREGATORS)
+    return WeakLabels(L=L, probs=choice.fit.probs, aggregator=choice.chosen)
 
 
 def train_and_score(
     task: Task,
     pool: pd.DataFrame,
-    L_pool: np.ndarray,
-    lm_probs: np.ndarray,
+    weak: WeakLabels,
     gold: np.ndarray,
     test_texts: list[str],
     y_test: np.ndarray,
-) -> tuple[dict[str, float], SoftLabelTextClassifier]:
+) -> tuple[dict[str, Any], SoftLabelTextClassifier]:
     """beambell's training step (weak labels, gold overrides) and its scores on the test pages."""
-    ts = build_training_set(pool, L_pool, lm_probs, task.text_field, gold=gold)
+    ts = build_training_set(pool, weak.L, weak.probs, task.text_field, gold=gold)
     probs = ts.frame[prob_columns(task.cardinality)].to_numpy()
     clf = SoftLabelTextClassifier(n_classes=task.cardinality).fit(ts.frame["text"].tolist(), probs)
     ev = evaluate(y_test, clf.predict(test_texts), task.label_names)
-    return {"accuracy": ev["accuracy"], "macro_f1": ev["macro_f1"], "n_train": ts.n_kept}, clf
+    return {
+        "accuracy": ev["accuracy"],
+        "macro_f1": ev["macro_f1"],
+        "n_train": ts.n_kept,
+        "aggregator": weak.aggregator,
+    }, clf
 
 
 def queue_picks(
     task: Task,
     pool: pd.DataFrame,
-    L_pool: np.ndarray,
-    lm_probs: np.ndarray,
+    weak: WeakLabels,
     clf: SoftLabelTextClassifier,
     labeled: set[str],
     n: int,
@@ -87,15 +139,34 @@ def queue_picks(
     texts = pool[task.text_field].tolist()
     proba = clf.predict_proba(texts)
     scored = score_pages(
-        pool["page_id"].tolist(), L_pool, task.cardinality, classifier_proba=proba, lm_proba=lm_probs
+        pool["page_id"].tolist(),
+        weak.L,
+        task.cardinality,
+        classifier_proba=proba,
+        lm_proba=weak.probs,
+        weights=WEIGHTS,
     )
     predicted = [task.label_names[i] for i in proba.argmax(axis=1)]
-    picks, _ = select_diverse(scored, texts, predicted, n, exclude=frozenset(labeled))
+    picks, _ = select_diverse(
+        scored,
+        texts,
+        predicted,
+        n,
+        exclude=frozenset(labeled),
+        diversity=WEIGHTS.diversity,
+        density=WEIGHTS.density,
+    )
     return picks["page_id"].tolist()
 
 
 def run_seed(
-    task: Task, features: pd.DataFrame, y: np.ndarray, L: np.ndarray, seed: int, budgets: list[int]
+    task: Task,
+    features: pd.DataFrame,
+    y: np.ndarray,
+    L: np.ndarray,
+    seed: int,
+    budgets: list[int],
+    step: int = 25,
 ) -> list[dict[str, Any]]:
     idx = np.arange(len(y))
     pool_idx, test_idx = train_test_split(idx, test_size=0.3, stratify=y, random_state=seed)
@@ -103,14 +174,19 @@ def run_seed(
     L_pool, y_pool = L[pool_idx], y[pool_idx]
     test_texts = features[task.text_field].iloc[test_idx].tolist()
     y_test = y[test_idx]
-    fit = fit_label_model(L_pool, task.cardinality, seed=seed, class_balance="uniform")
+    no_gold = np.full(len(pool), -1, dtype=np.int64)
+    lf_only = weak_labels(task, pool, L_pool, no_gold, seed)
+    lf_only_preds = lf_only.probs.argmax(axis=1)
+    lf_only_preds[~(L_pool != -1).any(axis=1)] = -1
     truth = dict(zip(pool["page_id"], y_pool, strict=True))
     order = np.random.default_rng(seed).permutation(pool["page_id"].to_numpy()).tolist()
     rows: list[dict[str, Any]] = []
-    for strategy in STRATEGIES:
+    for strategy in [s for s in STRATEGIES if s in os.environ.get("BENCH_STRATEGIES", "ours,random")]:
         labeled: list[str] = []
-        clf: SoftLabelTextClassifier | None = None
-        for budget in budgets:
+        weak, clf = lf_only, None
+        # The queue is asked in steps of ``step`` labels (a human's batch), scored at each budget.
+        stops = sorted({*budgets, *range(0, max(budgets) + 1, step)})
+        for budget in stops:
             budget = min(budget, len(pool))
             need = budget - len(labeled)
             if need > 0:
@@ -118,20 +194,23 @@ def run_seed(
                 if strategy == "random":
                     labeled += [p for p in order if p not in done][:need]
                 else:
-                    assert clf is not None  # budgets start at 0: a model exists before any pick
-                    labeled += queue_picks(task, pool, L_pool, fit.probs, clf, done, need)
+                    assert clf is not None  # stops start at 0: a model exists before any pick
+                    labeled += queue_picks(task, pool, weak, clf, done, need)
             done = set(labeled)
             gold = np.array([truth[p] if p in done else -1 for p in pool["page_id"]])
-            scores, clf = train_and_score(task, pool, L_pool, fit.probs, gold, test_texts, y_test)
-            covered_before = int(((L_pool != -1).any(axis=1) & (gold != -1)).sum())
+            if strategy == "random" and budget not in budgets:
+                continue  # random picks do not depend on the model: train only where scored
+            weak = weak_labels(task, pool, L_pool, gold, seed) if done else lf_only
+            scores, clf = train_and_score(task, pool, weak, gold, test_texts, y_test)
+            if budget not in budgets:
+                continue
             rows.append(
                 {
                     "seed": seed,
                     "strategy": strategy,
                     "labels": len(labeled),
                     **scores,
-                    "labeled_uncovered": int((gold != -1).sum()) - covered_before,
-                    "weak_wrong_fixed": int(((gold != -1) & (fit.preds != y_pool)).sum()),
+                    "weak_wrong_fixed": int(((gold != -1) & (lf_only_preds != y_pool)).sum()),
                 }
             )
     return rows
@@ -208,13 +287,19 @@ def _section(res: dict[str, Any]) -> str:
     fixed = table.pivot(index="labels", columns="strategy", values="weak_wrong_fixed")
     lines = [
         "| labels | ours accuracy | random accuracy | ours macro-F1 | random macro-F1 "
-        "| wrong weak labels fixed (ours / random) |",
-        "|--:|--:|--:|--:|--:|--:|",
+        "| wrong weak labels fixed (ours / random) | lead (paired, mean ± sd) | lead > spread |",
+        "|--:|--:|--:|--:|--:|--:|--:|:--|",
     ]
+    paired = per_seed.pivot_table(index=["seed", "labels"], columns="strategy", values="accuracy")
+    lead = (paired["ours"] - paired["random"]).groupby(level="labels").agg(["mean", "std"])
+    spread = summary.groupby("labels")["accuracy_std"].max()
     for b in wide.index:
+        lm, ls = float(lead.loc[b, "mean"]), float(np.nan_to_num(lead.loc[b, "std"]))
+        ok = "—" if b == 0 else ("yes" if lm > float(np.nan_to_num(spread.loc[b])) else "no")
         lines.append(
             f"| {b} | {wide.loc[b, 'ours']} | {wide.loc[b, 'random']} | {wide_f1.loc[b, 'ours']} | "
-            f"{wide_f1.loc[b, 'random']} | {fixed.loc[b, 'ours']:.1f} / {fixed.loc[b, 'random']:.1f} |"
+            f"{wide_f1.loc[b, 'random']} | {fixed.loc[b, 'ours']:.1f} / {fixed.loc[b, 'random']:.1f} "
+            f"| {lm:+.3f} ± {ls:.3f} | {ok} |"
         )
     seeds = per_seed.pivot_table(index="seed", columns=["strategy", "labels"], values="accuracy")
     ob, rb = max(b for b in wide.index if b <= 100), v["target_budget"]
@@ -264,11 +349,17 @@ Generated by `python benchmarks/active_learning.py` on {datetime.now(UTC):%Y-%m-
 - Data: `{Path(meta["data"]).name}`, {meta["n_rows"]} sites with a category; per seed a stratified
   30 % test split ({meta["n_test"]} pages, never selected) and a 70 % pool ({meta["n_pool"]} pages)
   the simulated annotator labels from (with the true category).
-- Weak labels: the task's LFs, Snorkel label model fitted on the pool (no gold, uniform class
-  balance). Classifier: `SoftLabelTextClassifier` defaults, retrained after every step on the weak
-  labels with the gold labels so far as overrides (how beambell uses gold).
-- Ours: `feedback/annotation_queue.py` (`score_pages` with the current classifier's probabilities
-  and the label model's posterior, then `select_diverse`), in steps {meta["budgets"]}.
+- Weak labels: the scenario's LFs; after every step beambell's use of the gold so far: the
+  stateful LFs (`labeling/stateful.py`: gold-mined keywords, gold naive Bayes) are refitted on it
+  and join the label matrix, and the aggregator is chosen and anchored on it
+  (`training/aggregators.py`: {", ".join(LOOP_AGGREGATORS)}; Snorkel's LabelModel is left out of
+  the loop for run time only; gold-free choice below {MIN_GOLD_FOR_SELECTION} labels, uniform class
+  prior). Classifier: `SoftLabelTextClassifier` defaults, retrained on the weak labels with the gold
+  so far as overrides. The same procedure for both strategies: only the choice of pages differs.
+- Ours: `feedback/annotation_queue.py` (`score_pages` with the current classifier's probabilities,
+  the chosen label model's posterior and the classifier/label-model disagreement, then
+  `select_diverse` with information density and diversity against picked and labelled pages;
+  weights `{WEIGHTS}`), asked for {meta["step"]} pages at a time; scored at {meta["budgets"]}.
 - Seeds: {meta["seeds"]} (the split, the label model, the random order and the LF subset change
   with the seed); mean ± sd over seeds.
 
@@ -277,14 +368,13 @@ Generated by `python benchmarks/active_learning.py` on {datetime.now(UTC):%Y-%m-
 {sections}
 ## Reading it
 
-- At 0 labels both strategies are the same model (weak labels only). With all LFs the weakly
-  supervised classifier is already close to the supervised upper bound on this data (0.948 vs
-  0.951 accuracy in `quality_report.md`; the LFs' thresholds were checked against this CSV), so
-  gold labels have little room to help and differences of a point are within the seed spread.
+- At 0 labels both strategies are the same model (weak labels only).
 - The reduced-LF scenario stands in for a young task whose LFs cover less: there gold labels have
   room to matter, and it shows what the queue's choice of pages is worth.
-- "wrong weak labels fixed" counts labelled pool pages whose label-model prediction was wrong or
-  missing: the queue aims at those, random finds them at their base rate.
+- "lead" is ours − random at the same budget, per seed (paired: same split, LFs and test pages);
+  "spread" is the seed-to-seed standard deviation of the accuracies.
+- "wrong weak labels fixed" counts labelled pool pages whose LF-only label-model prediction was
+  wrong or missing: the queue aims at those, random finds them at their base rate.
 """
 
 
@@ -299,6 +389,24 @@ SCENARIOS: tuple[tuple[str, float, str], ...] = (
 )
 
 
+def _lf_subset(m: int, keep: float, seed: int) -> np.ndarray:
+    """The LF columns a seed uses: all, or a seeded random ``keep`` share (at least three)."""
+    cols = np.arange(m)
+    if keep >= 1.0:
+        return cols
+    return np.sort(np.random.default_rng(1000 + seed).choice(cols, max(3, round(keep * m)), replace=False))
+
+
+def _seed_job(job: tuple[Any, ...]) -> tuple[list[dict[str, Any]], float]:
+    task, features, y, L_all, keep, seed, budgets, step = job
+    t0 = time.perf_counter()
+    rows = run_seed(task, features, y, L_all[:, _lf_subset(L_all.shape[1], keep, seed)], seed, budgets, step)
+    for r in rows:
+        acc = f"accuracy {r['accuracy']:.3f} ({r['aggregator']})"
+        print(f"  seed {seed} {r['strategy']:6s} {r['labels']:4d} labels: {acc}", flush=True)
+    return rows, time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -306,6 +414,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budgets", type=int, nargs="+", default=list(DEFAULT_BUDGETS))
     parser.add_argument("--scenarios", type=int, default=len(SCENARIOS), help="run the first N scenarios")
+    parser.add_argument("--step", type=int, default=25, help="labels per annotation batch (queue)")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run in parallel processes")
+    parser.add_argument("--only", type=int, default=None, help="run only scenario N (0-based)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if not args.data.is_file():
@@ -320,19 +431,22 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     features, y = load_dev_frame(args.data, task)
     L_all, _ = apply_lfs(task, features)
     results: list[dict[str, Any]] = []
-    for name, keep, description in SCENARIOS[: args.scenarios]:
+    chosen = SCENARIOS[: args.scenarios] if args.only is None else SCENARIOS[args.only : args.only + 1]
+    for name, keep, description in chosen:
         rows: list[dict[str, Any]] = []
-        for seed in range(args.seeds):
-            t_seed = time.perf_counter()
-            cols = np.arange(L_all.shape[1])
-            if keep < 1.0:
-                n_keep = max(3, round(keep * len(cols)))
-                cols = np.sort(np.random.default_rng(1000 + seed).choice(cols, n_keep, replace=False))
-            rows += run_seed(task, features, y, L_all[:, cols], seed, budgets)
-            print(f"{name}, seed {seed}: {time.perf_counter() - t_seed:.0f} s", flush=True)
+        jobs = [(task, features, y, L_all, keep, seed, budgets, args.step) for seed in range(args.seeds)]
+        if args.jobs > 1:  # seeds are independent: one process each
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                outputs = list(pool.map(_seed_job, jobs))
+        else:
+            outputs = [_seed_job(job) for job in jobs]
+        for seed, (seed_rows, seconds) in enumerate(outputs):
+            rows += seed_rows
+            print(f"{name}, seed {seed}: {seconds:.0f} s", flush=True)
+        n_lfs = len(_lf_subset(L_all.shape[1], keep, 0))
         per_seed = pd.DataFrame(rows)
         summary = summarize(per_seed)
-        description = f"{description} LFs used: {len(cols)} of {L_all.shape[1]}."
+        description = f"{description} LFs used: {n_lfs} of {L_all.shape[1]}."
         results.append(
             {
                 "name": name,
@@ -349,6 +463,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
         "n_test": n_test,
         "n_pool": len(y) - n_test,
         "budgets": budgets,
+        "step": args.step,
         "seeds": args.seeds,
         "seconds": time.perf_counter() - t0,
     }
@@ -357,6 +472,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
     plot(results, png, args.seeds)
     md = to_markdown(results, meta)
     args.out.write_text(md, encoding="utf-8")
+    pd.concat([r["per_seed"].assign(scenario=r["name"]) for r in results]).to_csv(
+        args.out.with_suffix(".csv"), index=False
+    )
     print(md)
     print(f"written to {args.out} and {png}")
     return results

@@ -48,9 +48,11 @@ class AnnotationQueueConfig(Config):
     max_per_class: float = 0.5  # share of the budget one predicted class may take
     weight_classifier_margin: float = 1.0
     weight_classifier_entropy: float = 0.5
-    weight_lm_entropy: float = 1.0
+    weight_lm_entropy: float = 0.5
     weight_lf_conflict: float = 1.0
-    weight_uncovered: float = 0.75
+    weight_uncovered: float = 0.25
+    weight_model_disagreement: float = 1.0
+    diversity: float = 1.5  # penalty per unit of cosine to a page already picked or labelled
 
 
 def _lm_probs_for(store: ArtifactStore, key: str, page_ids: pd.Series, k: int) -> np.ndarray | None:
@@ -90,6 +92,8 @@ def _queue_partition(
         lm_entropy=config.weight_lm_entropy,
         lf_conflict=config.weight_lf_conflict,
         uncovered=config.weight_uncovered,
+        model_disagreement=config.weight_model_disagreement,
+        diversity=config.diversity,
     )
     picks, skipped = build_queue(
         features,

@@ -44,6 +44,7 @@ from beambell_assets.serving.model_store import load_model, save_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
+from beambell_assets.training.aggregators import choose_aggregator
 from beambell_assets.training.class_prior import label_shift_factors
 from beambell_assets.training.encoder import configured_encoder, warm_cache
 from beambell_assets.training.end_model import fit_task_end_model
@@ -116,6 +117,22 @@ def _label_shift(store: ArtifactStore, label_model_asset: str, k: int) -> np.nda
         source="stored",
     )
     return label_shift_factors(prior)
+
+
+def _aggregator_record(store: ArtifactStore, asset_name: str) -> dict[str, Any]:
+    """The label model's aggregator choice and scores, for the registry record of the classifier."""
+    try:
+        scores = store.read_frame(asset_name, "aggregator")
+    except (FileNotFoundError, OSError):
+        return {}  # a label model materialized before aggregators were chosen
+    chosen = scores.loc[scores["chosen"], "aggregator"]
+    return {
+        "label_model_aggregator": str(chosen.iloc[0]) if len(chosen) else None,
+        "label_model_aggregator_scores": {
+            str(a): None if pd.isna(v) else float(v)
+            for a, v in zip(scores["aggregator"], scores["score"], strict=True)
+        },
+    }
 
 
 #: ``lf_votes`` and ``predictions`` also need the ``compute`` resource: local or Apache Beam, chosen
@@ -243,10 +260,12 @@ def build_weak_supervision_assets(
         required_resource_keys=resources,
     )
     def label_model(context: AssetExecutionContext, config: TrainingWindowConfig) -> MaterializeResult:
-        """Snorkel LabelModel over the training window's votes -> probabilistic labels.
+        """The chosen aggregator over the training window's votes -> probabilistic labels.
 
-        Majority vote is fitted alongside as the baseline; gold labels (where present) give the
-        class balance and the evaluation of both.
+        Snorkel's LabelModel, majority vote, a gold-weighted vote, the triplet fit and Dawid-Skene
+        are candidates (``training/aggregators.py``): training-side gold anchors them and picks one
+        by cross-fitted accuracy, otherwise a gold-free criterion does (held-out LF agreement). Gold
+        labels (where present) give the class balance and the evaluation.
         """
         task, wh, store = spec.parts(context)
         keys = _window(store.frame_keys(n("lf_votes")), config.window_partitions)
@@ -269,8 +288,21 @@ def build_weak_supervision_assets(
         L = votes[lf_columns].to_numpy(dtype=np.int64)
         gold = gold_vector(gold_for_task(wh, task), task, votes["page_id"])
         fit = fit_label_model(L, task.cardinality, gold=gold, seed=config.seed, n_epochs=config.n_epochs)
+        # Only training-side gold (the humans' "train" role) anchors and chooses the aggregator:
+        # evaluation gold must stay unseen by everything the classifier learns from.
+        _, train_gold = split_gold(
+            votes["page_id"].astype(str).tolist(), gold != -1, gold_roles(gold_for_task(wh, task))
+        )
+        choice = choose_aggregator(
+            L,
+            task.cardinality,
+            gold=np.where(train_gold, gold, -1),
+            prior=fit.class_balance,
+            seed=config.seed,
+        )
+        store.write_frame(n("label_model"), "aggregator", choice.scores)
 
-        probs = pd.DataFrame(fit.probs, columns=prob_columns(task.cardinality))
+        probs = pd.DataFrame(choice.fit.probs, columns=prob_columns(task.cardinality))
         probs.insert(0, "page_id", votes["page_id"].to_numpy())
         probs.insert(1, "partition_key", votes["partition_key"].to_numpy())
         probs["n_votes"] = (L != -1).sum(axis=1)
@@ -295,7 +327,16 @@ def build_weak_supervision_assets(
                     "model": name,
                     **{k: scalar(m.get(k)) for k in ("n_gold", "accuracy", "macro_f1", "coverage")},
                 }
-                for name, m in (fit.metrics or {}).items()
+                for name, m in {
+                    **(fit.metrics or {}),
+                    # scored on the gold that did not anchor it
+                    f"chosen: {choice.chosen}": evaluate(
+                        np.where(train_gold, -1, gold),
+                        choice.fit.preds,
+                        task.label_names,
+                        proba=choice.fit.probs,
+                    ),
+                }.items()
             ]
             or [
                 {"model": "label_model / majority_vote", "n_gold": 0, "note": "no gold labels to evaluate on"}
@@ -313,6 +354,10 @@ def build_weak_supervision_assets(
                 "gold_rows": int((gold != -1).sum()),
                 "class_balance_source": fit.class_balance_source,
                 "fit_method": fit.method,
+                "aggregator": choice.chosen,
+                "aggregator_criterion": choice.criterion,
+                "aggregator_gold_anchors": choice.n_gold,
+                "aggregator_scores": md_table(choice.scores),
                 "notes": "; ".join(fit.notes) or "none",
                 "label_model_vs_majority_vote": md_table(comparison),
                 "learned_lf_accuracies": md_table(
@@ -422,6 +467,7 @@ def build_weak_supervision_assets(
         metrics["majority_class_accuracy"] = (
             float(gold_eval["gold"].value_counts(normalize=True).iloc[0]) if len(gold_eval) else None
         )
+        metrics.update(_aggregator_record(store, n("label_model")))
         metrics["agreement_with_label_model"] = _agreement_with_label_model(
             model, weak, store.read_frame(n("label_model"), "probs"), task.cardinality
         )

@@ -10,13 +10,21 @@ Signals, each scaled to [0, 1] (1 = most worth a human's time):
   is approximated by the distribution of the LF votes (the majority-vote posterior), since the
   fitted model's parameters are not persisted;
 * ``lf_conflict`` — 1 - (votes for the most-voted class / votes cast), over pages with a vote;
-* ``uncovered`` — 1 when no LF voted at all (the LFs have a blind spot there).
+* ``uncovered`` — 1 when no LF voted at all (the LFs have a blind spot there);
+* ``model_disagreement`` — 1 when the champion's top class is not the label model's (a covered
+  page where the end model generalised away from the LFs, or the LFs are wrong: a human settles it).
 
 The score is their weighted sum divided by the sum of weights (:class:`QueueWeights`). Pages
-already in gold are never picked. Diversity is greedy in score order: a page whose TF-IDF cosine
-to an already-picked page exceeds ``max_similarity`` is a near-duplicate and skipped, and at most
-``max_per_class`` share of the budget goes to one predicted class (so the queue does not fill up
-with, say, every uncertain "News" page). Each pick keeps its component scores and a reason text.
+already in gold are never picked. With ``density`` the score is first weighted by how typical the
+page is of the batch (mean TF-IDF cosine to the others: information density, Settles & Craven
+2008), so uncertain outliers do not crowd out uncertain pages that resemble many others. Diversity
+is greedy: each next pick maximises
+``score - diversity * (max TF-IDF cosine to the pages already picked or labelled)``, so a batch
+spreads over the corpus instead of spending itself on one confusing cluster (``diversity = 0``:
+plain score order); a page whose cosine to a picked page exceeds ``max_similarity`` is a
+near-duplicate and skipped, and at most ``max_per_class`` share of the budget goes to one
+predicted class (so the queue does not fill up with, say, every uncertain "News" page). Each pick
+keeps its component scores and a reason text.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from sklearn.preprocessing import normalize
 
 ABSTAIN = -1
 
+#: The warehouse table's columns (sql/migrations/0004). ``model_disagreement`` is scored and named
+#: in the reason but not stored as a column (that would need a migration).
 QUEUE_COLUMNS = [
     "page_id",
     "url",
@@ -53,9 +63,14 @@ QUEUE_COLUMNS = [
 class QueueWeights:
     classifier_margin: float = 1.0
     classifier_entropy: float = 0.5
-    lm_entropy: float = 1.0
+    lm_entropy: float = 0.5
     lf_conflict: float = 1.0
-    uncovered: float = 0.75
+    uncovered: float = 0.25
+    model_disagreement: float = 1.0
+    #: penalty per unit of cosine similarity to a page already picked or labelled (0 = off)
+    diversity: float = 1.5
+    #: information density: the score is multiplied by (typicality / max typicality) ** this (0 = off)
+    density: float = 1.0
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
@@ -108,6 +123,8 @@ def _reason(row: pd.Series, weights: QueueWeights) -> str:
                 f"classifier unsure (top-2 margin {1 - row['classifier_margin']:.2f})",
             )
         )
+    if row.get("model_disagreement", 0):
+        parts.append((weights.model_disagreement, "classifier and label model disagree"))
     parts.append((weights.lm_entropy * row["lm_entropy"], f"label model entropy {row['lm_entropy']:.2f}"))
     parts.sort(key=lambda p: -p[0])
     return "; ".join(text for w, text in parts if w > 0.05) or "lowest-confidence remaining page"
@@ -149,10 +166,22 @@ def score_pages(
     if classifier_proba is not None and len(classifier_proba):
         margin, entropy = classifier_signals(classifier_proba)
         frame["classifier_margin"], frame["classifier_entropy"] = margin, entropy
-        terms += [(weights.classifier_margin, margin), (weights.classifier_entropy, entropy)]
+        lm_top = (
+            np.where(np.isnan(lm_proba).any(axis=1), -1, np.nan_to_num(lm_proba).argmax(axis=1))
+            if lm_proba is not None
+            else vote_distribution(L, k).argmax(axis=1)
+        )
+        disagree = (uncovered == 0) & (lm_top >= 0) & (np.asarray(classifier_proba).argmax(axis=1) != lm_top)
+        frame["model_disagreement"] = disagree.astype(int)
+        terms += [
+            (weights.classifier_margin, margin),
+            (weights.classifier_entropy, entropy),
+            (weights.model_disagreement, disagree.astype(float)),
+        ]
     else:
         frame["classifier_margin"] = np.nan
         frame["classifier_entropy"] = np.nan
+        frame["model_disagreement"] = 0
     total_w = sum(w for w, _ in terms)
     frame["score"] = sum(w * v for w, v in terms) / total_w if total_w > 0 else 0.0
     return frame
@@ -177,50 +206,68 @@ def select_diverse(
     max_similarity: float = 0.9,
     max_per_class: float = 0.5,
     exclude: set[str] | frozenset[str] = frozenset(),
+    diversity: float = 0.0,
+    density: float = 0.0,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Greedy pick in score order with near-duplicate and per-class limits; returns (picks, skipped).
+    """Greedy pick with diversity, near-duplicate and per-class limits; returns (picks, skipped).
 
-    ``max_per_class`` is a share of the budget (at least one page per class). When the class cap
-    leaves the budget unfilled, capped pages fill the rest in score order (a partition with one
-    class must still yield picks); near-duplicates never do.
+    Each step takes the page with the best ``score - diversity * max cosine`` to the pages picked
+    so far and to the ``exclude`` (already labelled) pages among ``scored``; ``diversity = 0`` is
+    plain score order. ``max_per_class`` is a share of the budget (at least one page per class).
+    When the class cap leaves the budget unfilled, capped pages fill the rest in score order (a
+    partition with one class must still yield picks); near-duplicates never do.
     """
     if budget <= 0 or scored.empty:
         return scored.iloc[0:0].assign(queue_rank=pd.Series(dtype=int)), {}
     x = near_duplicate_matrix(texts)
     cap = max(1, math.ceil(max_per_class * budget))
-    order = np.argsort(-scored["score"].to_numpy(), kind="stable")
+    score = scored["score"].to_numpy(dtype=float)
+    if density > 0 and len(score) > 1:
+        # Typicality: mean cosine to every page of the batch. An uncertain outlier (an empty or
+        # boilerplate page) teaches the model about itself only; an uncertain typical page about many.
+        typical = np.asarray(x @ np.asarray(x.sum(axis=0)).ravel()).ravel() / len(score)
+        if typical.max() > 0:
+            score = score * (typical / typical.max()) ** density
+    page_ids = scored["page_id"].to_numpy()
+    is_excluded = (
+        np.isin(page_ids.astype(str), [str(p) for p in exclude]) if exclude else np.zeros(len(score), bool)
+    )
+    skipped = {"already_gold": int(is_excluded.sum()), "near_duplicate": 0, "class_cap": 0}
+    nearest = np.zeros(len(score))  # max cosine to a picked or labelled page
+    if diversity > 0 and is_excluded.any():
+        nearest = np.asarray((x @ x[np.flatnonzero(is_excluded)].T).max(axis=1).todense()).ravel()
+    open_ = ~is_excluded
     picked: list[int] = []
     deferred: list[int] = []
     per_class: dict[str | None, int] = {}
-    skipped = {"already_gold": 0, "near_duplicate": 0, "class_cap": 0}
 
-    def is_duplicate(i: int) -> bool:
-        if not picked:
-            return False
-        sims = x[picked] @ x[i].T
-        return bool(sims.max() > max_similarity) if sims.nnz else False
+    def take(i: int) -> None:
+        picked.append(i)
+        open_[i] = False
+        sims = np.asarray((x @ x[i].T).todense()).ravel()
+        np.maximum(nearest, sims, out=nearest)
 
-    for i in order:
-        if len(picked) >= budget:
-            break
-        if scored["page_id"].iat[i] in exclude:
-            skipped["already_gold"] += 1
-            continue
-        if is_duplicate(i):
+    while len(picked) < budget and open_.any():
+        candidates = np.flatnonzero(open_)
+        gain = score[candidates] - diversity * nearest[candidates]
+        i = int(candidates[np.argmax(gain)])  # ties: the earliest row, as a stable sort would
+        if nearest[i] > max_similarity:
             skipped["near_duplicate"] += 1
+            open_[i] = False
             continue
         label = predicted[i]
         if per_class.get(label, 0) >= cap:
             skipped["class_cap"] += 1
             deferred.append(i)
+            open_[i] = False
             continue
-        picked.append(i)
+        take(i)
         per_class[label] = per_class.get(label, 0) + 1
-    for i in deferred:
+    for i in sorted(deferred, key=lambda j: -score[j]):
         if len(picked) >= budget:
             break
-        if not is_duplicate(i):
-            picked.append(i)
+        if nearest[i] <= max_similarity:
+            take(i)
             skipped["class_cap"] -= 1
     picks = scored.iloc[picked].copy()
     picks["queue_rank"] = np.arange(1, len(picks) + 1)
@@ -275,6 +322,8 @@ def build_queue(
         max_similarity=max_similarity,
         max_per_class=max_per_class,
         exclude=gold_page_ids,
+        diversity=weights.diversity,
+        density=weights.density,
     )
     picks["reason"] = [_reason(r, weights) for _, r in picks.iterrows()] if len(picks) else []
     return picks[[*QUEUE_COLUMNS, "text"]], skipped

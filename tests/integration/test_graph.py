@@ -98,9 +98,15 @@ def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
         lm_meta = _latest_metadata(instance, "label_model")
         assert lm_meta["gold_rows"] > 0
         assert "majority" in str(lm_meta["label_model_vs_majority_vote"]).lower()
+        # CSV gold is evaluation gold: the aggregator is chosen gold-free, and the choice is recorded
+        assert lm_meta["aggregator_criterion"] == "heldout_lf_agreement"
+        assert lm_meta["aggregator_gold_anchors"] == 0
+        assert lm_meta["aggregator"] in str(lm_meta["aggregator_scores"])
 
         champion = ModelRegistry(wh, TASK.name).champion()
         assert champion is not None and champion.status == "champion"
+        assert champion.metrics["label_model_aggregator"] == lm_meta["aggregator"]
+        assert set(champion.metrics["label_model_aggregator_scores"]) >= {"majority_vote", "snorkel"}
         assert champion.metrics["n_gold"] > 0
         # The end model was chosen without gold; the choice and every candidate are recorded.
         em = champion.metrics["end_model"]

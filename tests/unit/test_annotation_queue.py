@@ -5,6 +5,7 @@ import pandas as pd
 
 from beambell_assets.feedback.annotation_queue import (
     QUEUE_COLUMNS,
+    QueueWeights,
     build_queue,
     classifier_signals,
     lf_signals,
@@ -71,6 +72,7 @@ def test_queue_ranks_uncertain_first_skips_gold_and_near_duplicates() -> None:
         classifier_proba=proba,
         model_version="m1",
         gold_page_ids={"p4"},
+        weights=QueueWeights(diversity=0.0, density=0.0),  # plain score order
     )
     assert list(picks.columns) == [*QUEUE_COLUMNS, "text"]
     assert set(picks["page_id"][:2]) == {"p1", "p3"} and picks["page_id"].iat[2] == "p0"
@@ -96,3 +98,49 @@ def test_without_champion_lf_signals_alone() -> None:
     picks, _ = build_queue(_features(["a b c d", "e f g h"]), np.array([[0, 1], [0, 0]]), LABELS, budget=5)
     assert picks["page_id"].tolist() == ["p0", "p1"]
     assert picks["model_version"].isna().all() and picks["classifier_margin"].isna().all()
+
+
+def test_model_disagreement_flags_covered_pages_where_classifier_and_label_model_differ() -> None:
+    L = np.array([[0, 0], [1, 1], [-1, -1]])
+    lm = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [1 / 3, 1 / 3, 1 / 3]])
+    proba = np.array([[0.8, 0.1, 0.1], [0.8, 0.1, 0.1], [0.1, 0.1, 0.8]])
+    scored = score_pages(["a", "b", "c"], L, 3, classifier_proba=proba, lm_proba=lm)
+    assert scored["model_disagreement"].tolist() == [0, 1, 0]  # uncovered pages are not "disagreements"
+    off = score_pages(
+        ["a", "b", "c"], L, 3, classifier_proba=proba, lm_proba=lm, weights=QueueWeights(model_disagreement=0)
+    )
+    assert scored.loc[1, "score"] - scored.loc[0, "score"] > off.loc[1, "score"] - off.loc[0, "score"]
+
+
+def test_diversity_spreads_a_batch_over_topics() -> None:
+    texts = [
+        "football league match goal",
+        "football league match goals",
+        "football league match scored",
+        "pasta recipe dinner kitchen",
+        "stock market shares profit",
+    ]
+    scored = pd.DataFrame({"page_id": [f"p{i}" for i in range(5)], "score": [0.9, 0.89, 0.88, 0.7, 0.6]})
+    plain, _ = select_diverse(scored, texts, [None] * 5, budget=3, max_per_class=1.0)
+    diverse, _ = select_diverse(scored, texts, [None] * 5, budget=3, max_per_class=1.0, diversity=1.0)
+    assert plain["page_id"].tolist() == ["p0", "p1", "p2"]
+    assert diverse["page_id"].tolist() == ["p0", "p3", "p4"]
+    # labelled pages count as picked: a page like the gold one loses to an unlike one
+    after_gold, skipped = select_diverse(
+        scored, texts, [None] * 5, budget=1, max_per_class=1.0, diversity=1.0, exclude={"p0"}
+    )
+    assert after_gold["page_id"].tolist() == ["p3"] and skipped["already_gold"] == 1
+
+
+def test_density_prefers_a_typical_uncertain_page_to_an_outlier() -> None:
+    texts = [
+        "zzqx unique gibberish token soup",  # outlier, most uncertain
+        "travel flights hotel booking holiday",
+        "travel flights hotel booking trip",
+        "travel flights hotel deals holiday",
+    ]
+    scored = pd.DataFrame({"page_id": [f"p{i}" for i in range(4)], "score": [0.9, 0.8, 0.5, 0.5]})
+    plain, _ = select_diverse(scored, texts, [None] * 4, budget=1)
+    dense, _ = select_diverse(scored, texts, [None] * 4, budget=1, density=1.0)
+    assert plain["page_id"].tolist() == ["p0"]
+    assert dense["page_id"].tolist() == ["p1"]
