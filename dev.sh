@@ -53,7 +53,10 @@ case "$cmd" in
     setup
     ensure_chromium
     "$VENV/bin/ruff" check .
-    exec "$VENV/bin/python" -m pytest tests/unit tests/integration "$@"
+    # Three workers, a test file per worker at a time (files share their fixtures): the integration
+    # tests mostly wait on servers and subprocesses, so three fit two cores. Every test still runs.
+    exec "$VENV/bin/python" -m pytest tests/unit tests/integration -n "${BEAMBELL_TEST_WORKERS:-3}" \
+      --dist loadfile --durations=25 "$@"
     ;;
   stream)
     setup
