@@ -72,13 +72,21 @@ def ensure_label_studio_venv(venv: Path | None = None, requirement: str = LABEL_
     stamp = venv / ".beambell-label-studio-installed"
     if exe.exists() and stamp.exists():
         return exe
-    if not _venv_python(venv).exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(_venv_python(venv)), "-m", "pip", "install", "-q", requirement],
-        check=True,
-    )
-    stamp.touch()
+    import fcntl
+
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    # Test workers run concurrently: one installs, the others wait for it (then find the stamp).
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if exe.exists() and stamp.exists():
+            return exe
+        if not _venv_python(venv).exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(_venv_python(venv)), "-m", "pip", "install", "-q", requirement],
+            check=True,
+        )
+        stamp.touch()
     return exe
 
 
