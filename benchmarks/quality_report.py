@@ -282,7 +282,11 @@ def run(
         ts = build_training_set(features.iloc[tr].reset_index(drop=True), L[tr], fit.probs, text_field)
         P = ts.frame[prob_columns(k)].to_numpy()
         Xw = ts.frame["text"].to_numpy(dtype=object)
-        shift = label_shift_factors(fit.class_prior) if fit.class_prior is not None else None
+        shift = (
+            label_shift_factors(fit.class_prior.prior, fit.class_prior.prior_covered)
+            if fit.class_prior is not None
+            else None
+        )
 
         auto = fit_end_model(
             Xw.tolist(), P, k, "auto", class_weight=shift, encoder_path=encoder_path, c_grid=c_grid,

@@ -105,18 +105,7 @@ def _label_shift(store: ArtifactStore, label_model_asset: str, k: int) -> np.nda
         return None
     if len(frame) != k:
         return None
-    from beambell_assets.training.class_prior import ClassPrior
-
-    prior = ClassPrior(
-        prior=frame["prior"].to_numpy(float),
-        prior_covered=frame["prior_covered"].to_numpy(float),
-        uncovered=frame["uncovered_posterior"].to_numpy(float),
-        coverage=float("nan"),
-        n_iter=0,
-        converged=True,
-        source="stored",
-    )
-    return label_shift_factors(prior)
+    return label_shift_factors(frame["prior"].to_numpy(float), frame["prior_covered"].to_numpy(float))
 
 
 def _aggregator_record(store: ArtifactStore, asset_name: str) -> dict[str, Any]:
@@ -286,13 +275,12 @@ def build_weak_supervision_assets(
             frames.append(frame.assign(partition_key=k))
         votes = pd.concat(frames, ignore_index=True)
         L = votes[lf_columns].to_numpy(dtype=np.int64)
-        gold = gold_vector(gold_for_task(wh, task), task, votes["page_id"])
+        gold_rows = gold_for_task(wh, task)
+        gold = gold_vector(gold_rows, task, votes["page_id"])
         fit = fit_label_model(L, task.cardinality, gold=gold, seed=config.seed, n_epochs=config.n_epochs)
         # Only training-side gold (the humans' "train" role) anchors and chooses the aggregator:
         # evaluation gold must stay unseen by everything the classifier learns from.
-        _, train_gold = split_gold(
-            votes["page_id"].astype(str).tolist(), gold != -1, gold_roles(gold_for_task(wh, task))
-        )
+        _, train_gold = split_gold(votes["page_id"].astype(str).tolist(), gold != -1, gold_roles(gold_rows))
         choice = choose_aggregator(
             L,
             task.cardinality,

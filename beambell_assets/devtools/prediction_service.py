@@ -26,7 +26,7 @@ from beambell_assets.labeling.task import load_task
 from beambell_assets.serving.features_online import online_features
 from beambell_assets.serving.model_store import save_model
 from beambell_assets.serving.registry import ModelRegistry
-from beambell_assets.settings import DEFAULT_TASK, Settings
+from beambell_assets.settings import DEFAULT_TASK, Settings, load_settings
 from beambell_assets.storage.warehouse import Warehouse
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 
@@ -129,3 +129,12 @@ def running_prediction_service(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def serving_sample_champion(folder: Path, token: str, reason: str) -> Iterator[str]:
+    """A fresh home under ``folder`` with the sample champion promoted, served; yields its url."""
+    settings = load_settings(folder / "home").ensure_dirs()
+    register_sample_champion(settings, "v1", reason=reason)
+    with running_prediction_service(settings.home, token, folder / "server.log") as (url, _proc):
+        yield url

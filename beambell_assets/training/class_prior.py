@@ -164,8 +164,9 @@ def estimate_class_prior(
     )
 
 
-def label_shift_factors(prior: ClassPrior, max_factor: float = 10.0) -> np.ndarray:
+def label_shift_factors(prior: np.ndarray, prior_covered: np.ndarray, max_factor: float = 10.0) -> np.ndarray:
     """Per-class weights ``prior / prior_covered`` (clipped to ``[1/max_factor, max_factor]``) that
-    make a classifier trained on covered rows match the class mix of all rows."""
-    factor = prior.prior / np.maximum(prior.prior_covered, 1e-12)
+    make a classifier trained on covered rows match the class mix of all rows (the two arrays of a
+    :class:`ClassPrior`, or the columns of its stored ``as_rows`` table)."""
+    factor = np.asarray(prior, dtype=float) / np.maximum(np.asarray(prior_covered, dtype=float), 1e-12)
     return np.clip(factor, 1.0 / max_factor, max_factor)

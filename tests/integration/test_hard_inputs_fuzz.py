@@ -21,8 +21,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from beambell_assets.devtools.prediction_service import register_sample_champion, running_prediction_service
-from beambell_assets.settings import load_settings
+from beambell_assets.devtools.prediction_service import serving_sample_champion
 
 pytestmark = pytest.mark.integration
 
@@ -47,10 +46,7 @@ SEEDS: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("fuzz")
-    settings = load_settings(tmp / "home").ensure_dirs()
-    register_sample_champion(settings, "v1", reason="fuzz test")
-    with running_prediction_service(settings.home, TOKEN, tmp / "server.log") as (url, _proc):
+    with serving_sample_champion(tmp_path_factory.mktemp("fuzz"), TOKEN, "fuzz test") as url:
         yield url
 
 

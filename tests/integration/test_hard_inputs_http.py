@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from beambell_assets.devtools.prediction_service import register_sample_champion, running_prediction_service
+from beambell_assets.devtools.prediction_service import serving_sample_champion
 from beambell_assets.ingest.contract import Limits
-from beambell_assets.settings import load_settings
 
 pytestmark = pytest.mark.integration
 
@@ -20,10 +19,7 @@ JSON = {"Content-Type": "application/json"}
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("hard_http")
-    settings = load_settings(tmp / "home").ensure_dirs()
-    register_sample_champion(settings, "v1", reason="hard inputs test")
-    with running_prediction_service(settings.home, TOKEN, tmp / "server.log") as (base, _proc):
+    with serving_sample_champion(tmp_path_factory.mktemp("hard_http"), TOKEN, "hard inputs test") as base:
         yield base
 
 

@@ -36,7 +36,8 @@ def test_prior_recovered_on_all_covered_and_uncovered_rows(pos_rate: float) -> N
 
 def test_label_shift_factors_down_weight_the_over_covered_class() -> None:
     L, _y = _imbalanced(0.1)
-    factors = label_shift_factors(estimate_class_prior(L, 2))
+    est = estimate_class_prior(L, 2)
+    factors = label_shift_factors(est.prior, est.prior_covered)
     assert factors[1] < 1.0 < factors[0]  # positives are over-represented among covered rows
 
 
