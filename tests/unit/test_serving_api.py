@@ -260,7 +260,15 @@ def test_no_champion_means_503_until_one_is_promoted(tmp_path: Path) -> None:
         assert c.get("/health").json()["status"] == "UP"
 
 
-def test_promotion_swaps_the_model_and_a_broken_one_is_refused(client: TestClient, home: Settings) -> None:
+def test_promotion_swaps_the_model_and_a_broken_one_is_refused(home: Settings) -> None:
+    # The poll is pushed out of the test's reach so only the explicit /v1/reload swaps: with the
+    # shared 0.2 s client the background poll could take v2 first and /v1/reload saw "no change".
+    with TestClient(create_app(home, token=TOKEN, reload_interval_s=3600.0)) as client:
+        client.headers["Authorization"] = f"Bearer {TOKEN}"
+        _promote_v2_then_refuse_a_broken_v3(client, home)
+
+
+def _promote_v2_then_refuse_a_broken_v3(client: TestClient, home: Settings) -> None:
     register_champion(home, "v2", C=0.5)
     out = client.post("/v1/reload").json()
     assert out == {"swapped": True, "model_version": "v2", "error": None}
