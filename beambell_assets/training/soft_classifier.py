@@ -323,7 +323,25 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         texts = self._texts(X)
         if not texts:
             return np.zeros((0, self.n_classes_))
-        return self.predict_proba_features(self.vectorizer_.transform(texts))
+        return self.predict_proba_features(self.transform(texts))
+
+    def transform(self, X: Iterable[str]) -> Any:
+        """The fitted features of documents ``X`` (char n-grams counted vectorised, same values)."""
+        check_is_fitted(self, "vectorizer_")
+        index = self.__dict__.get("_char_index")
+        if index is None or index[0] is not self.vectorizer_:
+            from beambell_assets.training.char_ngrams import build_index
+
+            index = (self.vectorizer_, build_index(self.vectorizer_))
+            self.__dict__["_char_index"] = index  # a cache: never persisted (__getstate__)
+        from beambell_assets.training.char_ngrams import transform
+
+        return transform(self.vectorizer_, self._texts(X), index[1])
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_char_index", None)
+        return state
 
     def predict(self, X: Iterable[str]) -> np.ndarray:
         """The most probable class per document (ties: the lowest index)."""
