@@ -495,6 +495,8 @@ def cmd_stream_status(args: argparse.Namespace) -> int:
         ),
         ("refits (triplet / Snorkel)", f"{s.get('triplet_fits', 0)} / {s.get('snorkel_fits', 0)}"),
         ("last refit", json.dumps(s.get("last_refit", {}))),
+        ("last Snorkel fit", json.dumps(s.get("last_snorkel", {}))),
+        ("Snorkel fit running", json.dumps(s.get("snorkel_pending"))),
         ("online model", json.dumps(s.get("online_model", {}))),
         ("stateful-LF version", str(s.get("lf_state_version"))),
         ("gold seen (train / eval)", f"{s.get('gold_train', 0)} / {s.get('gold_eval', 0)}"),

@@ -91,6 +91,8 @@ class StreamSettings:
     decay: float = 1.0
     triplet_every: int = 100
     snorkel_every: int = 2000
+    #: Snorkel's fit runs in a worker process and takes effect this many pages after it started.
+    snorkel_lag: int = 1000
     online_min_pages: int = 300
     #: Beam runner ("FnApiRunner" locally; "FlinkRunner", "DataflowRunner" …) and extra Beam flags.
     runner: str = "FnApiRunner"
@@ -117,6 +119,7 @@ class StreamSettings:
             decay=_env_float("BEAMBELL_STREAM_DECAY", d.decay),
             triplet_every=int(_env_float("BEAMBELL_STREAM_TRIPLET_EVERY", d.triplet_every)),
             snorkel_every=int(_env_float("BEAMBELL_STREAM_SNORKEL_EVERY", d.snorkel_every)),
+            snorkel_lag=int(_env_float("BEAMBELL_STREAM_SNORKEL_LAG", d.snorkel_lag)),
             online_min_pages=int(_env_float("BEAMBELL_STREAM_ONLINE_MIN_PAGES", d.online_min_pages)),
             runner=env("BEAMBELL_STREAM_RUNNER") or d.runner,
             beam_args=env("BEAMBELL_STREAM_BEAM_ARGS") or d.beam_args,

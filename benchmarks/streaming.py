@@ -13,8 +13,9 @@ Measured per load, from the warehouse and ``/proc``:
 * sustained pages/s: messages committed during the window / window length;
 * end-to-end latency p50/p95/p99: Redis' own timestamp of the ``XADD`` (the message id) to the
   commit of the prediction row (``stream_messages.committed_at``), over the window's messages;
-* CPU per page: CPU seconds of the pipeline process during the window / pages committed;
-* peak memory: the pipeline process' high-water RSS (``VmHWM``);
+* CPU per page: CPU seconds of the pipeline's processes (``beambell stream`` and its Snorkel
+  worker) during the window / pages committed;
+* peak memory: the sum of those processes' high-water RSS (``VmHWM``), and the pipeline's alone;
 * backlog left when the window ended.
 
 Also: idle CPU of the running pipeline (30 s with no load, target <= 5 % of a core); the batch path's
@@ -71,16 +72,49 @@ def page_source(dev: pd.DataFrame, n: int, seed: int, tag: str) -> list[dict]:
     ]
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (the stream spawns a worker for Snorkel's fits)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                children.setdefault(int(_stat(int(d.name))[1]), []).append(int(d.name))
+            except (OSError, IndexError):
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
 def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    """CPU ticks of ``pid``'s process tree (utime + stime of each live process)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            f = _stat(p)
+        except OSError:
+            continue
+        total += int(f[11]) + int(f[12])
+    return total
 
 
-def hwm_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def hwm_mib(pid: int, tree: bool = True) -> float:
+    """High-water RSS of ``pid`` (with ``tree``: summed over its live process tree)."""
+    total = 0.0
+    for p in process_tree(pid) if tree else [pid]:
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(x.split()[1]) / 1024 for x in lines if x.startswith("VmHWM:")), 0.0)
+    return total
 
 
 def produce(client, pages: list[dict], rate: float, seconds: float) -> tuple[float, float, int]:
@@ -145,6 +179,7 @@ def run_load(proc: StreamProcess, client, pages: list[dict], rate: float, second
         "backlog_at_end": backlog,
         "drained": drained,
         "peak_rss_mib": hwm_mib(pid),
+        "peak_rss_pipeline_mib": hwm_mib(pid, tree=False),
         **stats,
     }
 
@@ -226,7 +261,7 @@ def report(loads: list[dict], idle: float, fresh: list[float], q: dict, seconds:
             f"{r.get('p99', nan):.3f}",
             f"{r['cpu_ms_per_page']:.2f}",
             f"{r['cpu_share']:.0%}",
-            f"{r['peak_rss_mib']:,.0f}",
+            f"{r['peak_rss_mib']:,.0f} ({r['peak_rss_pipeline_mib']:,.0f})",
             f"{r['backlog_at_end']:,}",
             "yes" if r["drained"] else "no",
         ]
@@ -244,7 +279,7 @@ def report(loads: list[dict], idle: float, fresh: list[float], q: dict, seconds:
         "## The stream under offered load",
         "",
         "| offered pages/s | sent | sustained pages/s | p50 s | p95 s | p99 s | CPU ms/page "
-        "| CPU (of a core) | peak RSS MiB | backlog at end | drained |",
+        "| CPU (of a core) | peak RSS MiB, all (pipeline) | backlog at end | drained |",
         "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|",
         *rows,
         "",

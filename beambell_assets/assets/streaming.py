@@ -105,6 +105,7 @@ def build_stream_assets(spec: WeakSupervisionSpec | None = None) -> StreamAssets
             "refits_triplet": s["triplet_fits"],
             "refits_snorkel": s["snorkel_fits"],
             "last_refit": str(s.get("last_refit")),
+            "last_snorkel_fit": str(s.get("last_snorkel")),
             "class_prior_estimate": str(s.get("class_prior")),
             "online_model_version": s["online_model"]["version"],
             "online_pages_learned": s["online_model"]["pages_learned"],

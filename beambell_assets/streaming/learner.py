@@ -4,7 +4,9 @@ A :class:`StreamLearner` holds, for one task:
 
 * the label model's sufficient statistics (:class:`VoteStatistics`, updated page by page) and the
   label model fitted from them: the closed-form triplet fit every ``triplet_every`` pages, Snorkel's
-  ``LabelModel`` every ``snorkel_every`` pages (the newer fit wins);
+  ``LabelModel`` every ``snorkel_every`` pages (the newer fit wins). Snorkel's fit takes seconds: it
+  runs in a worker process on a snapshot of the statistics and takes effect ``snorkel_lag`` pages
+  later (:mod:`~beambell_assets.streaming.background_fit`), so the pages meanwhile are not held up;
 * the online end model (:class:`OnlineSoftClassifier`), trained on every covered page's label-model
   probabilities and on training-side gold;
 * the stateful LFs' state (:mod:`beambell_assets.labeling.stateful`), refitted from training-side
@@ -22,6 +24,8 @@ about Beam, Redis or the warehouse: the pipeline feeds it chunks and persists wh
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -38,6 +42,7 @@ from beambell_assets.labeling.stateful import (
     fit_state,
 )
 from beambell_assets.labeling.task import Task
+from beambell_assets.streaming.background_fit import PendingFit, SnorkelFitter
 from beambell_assets.streaming.label_models import (
     StreamLabelModel,
     fit_snorkel,
@@ -47,6 +52,8 @@ from beambell_assets.streaming.label_models import (
 from beambell_assets.streaming.online_model import OnlineSoftClassifier
 from beambell_assets.streaming.statistics import ABSTAIN, VoteStatistics
 from beambell_assets.training.splits import GoldPolicy, gold_roles
+
+log = logging.getLogger(__name__)
 
 PREDICTOR_CHAMPION = "champion"
 PREDICTOR_ONLINE = "online_model"
@@ -62,6 +69,9 @@ class LearnerConfig:
     triplet_every: int = 100
     snorkel_every: int = 2000
     snorkel_epochs: int = 500
+    #: Snorkel's fit from the statistics at page P takes effect at page P + this (capped at half of
+    #: ``snorkel_every``); meanwhile it runs in a worker process. 0: fitted inline at P.
+    snorkel_lag: int = 1000
     online_min_pages: int = 300
     #: The online model takes one SGD step (plus replay) per this many covered pages: a step has a
     #: fixed cost (one binary problem per class), and the model's Beam state is rewritten per step.
@@ -186,7 +196,10 @@ class StreamLearner:
         self.predictor_counts: dict[str, int] = dict.fromkeys(PREDICTORS, 0)
         self._pages_at_triplet = 0
         self._pages_at_snorkel = 0
+        self._snorkel_pending: PendingFit | None = None
+        self._fitter: SnorkelFitter | None = None  # a process-level resource, see bind()
         self.last_refit: dict[str, Any] = {}
+        self.last_snorkel: dict[str, Any] = {}  # the last Snorkel fit (triplet fits follow it)
         self.lf_faults: dict[str, int] = {}
         self._fingerprint = task.fingerprint()
 
@@ -198,17 +211,25 @@ class StreamLearner:
         state["task"] = None
         state["_stateful_applier"] = None
         state["_appliers"] = None
+        state["_fitter"] = None
         return state
 
-    def bind(self, task: Task, appliers: dict[str, FastLFApplier] | None = None) -> StreamLearner:
+    def bind(
+        self,
+        task: Task,
+        appliers: dict[str, FastLFApplier] | None = None,
+        fitter: SnorkelFitter | None = None,
+    ) -> StreamLearner:
         """Attach the task after the learner came back from state; ``appliers`` is a cache of
-        stateful-LF appliers by state version that outlives the learner (it holds code, not state)."""
+        stateful-LF appliers by state version that outlives the learner (it holds code, not state);
+        ``fitter`` runs Snorkel's fits off the stream's path (without one they run inline)."""
         if task.fingerprint() != self._fingerprint:
             raise ValueError(
                 f"the learned state is for another label space or LF set than task {task.name!r}"
             )
         self.task = task
         self._appliers = appliers
+        self._fitter = fitter
         return self
 
     def detach(self) -> OnlineSoftClassifier:
@@ -348,10 +369,30 @@ class StreamLearner:
 
     def _pages_to_next_refit(self) -> int:
         pages = self.stats.pages
-        return min(
+        due = [
             self.config.triplet_every - (pages - self._pages_at_triplet),
             self.config.snorkel_every - (pages - self._pages_at_snorkel),
-        )
+        ]
+        if self._snorkel_pending is not None:
+            due.append(self._snorkel_pending.adopt_at - pages)
+        return min(due)
+
+    @property
+    def snorkel_lag(self) -> int:
+        return max(0, min(self.config.snorkel_lag, self.config.snorkel_every // 2))
+
+    @property
+    def snorkel_pending(self) -> bool:
+        """A Snorkel fit has started and not yet taken effect."""
+        return self._snorkel_pending is not None
+
+    @property
+    def checkpoint_would_wait(self) -> bool:
+        """A checkpoint now would wait for (or run) a Snorkel fit: the pipeline writes it later."""
+        pending = self._snorkel_pending
+        if pending is None or pending.model is not None:
+            return False
+        return pending.future is None or not pending.future.done()
 
     def _relabel(self, L: np.ndarray) -> np.ndarray:
         probs = self.label_model.predict_proba(L)
@@ -363,12 +404,55 @@ class StreamLearner:
 
     def _maybe_refit(self) -> None:
         pages = self.stats.pages
-        if pages - self._pages_at_snorkel >= self.config.snorkel_every:
-            self.refit("snorkel")
+        if self._snorkel_pending is not None and pages >= self._snorkel_pending.adopt_at:
+            self._adopt_snorkel()
+        elif pages - self._pages_at_snorkel >= self.config.snorkel_every:
+            if self.snorkel_lag:
+                self._start_snorkel()
+                if pages - self._pages_at_triplet >= self.config.triplet_every:
+                    self.refit("triplet")
+            else:
+                self.refit("snorkel")
         elif pages - self._pages_at_triplet >= self.config.triplet_every:
             self.refit("triplet")
 
+    def _start_snorkel(self) -> None:
+        """Snapshot the statistics and start Snorkel's fit (in the worker when there is one)."""
+        snapshot = VoteStatistics.from_arrays(self.stats.to_arrays())
+        prior = self.prior()
+        future = None
+        if self._fitter is not None:
+            future = self._fitter.submit(snapshot, prior, self.config.seed, self.config.snorkel_epochs)
+        pages = self.stats.pages
+        self._snorkel_pending = PendingFit(pages, pages + self.snorkel_lag, snapshot, prior, future)
+        self._pages_at_snorkel = pages
+
+    def _adopt_snorkel(self) -> None:
+        pending, self._snorkel_pending = self._snorkel_pending, None
+        assert pending is not None
+        model = pending.result(self.config.seed, self.config.snorkel_epochs)
+        self.label_model = model
+        self._pages_at_triplet = self.stats.pages
+        self.counters["snorkel_fits"] += 1
+        self.last_refit = {
+            "method": model.method,
+            "version": model.version,
+            "pages": self.stats.pages,
+            "fitted_on_pages": pending.started_at,
+            "prior": [round(float(p), 4) for p in pending.prior],
+            "seconds": round(float(pending.fit_seconds or 0.0), 3),
+            "waited_seconds": round(pending.waited_seconds, 3),
+            "where": pending.where,
+        }
+        self.last_snorkel = self.last_refit
+        log.log(
+            logging.INFO if pending.waited_seconds > 0.5 else logging.DEBUG,
+            "label model refit: %s",
+            self.last_refit,
+        )
+
     def refit(self, method: str) -> StreamLabelModel:
+        started = time.perf_counter()
         prior = self.prior()
         if method == "snorkel":
             model = fit_snorkel(self.stats, prior, seed=self.config.seed, n_epochs=self.config.snorkel_epochs)
@@ -386,7 +470,12 @@ class StreamLearner:
             "version": model.version,
             "pages": self.stats.pages,
             "prior": [round(float(p), 4) for p in prior],
+            "seconds": round(time.perf_counter() - started, 3),
         }
+        if method == "snorkel":
+            self.last_snorkel = self.last_refit
+        slow = self.last_refit["seconds"] > 0.5
+        log.log(logging.INFO if slow else logging.DEBUG, "label model refit: %s", self.last_refit)
         return model
 
     # ------------------------------------------------------------------ feedback
@@ -494,6 +583,12 @@ class StreamLearner:
                 "pages": self.label_model.pages,
             },
             "last_refit": self.last_refit,
+            "last_snorkel": self.last_snorkel,
+            "snorkel_pending": (
+                {"started_at": self._snorkel_pending.started_at, "adopt_at": self._snorkel_pending.adopt_at}
+                if self._snorkel_pending is not None
+                else None
+            ),
             "online_model": {
                 "version": self.online.version,
                 "pages_learned": self.online.pages_learned,
@@ -520,13 +615,29 @@ class StreamLearner:
             "predictor_counts": self.predictor_counts,
             "pages_at_triplet": self._pages_at_triplet,
             "pages_at_snorkel": self._pages_at_snorkel,
+            "snorkel_pending": self._pending_json(),
             "last_refit": self.last_refit,
+            "last_snorkel": self.last_snorkel,
             "label_model": self.label_model.to_json(),
             "lf_state": self.lf_state.to_json(),
             "gold": self.gold.to_dict("records"),
             "prequential": self.prequential.confusion,
             "last_applied": str(self.last_applied) if self.last_applied else None,
             "lf_faults": self.lf_faults,
+        }
+
+    def _pending_json(self) -> dict[str, Any] | None:
+        """The started Snorkel fit, with its model (waits for the worker: the pipeline checkpoints
+        only when no fit is pending, so it never waits here)."""
+        pending = self._snorkel_pending
+        if pending is None:
+            return None
+        model = pending.result(self.config.seed, self.config.snorkel_epochs)
+        return {
+            "started_at": pending.started_at,
+            "adopt_at": pending.adopt_at,
+            "prior": [float(p) for p in pending.prior],
+            "model": model.to_json(),
         }
 
     def restore_json(self, obj: dict[str, Any]) -> None:
@@ -538,7 +649,20 @@ class StreamLearner:
         self.predictor_counts.update(obj["predictor_counts"])
         self._pages_at_triplet = int(obj["pages_at_triplet"])
         self._pages_at_snorkel = int(obj["pages_at_snorkel"])
+        pending = obj.get("snorkel_pending")
+        self._snorkel_pending = (
+            PendingFit(
+                int(pending["started_at"]),
+                int(pending["adopt_at"]),
+                None,
+                np.asarray(pending["prior"], dtype=float),
+                model=StreamLabelModel.from_json(pending["model"]),
+            )
+            if pending
+            else None
+        )
         self.last_refit = dict(obj.get("last_refit") or {})
+        self.last_snorkel = dict(obj.get("last_snorkel") or {})
         self.label_model = StreamLabelModel.from_json(obj["label_model"])
         self.lf_state = StatefulLFState.from_json(obj["lf_state"])
         self._stateful_applier = None

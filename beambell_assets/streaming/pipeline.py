@@ -82,6 +82,7 @@ class StreamJob:
             decay=s.decay,
             triplet_every=s.triplet_every,
             snorkel_every=s.snorkel_every,
+            snorkel_lag=s.snorkel_lag,
             online_min_pages=s.online_min_pages,
         )
 
@@ -347,12 +348,15 @@ class Learn(beam.DoFn):
         from beambell_assets.labeling.task import load_task
         from beambell_assets.storage.artifacts import ArtifactStore
         from beambell_assets.storage.warehouse import Warehouse
+        from beambell_assets.streaming.background_fit import SnorkelFitter
         from beambell_assets.streaming.champion import ChampionWatcher
 
         _one_thread_per_worker()
         self.task = load_task(self.job.task_spec)
         self.wh = Warehouse(self.job.warehouse_url)
         self.wh.migrate()
+        # Snorkel's refits run in a worker process (see streaming.background_fit).
+        self.fitter = SnorkelFitter().start() if self.job.stream.snorkel_lag > 0 else None
         self.store = ArtifactStore(self.job.artifacts_root)
         self.watcher = ChampionWatcher(
             self.job.warehouse_url, self.task, self.job.stream.champion_poll_s
@@ -381,7 +385,7 @@ class Learn(beam.DoFn):
             learner = self._restore()
         else:
             learner.online = online
-        learner.bind(self.task, self.appliers)
+        learner.bind(self.task, self.appliers, self.fitter)
         online_version = (learner.online.updates, learner.online.gold_learned, id(learner.online))
         batch = CommitBatch(task=self.task.name)
         champion = self.watcher.current
@@ -456,6 +460,8 @@ class Learn(beam.DoFn):
         age = time.time() - learner.counters.get("checkpoint_at", 0)
         if not (since >= s.checkpoint_every or ((since or feedback) and age >= s.checkpoint_interval_s)):
             return
+        if learner.checkpoint_would_wait:  # a Snorkel fit is running: checkpoint once it is done
+            return
         version = (
             max(
                 learner.counters.get("checkpoint_version", 0),
@@ -469,8 +475,10 @@ class Learn(beam.DoFn):
             checkpoint_feedback=learner.counters["feedback"],
             checkpoint_at=int(time.time()),
         )
+        started = time.perf_counter()
         ref = write_checkpoint_files(self.store, learner, version)
         batch.checkpoint = checkpoint_row(ref, learner.summary())
+        log.info("checkpoint %d written in %.2f s", version, time.perf_counter() - started)
 
     def finish_bundle(self) -> None:
         from beambell_assets.streaming import sink
@@ -525,6 +533,8 @@ class Learn(beam.DoFn):
 
     def teardown(self) -> None:
         self.watcher.stop()
+        if self.fitter is not None:
+            self.fitter.close()
         self.source.close()
 
 

@@ -38,7 +38,9 @@ def run(job: StreamJob, elements: list[list[StreamMessage]]) -> None:
 @pytest.fixture
 def job(tmp_path: Path):
     server = PrivateRedis(tmp_path / "redis").start()
-    settings = StreamSettings(redis_url=server.url, checkpoint_every=60, triplet_every=40, snorkel_every=150)
+    settings = StreamSettings(
+        redis_url=server.url, checkpoint_every=60, triplet_every=40, snorkel_every=150, snorkel_lag=20
+    )
     yield StreamJob(
         task_spec="beambell_assets.labeling.tasks.web_content",
         warehouse_url=f"sqlite:///{tmp_path / 'warehouse.db'}",

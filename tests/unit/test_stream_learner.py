@@ -23,7 +23,9 @@ from beambell_assets.streaming.prepare import PagePreparer
 from beambell_assets.streaming.source import StreamMessage
 from beambell_assets.training.splits import GoldPolicy
 
-CONFIG = LearnerConfig(triplet_every=50, snorkel_every=400, snorkel_epochs=100, online_min_pages=100)
+CONFIG = LearnerConfig(
+    triplet_every=50, snorkel_every=200, snorkel_lag=100, snorkel_epochs=100, online_min_pages=100
+)
 
 
 def messages(pages: int, seed: int, start_ms: int = 1_000) -> list[StreamMessage]:
