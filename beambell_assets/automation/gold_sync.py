@@ -16,8 +16,8 @@ from dagster import (
     SkipReason,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from beambell_assets.automation.dagster_names import AssetJob
 from beambell_assets.feedback.label_studio import LabelStudioResource, fetch_annotations
 from beambell_assets.resources import TaskResource
 
@@ -25,7 +25,7 @@ GOLD_SYNC_JOB = "label_studio_gold_sync"
 
 
 def build_label_studio_gold_sensor(
-    gold_job: UnresolvedAssetJobDefinition,
+    gold_job: AssetJob,
     interval_s: int = 60,
     name: str = "label_studio_gold_sensor",
     default_status: DefaultSensorStatus = DefaultSensorStatus.RUNNING,

@@ -34,10 +34,9 @@ from dagster import (
     SkipReason,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 
 from beambell_assets.assets.partitions import landing_partitions
+from beambell_assets.automation.dagster_names import RUN_KEY_TAG, SENSOR_NAME_TAG, AssetJob
 from beambell_assets.ingest.landing_files import file_stat, fingerprint, last_ingests
 from beambell_assets.resources import LandingResource, TaskResource, WarehouseResource
 from beambell_assets.serving.registry import ModelRegistry
@@ -90,8 +89,8 @@ def _runs_with_keys(context: SensorEvaluationContext, keys: list[str]) -> set[st
 
 def build_landing_sensor(
     automation: AutomationSettings,
-    process_job: UnresolvedAssetJobDefinition,
-    ingest_job: UnresolvedAssetJobDefinition,
+    process_job: AssetJob,
+    ingest_job: AssetJob,
 ) -> SensorDefinition:
     """``process_job`` (ingest → predictions → drift) once a champion exists, ``ingest_job`` before."""
 

@@ -29,10 +29,13 @@ from dagster import (
     asset_sensor,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from beambell_assets.assets.partitions import landing_partitions
+from beambell_assets.automation.dagster_names import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    AssetJob,
+)
 from beambell_assets.feedback.gold import new_gold_count
 from beambell_assets.monitoring.retrain_requests import (
     mark_retrain_requests_consumed,
@@ -57,7 +60,7 @@ _ACTIVE = [
 
 def build_retrain_sensor(
     automation: AutomationSettings,
-    train_job: UnresolvedAssetJobDefinition,
+    train_job: AssetJob,
     lf_votes_asset: str = "lf_votes",
     name: str = "retrain_sensor",
 ) -> SensorDefinition:
@@ -115,7 +118,7 @@ def build_retrain_sensor(
 
 
 def build_retrain_schedule(
-    automation: AutomationSettings, train_job: UnresolvedAssetJobDefinition, name: str = "retrain_schedule"
+    automation: AutomationSettings, train_job: AssetJob, name: str = "retrain_schedule"
 ) -> ScheduleDefinition:
     return ScheduleDefinition(
         name=name,
@@ -130,7 +133,7 @@ def build_retrain_schedule(
 
 def build_rescore_sensor(
     automation: AutomationSettings,
-    predict_job: UnresolvedAssetJobDefinition,
+    predict_job: AssetJob,
     deployed_model_asset: str = "deployed_model",
     features_asset: str = "page_features",
     name: str = "rescore_on_promotion",
