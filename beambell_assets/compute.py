@@ -9,7 +9,6 @@ changes results, only where and how fast they are computed. See ``docs/scale-out
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from snorkel.labeling import LabelingFunction
 from beambell_assets.labeling.applier import ApplyReport, FastLFApplier
 from beambell_assets.labeling.task import Task
 from beambell_assets.serving.scoring import score_pages
+from beambell_assets.settings import ComputeSettings
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
 
@@ -58,15 +58,19 @@ class ComputeResource(ConfigurableResource):
     classifier: str = Field(default="tfidf-lbfgs", description="tfidf-lbfgs | hashed-sgd")
 
     @classmethod
-    def from_env(cls) -> ComputeResource:
-        """The deployment default: ``BEAMBELL_COMPUTE_ENGINE`` (local | beam), ``BEAMBELL_BEAM_RUNNER``,
-        ``BEAMBELL_BEAM_OPTIONS`` (space-separated flags), ``BEAMBELL_CLASSIFIER``."""
+    def from_settings(cls, compute: ComputeSettings) -> ComputeResource:
+        """The deployment default (``Settings.compute``: ``BEAMBELL_COMPUTE_ENGINE`` …)."""
         return cls(
-            engine=os.environ.get("BEAMBELL_COMPUTE_ENGINE", "local") or "local",
-            classifier=os.environ.get("BEAMBELL_CLASSIFIER", "tfidf-lbfgs") or "tfidf-lbfgs",
-            beam_runner=os.environ.get("BEAMBELL_BEAM_RUNNER", "DirectRunner") or "DirectRunner",
-            beam_options=os.environ.get("BEAMBELL_BEAM_OPTIONS", "").split(),
+            engine=compute.engine,
+            classifier=compute.classifier,
+            beam_runner=compute.beam_runner,
+            beam_options=list(compute.beam_options),
         )
+
+    @classmethod
+    def from_env(cls) -> ComputeResource:
+        """:meth:`from_settings` of the environment's settings."""
+        return cls.from_settings(ComputeSettings.from_env())
 
     def _check_engine(self) -> str:
         if self.engine not in ENGINES:

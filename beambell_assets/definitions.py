@@ -4,7 +4,6 @@ Everything is configured from the environment (``settings.py``), so the embedded
 no configuration and a deployment changes URLs, not code.
 """
 
-import os
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
@@ -91,13 +90,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
             max_lag=settings.stream.max_lag,
             down_after_s=settings.stream.down_after_s,
         ),
-        "compute": ComputeResource.from_env(),
-        "label_studio": LabelStudioResource(
-            url=os.environ.get("BEAMBELL_LABEL_STUDIO_URL", ""),
-            api_key=os.environ.get("BEAMBELL_LABEL_STUDIO_TOKEN", ""),
-            project_id=int(os.environ.get("BEAMBELL_LABEL_STUDIO_PROJECT_ID") or 0),
-            project_title=os.environ.get("BEAMBELL_LABEL_STUDIO_PROJECT_TITLE", ""),
-        ),
+        "compute": ComputeResource.from_settings(settings.compute),
+        "label_studio": LabelStudioResource.from_settings(settings.label_studio),
     }
 
 
@@ -191,7 +185,7 @@ def build_definitions(settings: Settings) -> Definitions:
             build_retrain_sensor(automation, train_job),
             build_rescore_sensor(automation, predict_job),
             build_label_studio_gold_sensor(
-                gold_sync_job, interval_s=int(os.environ.get("BEAMBELL_LABEL_STUDIO_INTERVAL_S", "60"))
+                gold_sync_job, interval_s=settings.label_studio.interval_s
             ),
             build_stream_health_sensor(stream_monitor_job),
         ],

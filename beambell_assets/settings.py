@@ -154,6 +154,48 @@ class EndModelSettings:
 
 
 @dataclass(frozen=True)
+class LabelStudioSettings:
+    """The Label Studio project (``BEAMBELL_LABEL_STUDIO_*``); an empty url = off."""
+
+    url: str = ""
+    api_key: str = ""
+    project_id: int = 0
+    project_title: str = ""
+    interval_s: int = 60  # the gold sensor's interval
+
+    @classmethod
+    def from_env(cls) -> LabelStudioSettings:
+        env = os.environ.get
+        return cls(
+            url=env("BEAMBELL_LABEL_STUDIO_URL", ""),
+            api_key=env("BEAMBELL_LABEL_STUDIO_TOKEN", ""),
+            project_id=int(env("BEAMBELL_LABEL_STUDIO_PROJECT_ID") or 0),
+            project_title=env("BEAMBELL_LABEL_STUDIO_PROJECT_TITLE", ""),
+            interval_s=int(_env_float("BEAMBELL_LABEL_STUDIO_INTERVAL_S", cls.interval_s)),
+        )
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Where LFs are applied and which classifier trains (``BEAMBELL_COMPUTE_ENGINE`` …)."""
+
+    engine: str = "local"  # local | beam
+    classifier: str = "tfidf-lbfgs"  # tfidf-lbfgs | hashed-sgd
+    beam_runner: str = "DirectRunner"
+    beam_options: tuple[str, ...] = ()  # extra Beam flags (space-separated in the environment)
+
+    @classmethod
+    def from_env(cls) -> ComputeSettings:
+        env = os.environ.get
+        return cls(
+            engine=env("BEAMBELL_COMPUTE_ENGINE") or cls.engine,
+            classifier=env("BEAMBELL_CLASSIFIER") or cls.classifier,
+            beam_runner=env("BEAMBELL_BEAM_RUNNER") or cls.beam_runner,
+            beam_options=tuple(env("BEAMBELL_BEAM_OPTIONS", "").split()),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     warehouse_url: str
@@ -162,6 +204,8 @@ class Settings:
     automation: AutomationSettings = field(default_factory=lambda: AutomationSettings())
     stream: StreamSettings = field(default_factory=lambda: StreamSettings())
     end_model: EndModelSettings = field(default_factory=lambda: EndModelSettings())
+    label_studio: LabelStudioSettings = field(default_factory=lambda: LabelStudioSettings())
+    compute: ComputeSettings = field(default_factory=lambda: ComputeSettings())
 
     @property
     def landing_dir(self) -> Path:
@@ -207,4 +251,6 @@ def load_settings(home: str | os.PathLike[str] | None = None) -> Settings:
         automation=AutomationSettings.from_env(),
         stream=StreamSettings.from_env(),
         end_model=EndModelSettings.from_env(),
+        label_studio=LabelStudioSettings.from_env(),
+        compute=ComputeSettings.from_env(),
     )

@@ -8,7 +8,6 @@ Thin: the ranking is ``feedback/annotation_queue.py``, the Label Studio formats 
 """
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +292,7 @@ def cmd_label_studio_export(args: argparse.Namespace) -> int:
     tasks = build_tasks(picks.sort_values("score", ascending=False))
     out = write_tasks_json(tasks, args.out or settings.home / "label_studio_tasks.json")
     print(f"{len(tasks)} tasks from {len(keys)} partition(s) -> {out}")
-    resource = label_studio_resource_from_env()
+    resource = LabelStudioResource.from_settings(settings.label_studio)
     if not args.no_server and resource.configured:
         client = resource.client()
         result = export_to_label_studio(client, resource.project(client, task), tasks)
@@ -313,11 +312,3 @@ def cmd_label_studio_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def label_studio_resource_from_env() -> LabelStudioResource:
-    """``BEAMBELL_LABEL_STUDIO_URL`` / ``_TOKEN`` / ``_PROJECT_ID`` / ``_PROJECT_TITLE``."""
-    return LabelStudioResource(
-        url=os.environ.get("BEAMBELL_LABEL_STUDIO_URL", ""),
-        api_key=os.environ.get("BEAMBELL_LABEL_STUDIO_TOKEN", ""),
-        project_id=int(os.environ.get("BEAMBELL_LABEL_STUDIO_PROJECT_ID") or 0),
-        project_title=os.environ.get("BEAMBELL_LABEL_STUDIO_PROJECT_TITLE", ""),
-    )

@@ -29,6 +29,7 @@ import pandas as pd
 from dagster import ConfigurableResource
 
 from beambell_assets.labeling.task import Task
+from beambell_assets.settings import LabelStudioSettings
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
@@ -297,6 +298,15 @@ class LabelStudioResource(ConfigurableResource):
     @property
     def configured(self) -> bool:
         return bool(self.url and self.api_key)
+
+    @classmethod
+    def from_settings(cls, settings: LabelStudioSettings) -> LabelStudioResource:
+        return cls(
+            url=settings.url,
+            api_key=settings.api_key,
+            project_id=settings.project_id,
+            project_title=settings.project_title,
+        )
 
     def client(self) -> LabelStudio:
         from label_studio_sdk import LabelStudio

@@ -1,0 +1,49 @@
+"""One configuration path: the environment is read into ``Settings``, and resources are built from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from beambell_assets.compute import ComputeResource
+from beambell_assets.feedback.label_studio import LabelStudioResource
+from beambell_assets.settings import load_settings
+
+
+def test_label_studio_and_compute_come_from_the_environment(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_URL", "http://ls.example:8080")
+    monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_TOKEN", "tok")
+    monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_PROJECT_ID", "7")
+    monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_INTERVAL_S", "15")
+    monkeypatch.setenv("BEAMBELL_COMPUTE_ENGINE", "beam")
+    monkeypatch.setenv("BEAMBELL_BEAM_OPTIONS", "--direct_num_workers=1 --foo=bar")
+    monkeypatch.setenv("BEAMBELL_CLASSIFIER", "hashed-sgd")
+    s = load_settings(tmp_path)
+    assert (s.label_studio.url, s.label_studio.project_id, s.label_studio.interval_s) == (
+        "http://ls.example:8080",
+        7,
+        15,
+    )
+    ls = LabelStudioResource.from_settings(s.label_studio)
+    assert ls.configured and ls.api_key == "tok" and ls.project_id == 7
+    compute = ComputeResource.from_settings(s.compute)
+    assert compute.engine == "beam" and compute.classifier == "hashed-sgd"
+    assert compute.beam_options == ["--direct_num_workers=1", "--foo=bar"]
+
+
+def test_defaults_without_environment(monkeypatch, tmp_path) -> None:
+    for name in ("URL", "TOKEN", "PROJECT_ID", "PROJECT_TITLE", "INTERVAL_S"):
+        monkeypatch.delenv(f"BEAMBELL_LABEL_STUDIO_{name}", raising=False)
+    for name in ("COMPUTE_ENGINE", "BEAM_OPTIONS", "CLASSIFIER", "BEAM_RUNNER"):
+        monkeypatch.delenv(f"BEAMBELL_{name}", raising=False)
+    s = load_settings(tmp_path)
+    assert not LabelStudioResource.from_settings(s.label_studio).configured
+    assert s.label_studio.interval_s == 60
+    compute = ComputeResource.from_settings(s.compute)
+    assert compute.engine == "local" and compute.classifier == "tfidf-lbfgs"
+    assert compute.beam_runner == "DirectRunner"
+
+
+def test_a_bad_number_in_the_environment_is_a_clear_error(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_INTERVAL_S", "soon")
+    with pytest.raises(ValueError, match="BEAMBELL_LABEL_STUDIO_INTERVAL_S='soon' is not a number"):
+        load_settings(tmp_path)
