@@ -25,7 +25,7 @@ from beambell_assets.automation.retrain import (
 )
 from beambell_assets.automation.streaming import build_stream_health_sensor, build_stream_rollup_schedule
 from beambell_assets.compute import ComputeResource
-from beambell_assets.execution import executor_from_env
+from beambell_assets.execution import executor_for
 from beambell_assets.feedback.label_studio import LabelStudioResource
 from beambell_assets.resources import (
     ArtifactStoreResource,
@@ -156,7 +156,7 @@ def build_definitions(settings: Settings) -> Definitions:
     )
     automation = settings.automation
     return Definitions(
-        executor=executor_from_env(),
+        executor=executor_for(settings.executor),
         assets=[
             raw_pages,
             page_features,

@@ -195,6 +195,37 @@ class ComputeSettings:
         )
 
 
+EXECUTORS = ("in_process", "multiprocess", "celery")
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """The executor of every job (``BEAMBELL_EXECUTOR``) and celery's broker and result backend."""
+
+    name: str = "in_process"  # in_process | multiprocess | celery
+    celery_broker: str = "redis://127.0.0.1:6379/0"
+    celery_backend: str = ""  # empty: the broker when it is Redis, else rpc://
+
+    def __post_init__(self) -> None:
+        if self.name not in EXECUTORS:
+            raise ValueError(f"BEAMBELL_EXECUTOR={self.name!r}: expected one of {', '.join(EXECUTORS)}")
+
+    @property
+    def result_backend(self) -> str:
+        if self.celery_backend:
+            return self.celery_backend
+        return self.celery_broker if self.celery_broker.startswith(("redis://", "rediss://")) else "rpc://"
+
+    @classmethod
+    def from_env(cls) -> ExecutorSettings:
+        env = os.environ.get
+        return cls(
+            name=(env("BEAMBELL_EXECUTOR") or cls.name).strip().lower().replace("-", "_"),
+            celery_broker=env("BEAMBELL_CELERY_BROKER") or cls.celery_broker,
+            celery_backend=env("BEAMBELL_CELERY_BACKEND") or "",
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -206,6 +237,7 @@ class Settings:
     end_model: EndModelSettings = field(default_factory=lambda: EndModelSettings())
     label_studio: LabelStudioSettings = field(default_factory=lambda: LabelStudioSettings())
     compute: ComputeSettings = field(default_factory=lambda: ComputeSettings())
+    executor: ExecutorSettings = field(default_factory=lambda: ExecutorSettings())
 
     @property
     def landing_dir(self) -> Path:
@@ -253,4 +285,5 @@ def load_settings(home: str | os.PathLike[str] | None = None) -> Settings:
         end_model=EndModelSettings.from_env(),
         label_studio=LabelStudioSettings.from_env(),
         compute=ComputeSettings.from_env(),
+        executor=ExecutorSettings.from_env(),
     )

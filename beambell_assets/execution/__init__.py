@@ -1,6 +1,6 @@
 """How runs execute: the executor (in the run worker, or on celery workers) and step retries.
 
-``executor_from_env()`` picks the executor from ``BEAMBELL_EXECUTOR`` so one code location serves a
+``executor_for(settings.executor)`` picks the executor (``BEAMBELL_EXECUTOR``) so one code location serves a
 laptop (``in_process``, the default: on two cores a process per step only adds start-up time) and
 a cluster (``celery``: each step is a task on the broker, run by whichever worker takes it; see
 ``execution/celery.py`` and docs/production.md). The webserver, daemon, run workers and celery
@@ -15,7 +15,6 @@ retried; a deterministic one (a schema error, a missing file) fails the step at 
 
 import contextlib
 import functools
-import os
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
@@ -29,8 +28,9 @@ from dagster import (
     multiprocess_executor,
 )
 
+from beambell_assets.settings import EXECUTORS, ExecutorSettings
+
 EXECUTOR_ENV = "BEAMBELL_EXECUTOR"
-EXECUTORS = ("in_process", "multiprocess", "celery")
 
 #: Step retries after 2, 4 and 8 s: covers a PostgreSQL restart or fail-over (a few seconds) and
 #: costs at most 14 s on an error that would fail every time.
@@ -84,31 +84,28 @@ def transient_retries_only(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def executor_name() -> str:
-    name = (os.environ.get(EXECUTOR_ENV) or "in_process").strip().lower().replace("-", "_")
-    if name not in EXECUTORS:
-        raise ValueError(f"{EXECUTOR_ENV}={name!r}: expected one of {', '.join(EXECUTORS)}")
-    return name
+def executor_for(settings: ExecutorSettings) -> ExecutorDefinition:
+    """The executor for every job (``Settings.executor``): in_process | multiprocess | celery."""
+    if settings.name == "celery":
+        from beambell_assets.execution.celery import celery_executor_for  # only where installed
+
+        return celery_executor_for(settings)
+    if settings.name == "multiprocess":
+        return multiprocess_executor
+    return in_process_executor
 
 
 def executor_from_env() -> ExecutorDefinition:
-    """The executor for every job, from ``BEAMBELL_EXECUTOR``: in_process | multiprocess | celery."""
-    name = executor_name()
-    if name == "celery":
-        from beambell_assets.execution.celery import celery_executor_from_env  # only where installed
-
-        return celery_executor_from_env()
-    if name == "multiprocess":
-        return multiprocess_executor
-    return in_process_executor
+    """:func:`executor_for` the environment's settings (``BEAMBELL_EXECUTOR``)."""
+    return executor_for(ExecutorSettings.from_env())
 
 
 __all__ = [
     "EXECUTORS",
     "EXECUTOR_ENV",
     "WAREHOUSE_RETRY_POLICY",
+    "executor_for",
     "executor_from_env",
-    "executor_name",
     "is_transient",
     "retry_only_transient",
     "transient_retries_only",

@@ -13,10 +13,9 @@ instance. The run worker only submits steps and waits for their results.
 ``BEAMBELL_CELERY_BROKER`` (default ``redis://127.0.0.1:6379/0``; RabbitMQ:
 ``pyamqp://guest:guest@127.0.0.1:5672//``) and ``BEAMBELL_CELERY_BACKEND`` (result backend;
 default: the broker URL for Redis, ``rpc://`` for AMQP) must be the same for the run worker and the
-celery workers, which is why both read them here.
+celery workers, which is why both build them from ``ExecutorSettings`` (``settings.py``).
 """
 
-import os
 from typing import Any
 
 from celery import Celery
@@ -25,9 +24,11 @@ from dagster_celery import celery_executor
 from dagster_celery.make_app import make_app
 from dagster_celery.tasks import create_execute_job_task, create_resume_job_task, create_task
 
+from beambell_assets.settings import ExecutorSettings
+
 BROKER_ENV = "BEAMBELL_CELERY_BROKER"
 BACKEND_ENV = "BEAMBELL_CELERY_BACKEND"
-DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+DEFAULT_BROKER = ExecutorSettings.celery_broker
 QUEUE = "dagster"
 
 #: Settings shared by the run worker's client and the workers: one step per worker slot at a time
@@ -40,30 +41,25 @@ CELERY_CONFIG: dict[str, Any] = {
 }
 
 
-def broker_url() -> str:
-    return os.environ.get(BROKER_ENV) or DEFAULT_BROKER
-
-
-def backend_url() -> str:
-    explicit = os.environ.get(BACKEND_ENV)
-    if explicit:
-        return explicit
-    broker = broker_url()
-    return broker if broker.startswith(("redis://", "rediss://")) else "rpc://"
-
-
-def celery_executor_from_env() -> ExecutorDefinition:
-    """dagster-celery's executor, configured from the environment (name ``celery`` in the UI)."""
+def celery_executor_for(settings: ExecutorSettings) -> ExecutorDefinition:
+    """dagster-celery's executor on the settings' broker (name ``celery`` in the UI)."""
     return celery_executor.configured(
-        {"broker": broker_url(), "backend": backend_url(), "config_source": dict(CELERY_CONFIG)},
+        {
+            "broker": settings.celery_broker,
+            "backend": settings.result_backend,
+            "config_source": dict(CELERY_CONFIG),
+        },
         name="celery",
     )
 
 
 def make_worker_app() -> Celery:
     """The celery app a worker runs: dagster-celery's tasks on the ``dagster`` queue, our broker."""
+    settings = ExecutorSettings.from_env()
     app = make_app()
-    app.conf.update(broker_url=broker_url(), result_backend=backend_url(), **CELERY_CONFIG)
+    app.conf.update(
+        broker_url=settings.celery_broker, result_backend=settings.result_backend, **CELERY_CONFIG
+    )
     create_task(app)
     create_execute_job_task(app)
     create_resume_job_task(app)

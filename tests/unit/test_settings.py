@@ -47,3 +47,17 @@ def test_a_bad_number_in_the_environment_is_a_clear_error(monkeypatch, tmp_path)
     monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_INTERVAL_S", "soon")
     with pytest.raises(ValueError, match="BEAMBELL_LABEL_STUDIO_INTERVAL_S='soon' is not a number"):
         load_settings(tmp_path)
+
+
+def test_the_executor_and_celerys_urls_come_from_settings(monkeypatch, tmp_path) -> None:
+    from beambell_assets.execution import executor_for
+
+    monkeypatch.setenv("BEAMBELL_EXECUTOR", " MultiProcess ")
+    monkeypatch.setenv("BEAMBELL_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
+    monkeypatch.delenv("BEAMBELL_CELERY_BACKEND", raising=False)
+    s = load_settings(tmp_path)
+    assert s.executor.name == "multiprocess" and executor_for(s.executor).name == "multiprocess"
+    assert s.executor.result_backend == "rpc://"  # AMQP has no result store: celery's RPC backend
+    monkeypatch.setenv("BEAMBELL_EXECUTOR", "threads")
+    with pytest.raises(ValueError, match="BEAMBELL_EXECUTOR='threads': expected one of"):
+        load_settings(tmp_path)
