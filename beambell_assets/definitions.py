@@ -1,11 +1,12 @@
-"""The one Definitions object: assets, checks, jobs, sensors, schedules and resources.
+"""The one Definitions object (built lazily, see ``defs``): assets, checks, jobs, sensors, schedules and
+resources.
 
 Everything is configured from the environment (``settings.py``), so the embedded default needs
 no configuration and a deployment changes URLs, not code.
 """
 
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import AssetSelection, Definitions, define_asset_job, definitions
 
 from beambell_assets.assets.annotation import annotation_queue, label_studio_export, label_studio_gold
 from beambell_assets.assets.domains import build_domain_and_org_definitions
@@ -197,4 +198,8 @@ def build_definitions(settings: Settings) -> Definitions:
     )
 
 
-defs = build_definitions(load_settings())
+@definitions
+def defs() -> Definitions:
+    """The code location (``workspace.yaml``, ``[tool.dagster]``): built when Dagster loads it, so
+    importing this module reads no settings, builds nothing and creates no folder."""
+    return build_definitions(load_settings())
