@@ -76,7 +76,7 @@ def _check_mapping(data: Path, spec: str) -> None:
 
 
 def _land_sample(settings: Settings, batches: int, pages_per_batch: int, seed: int) -> list[Path]:
-    from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
+    from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
 
     existing = sorted(p for p in settings.landing_dir.iterdir() if p.is_file())
     if existing:

@@ -37,12 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from beambell_assets.demo.sample import sample_truth, write_sample_scrape  # noqa: E402
 from beambell_assets.domains.domain_lfs import build_domain_lfs  # noqa: E402
 from beambell_assets.domains.profiles import combine, domain_partials  # noqa: E402
 from beambell_assets.domains.suffix import parse_url  # noqa: E402
 from beambell_assets.ingest.features import build_page_features  # noqa: E402
 from beambell_assets.ingest.readers import read_landing_file  # noqa: E402
-from beambell_assets.ingest.sample import sample_truth, write_sample_scrape  # noqa: E402
 from beambell_assets.labeling.applier import FastLFApplier  # noqa: E402
 from beambell_assets.labeling.task import Task, load_task  # noqa: E402
 from beambell_assets.organisations.normalise import normalise_name  # noqa: E402
@@ -194,12 +194,12 @@ def sample_pages(workdir: Path, n_batches: int = 4, per_batch: int = 150, seed: 
 def sample_sites(seed: int = 0) -> dict[str, tuple[str, str]]:
     """Site -> (organisation, category) the sample generated it for.
 
-    Reads ``ingest/sample.py``'s private writer: the sample has no public accessor for its sites
+    Rebuilds the sites with ``demo/pages.py``'s writer: the sample has no accessor for its sites
     (a ``sample_sites(seed)`` there would be the clean way).
     """
-    from beambell_assets.ingest.sample import _Writer
+    from beambell_assets.demo.pages import Writer
 
-    writer = _Writer(random.Random(seed))
+    writer = Writer(random.Random(seed))
     return {
         parse_url(f"https://{s.host}/").registered_domain: (s.org, s.category)
         for sites in writer.sites.values()

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
+from beambell_assets.demo.sample import generate_sample  # noqa: E402
 from beambell_assets.devtools.prediction_service import running_prediction_service  # noqa: E402
-from beambell_assets.ingest.sample import generate_sample  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "serving_latency.md"
 TARGET_P99_MS = 50.0

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
+from beambell_assets.demo.sample import write_sample_batch, write_sample_gold, write_sample_scrape
 from beambell_assets.devtools.local_dagster import DAGSTER_YAML, wait_for
-from beambell_assets.ingest.sample import write_sample_batch, write_sample_gold, write_sample_scrape
 from beambell_assets.settings import load_settings
 from beambell_assets.storage.warehouse import Warehouse
 

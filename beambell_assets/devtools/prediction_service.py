@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from beambell_assets.demo.sample import generate_sample
 from beambell_assets.devtools.local_dagster import REPO_ROOT, free_port
-from beambell_assets.ingest.sample import generate_sample
 from beambell_assets.labeling.task import load_task
 from beambell_assets.serving.features_online import online_features
 from beambell_assets.serving.model_store import save_model

@@ -10,6 +10,13 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, model_validator
 
+from beambell_assets.ingest.contract import Limits
+
+#: Pages per ``/v1/predict`` call and tasks per Label Studio ``/predict`` call.
+MAX_BATCH = 1000
+#: The landing contract's caps (url, text, html): a page the service takes, ingest would take.
+LIMITS = Limits()
+
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 

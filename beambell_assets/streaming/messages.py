@@ -171,7 +171,7 @@ def file_payloads(path: str | Path) -> Iterator[bytes | dict[str, Any]]:
 
 def sample_payloads(pages: int = 150, seed: int = 0) -> list[bytes | dict[str, Any]]:
     """The project's own sample scrape (one batch: good pages and deliberately bad ones)."""
-    from beambell_assets.ingest.sample import generate_sample
+    from beambell_assets.demo.sample import generate_sample
 
     out: list[bytes | dict[str, Any]] = []
     for batch in generate_sample(n_batches=1, pages_per_batch=pages, seed=seed):

@@ -24,8 +24,8 @@ from beambell_assets.beam.options import pipeline_options
 from beambell_assets.beam.scoring_pipeline import score_pages_beam
 from beambell_assets.compute import ComputeResource
 from beambell_assets.definitions import build_resources
+from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.ingest.features import build_page_features
-from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.lf_types import ABSTAIN, RegexLF
 from beambell_assets.labeling.tasks.web_content import TASK

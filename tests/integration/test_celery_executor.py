@@ -18,6 +18,7 @@ import pytest
 import redis
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.devtools import running_dagster
 from beambell_assets.devtools.local_dagster import (
     REPO_ROOT,
@@ -27,7 +28,6 @@ from beambell_assets.devtools.local_dagster import (
     wait_for,
 )
 from beambell_assets.devtools.postgres import install_instance_config, instance_env, temp_database
-from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.warehouse import Warehouse
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
+from beambell_assets.demo.sample import write_sample_batch
 from beambell_assets.devtools import running_dagster
 from beambell_assets.devtools.local_dagster import LocalDagster, wait_for
 from beambell_assets.devtools.postgres import (
@@ -38,7 +39,6 @@ from beambell_assets.devtools.postgres import (
 )
 from beambell_assets.ingest.quality import validate_pages
 from beambell_assets.ingest.readers import read_landing_file
-from beambell_assets.ingest.sample import write_sample_batch
 from beambell_assets.storage.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

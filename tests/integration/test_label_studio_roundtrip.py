@@ -200,9 +200,9 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path) -> None:
     from beambell_assets.assets.stateful_lfs import stateful_lfs
     from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
     from beambell_assets.definitions import build_resources
+    from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
     from beambell_assets.feedback.gold_sync import project_source, sync_gold
     from beambell_assets.ingest.contract import normalize_url, page_id_for
-    from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
     from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES
     from beambell_assets.resources import landing_files
     from beambell_assets.settings import Settings

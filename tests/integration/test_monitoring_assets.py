@@ -19,8 +19,8 @@ from beambell_assets.assets.weak_supervision import (
     by_name,
 )
 from beambell_assets.definitions import build_resources
+from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.ingest.contract import partition_key_for
-from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.monitoring.reference import REFERENCE_ASSET, load_or_build_reference
 from beambell_assets.monitoring.retrain_requests import (

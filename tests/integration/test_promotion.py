@@ -12,7 +12,7 @@ from beambell_assets.assets.ingest import page_features, raw_pages
 from beambell_assets.assets.partitions import landing_partitions
 from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
 from beambell_assets.definitions import build_resources
-from beambell_assets.ingest.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.resources import PromotionPolicyResource, landing_files
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings

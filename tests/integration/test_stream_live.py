@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from beambell_assets.demo.sample import generate_sample
 from beambell_assets.devtools.stream import (
     PrivateRedis,
     StreamProcess,
@@ -22,7 +23,6 @@ from beambell_assets.devtools.stream import (
     rows_per_message,
     wait_until,
 )
-from beambell_assets.ingest.sample import generate_sample
 from beambell_assets.settings import load_settings
 from beambell_assets.streaming.messages import StreamNames, sample_payloads, send
 

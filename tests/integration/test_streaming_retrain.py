@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from beambell_assets.demo.sample import generate_sample
 from beambell_assets.ingest.features import build_page_features
-from beambell_assets.ingest.sample import generate_sample
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.training.hashed_features import TokenHasher, document_frequencies

@@ -10,6 +10,7 @@ import great_expectations as gx
 import pandas as pd
 import pytest
 
+from beambell_assets.demo.sample import write_sample_scrape
 from beambell_assets.ingest.contract import content_hash_for, page_id_for
 from beambell_assets.ingest.quality import (
     REQUIRED_COLUMNS,
@@ -19,7 +20,6 @@ from beambell_assets.ingest.quality import (
     validate_pages,
 )
 from beambell_assets.ingest.readers import QUARANTINE_SCHEMA, IngestResult, read_landing_file
-from beambell_assets.ingest.sample import write_sample_scrape
 
 PROSE = "Trains to the coast leave every hour from platform four; tickets cost twelve dollars. "
 FRENCH = "Café, crème brûlée et déjà vu: la façade naïve du théâtre à côté de l'hôtel. "

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from beambell_assets.demo.sample import write_sample_scrape
 from beambell_assets.ingest.contract import partition_key_for
 from beambell_assets.ingest.features import build_page_features
 from beambell_assets.ingest.readers import read_landing_file
-from beambell_assets.ingest.sample import write_sample_scrape
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.monitoring.drift import (

@@ -44,8 +44,8 @@ def prepared():
 
 def true_labels(pages: int, seed: int) -> dict[str, str]:
     """page id -> the sample's true category."""
+    from beambell_assets.demo.sample import generate_sample
     from beambell_assets.ingest.contract import normalize_url, page_id_for
-    from beambell_assets.ingest.sample import generate_sample
 
     out = {}
     for rec in generate_sample(n_batches=1, pages_per_batch=pages, seed=seed)[0].records:

@@ -8,12 +8,14 @@ pages that cannot be identified, are answered as rejected with the reason.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import FastAPI
+from fastapi import APIRouter, Request
 from pydantic import ConfigDict, Field
 
+from beambell_assets.feedback.publish import record_gold
 from beambell_assets.serving.bodies import AsciiJSONResponse, StrictBody
+from beambell_assets.serving.state import service_state
+
+router = APIRouter()
 
 
 class GoldLabelIn(StrictBody):
@@ -31,19 +33,16 @@ class FeedbackRequest(StrictBody):
     labels: list[GoldLabelIn] = Field(min_length=1, max_length=1000)
 
 
-def add_feedback_routes(app: FastAPI, state: Any, guard: list[Any]) -> None:
-    """Register ``POST /v1/feedback`` on the service's app (``state``: its ServiceState)."""
-    from beambell_assets.feedback.publish import record_gold
-
-    @app.post("/v1/feedback", dependencies=guard)
-    def feedback(body: FeedbackRequest) -> AsciiJSONResponse:
-        """Store gold labels and tell the stream; answers what was accepted and what was rejected."""
-        state.count("feedback")
-        result = record_gold(
-            state.warehouse,
-            state.task,
-            [item.model_dump() for item in body.labels],
-            source="service",
-            stream=state.settings.stream,
-        )
-        return AsciiJSONResponse(result.as_dict())
+@router.post("/v1/feedback")
+def feedback(body: FeedbackRequest, request: Request) -> AsciiJSONResponse:
+    """Store gold labels and tell the stream; answers what was accepted and what was rejected."""
+    state = service_state(request)
+    state.count("feedback")
+    result = record_gold(
+        state.warehouse,
+        state.task,
+        [item.model_dump() for item in body.labels],
+        source="service",
+        stream=state.settings.stream,
+    )
+    return AsciiJSONResponse(result.as_dict())

@@ -1,44 +1,19 @@
-"""beambell's own synthetic scrape: noisy pages of 16 content categories, with known truth.
+"""The sample scrape's vocabulary: per-category word lists and page shapes, nothing else.
 
-Everything here is generated from vocabulary written for this module (no external dataset), so
-demos and tests run anywhere. A batch looks like what a real scraper lands: mostly HTML pages
-with navigation, cookie banners, footers and JSON-LD; some text-only rows; some short or
-ambiguous pages; some mixing two categories or partly in German, French or Spanish; and a few
-percent of deliberately bad rows (empty text, bad or missing urls, duplicates, invalid bytes or
-mojibake, a page too large to keep, a too-short page, a broken JSON line in the first JSON-lines
-file, and from the second batch on an unchanged re-scrape of a page landed before).
-
-``sample_truth`` gives each record's label and the quarantine reason it should get when the
-batches are read in order, carrying accepted content hashes forward; ``write_sample_gold``
-writes hand labels for a random ~10 % of the good pages. Same seed, same bytes.
+Written for beambell (no external dataset), so demos and tests run anywhere. It is data, kept
+apart from the code that draws from it (:mod:`beambell_assets.demo.pages`): the order of entries
+is part of the output, since the seeded generator picks by position - reordering a list changes
+every sample byte after the first pick from it.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
-import random
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from html import escape
-from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from beambell_assets.labeling.tasks.web_content import LABELS
 
 #: The default task's label space: the sample must speak exactly its labels.
 CATEGORIES: tuple[str, ...] = LABELS
-FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet")
-DEFAULT_START = datetime(2026, 11, 1, tzinfo=UTC)
-HUGE_TEXT_CHARS = 2_100_000
 
 
 def _words(spec: str) -> tuple[str, ...]:
@@ -46,7 +21,7 @@ def _words(spec: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class _Category:
+class Category:
     """Vocabulary and page shapes of one category (slots in ``{braces}`` are filled at random)."""
 
     name: str
@@ -67,27 +42,27 @@ class _Category:
     foreign: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-_PLACES = _words(
+PLACES = _words(
     "Lisbon|Kyoto|Edinburgh|Cape Town|Vancouver|Oaxaca|Tallinn|Hobart|Bruges|Marrakesh|Reykjavik|"
     "Porto|Seville|Krakow|Bergen|Galway|Hanoi|Valparaiso|Leeds|Bristol|Munich|Lyon|Denver|Austin"
 )
-_PEOPLE = _words(
+PEOPLE = _words(
     "Amara Okafor|Lukas Brandt|Sofia Marquez|Priya Raman|Tom Whitaker|Mei Lin|Jonas Berg|Chloe Dubois|"
     "Daniel Kowalski|Aisha Bello|Oliver Grant|Hana Sato|Mateo Rossi|Grace Mensah|Ethan Clarke|Nadia Haddad"
 )
-_USERS = _words("pixelpanda|nightowl42|trailrunner|coffee_addict|m_kowalski|sunnyside|quietstorm|bytebard")
-_CURRENCY = (("${}", "."), ("£{}", "."), ("{} €", ","), ("USD {}", "."), ("€{}", "."))
-_GENERIC = _words(
+USERS = _words("pixelpanda|nightowl42|trailrunner|coffee_addict|m_kowalski|sunnyside|quietstorm|bytebard")
+CURRENCY = (("${}", "."), ("£{}", "."), ("{} €", ","), ("USD {}", "."), ("€{}", "."))
+GENERIC = _words(
     "Read more|Share this page|Sign up for our newsletter|Last updated {date}|Back to top|"
     "See all {noun} and {noun}|Contact us if you have questions about {noun}|"
     "More on {noun} coming soon|Was this page helpful? Yes / No"
 )
-_SHORT = _words(
+SHORT = _words(
     "Page not found. Try searching for {noun} instead.|This page has moved. Continue to {noun}.|"
     "Loading {noun} and {noun}, please wait a moment.|Coming soon: {adj} {noun}. Stay tuned.|"
     "Sign in to continue to your {noun} account.|Welcome! Choose your region to see {noun}."
 )
-_FOREIGN_GENERIC = {
+FOREIGN_GENERIC = {
     "de": _words(
         "Willkommen auf unserer Seite über {kw}.|Hier finden Sie alles rund um {kw} und {kw}.|"
         "Jetzt {kw} entdecken und mehr erfahren.|Unsere Empfehlung für {kw} in diesem Monat."
@@ -102,8 +77,8 @@ _FOREIGN_GENERIC = {
     ),
 }
 
-_C = _Category
-_CATEGORY_SPECS: tuple[_Category, ...] = (
+_C = Category
+CATEGORY_SPECS: tuple[Category, ...] = (
     _C(
         name="Travel",
         brand=_words("Horizon|Wander|Atlas|Roam|Compass|Nomad|Passport|Voyager|Sunseeker|Northstar"),
@@ -757,14 +732,14 @@ _CATEGORY_SPECS: tuple[_Category, ...] = (
         },
     ),
 )
-_BY_NAME = {c.name: c for c in _CATEGORY_SPECS}
-assert tuple(_BY_NAME) == CATEGORIES
+BY_NAME = {c.name: c for c in CATEGORY_SPECS}
+assert tuple(BY_NAME) == CATEGORIES
 
 #: Slot vocabularies shared by all categories.
-_SLOT_WORDS: dict[str, tuple[str, ...]] = {
-    "place": _PLACES,
-    "name": _PEOPLE,
-    "user": _USERS,
+SLOT_WORDS: dict[str, tuple[str, ...]] = {
+    "place": PLACES,
+    "name": PEOPLE,
+    "user": USERS,
     "show": _words("The Long Winter|Harbour Lights|Signal Lost|Kings of Nowhere|The Glasshouse|Night Shift"),
     "team": _words(
         "Riverside United|Northgate City|Harbour Rovers|Eastfield Athletic|Kingsbridge FC|Lakeside Town"
@@ -787,524 +762,8 @@ _SLOT_WORDS: dict[str, tuple[str, ...]] = {
     "service": _words("consulting|logistics solutions|financial advisory|engineering services|managed IT"),
     "slugword": _words("fastapi|quickstart|nimbus|vectorly|stackhub|pyroute"),
 }
-_COOKIE = _words(
+COOKIE = _words(
     "We use cookies to improve your experience and to show you relevant ads.|"
     "This site uses cookies. By continuing to browse you agree to our use of cookies.|"
     "We and our partners store and access information on your device."
 )
-_SLOT_RE = re.compile(r"\{(\w+)\}")
-
-
-@dataclass
-class SampleRecord:
-    """One landed record and what should become of it."""
-
-    fields: dict[str, Any]
-    label: str
-    expected_reason: str | None = None
-    #: For a deliberately broken JSON line: the bytes written instead of the record.
-    raw_line: bytes | None = None
-
-
-@dataclass
-class SampleBatch:
-    file_name: str
-    fmt: str
-    landed_at: datetime
-    records: list[SampleRecord]
-
-
-@dataclass(frozen=True)
-class _Site:
-    host: str
-    org: str
-    site_name: str
-    category: str
-
-
-class _Writer:
-    """Random text for one sample run; all randomness flows from one seeded generator."""
-
-    def __init__(self, rnd: random.Random) -> None:
-        self.rnd = rnd
-        self.serial = 0
-        self.used_urls: set[str] = set()
-        self.used_hosts: set[str] = set()
-        self.sites = {c.name: [self._site(c) for _ in range(6)] for c in _CATEGORY_SPECS}
-        self._computed: dict[str, Callable[[_Category, _Site | None], str]] = {
-            "n": lambda cat, site: str(rnd.randint(1, 9)),
-            "price": lambda cat, site: self.price(),
-            "date": lambda cat, site: self.date_text(),
-            "yyyy": lambda cat, site: str(rnd.randint(2019, 2026)),
-            "mm": lambda cat, site: f"{rnd.randint(1, 12):02d}",
-            "dd": lambda cat, site: f"{rnd.randint(1, 28):02d}",
-            "slug": lambda cat, site: self.slug(cat),
-            "org": lambda cat, site: site.org if site else rnd.choice(cat.brand),
-            "site": lambda cat, site: site.site_name if site else rnd.choice(cat.brand),
-        }
-
-    # ------------------------------------------------------------------ slots and sentences
-    def fill(self, template: str, cat: _Category, site: _Site | None = None) -> str:
-        return _SLOT_RE.sub(lambda m: self._slot(m.group(1), cat, site), template)
-
-    def _slot(self, name: str, cat: _Category, site: _Site | None) -> str:
-        if name in self._computed:
-            return self._computed[name](cat, site)
-        pool = {"noun": cat.noun, "adj": cat.adj, "verb": cat.verb}.get(name) or _SLOT_WORDS[name]
-        return self.rnd.choice(pool)
-
-    def next_id(self) -> str:
-        """The scraper's own record id (bad rows get ordinary ids too: nothing gives them away)."""
-        self.serial += 1
-        return f"s{self.serial:06d}"
-
-    def price(self) -> str:
-        fmt, decimal = self.rnd.choice(_CURRENCY)
-        amount = f"{self.rnd.randint(3, 899)}{decimal}{self.rnd.choice(['00', '99', '50', '49'])}"
-        return fmt.format(amount if self.rnd.random() < 0.8 else amount.split(decimal)[0])
-
-    def date_text(self) -> str:
-        d = datetime(2025, 1, 1) + timedelta(days=self.rnd.randint(0, 700))
-        return self.rnd.choice([d.strftime("%d %B %Y"), d.strftime("%B %d, %Y"), d.strftime("%Y-%m-%d")])
-
-    def slug(self, cat: _Category) -> str:
-        words = re.findall(r"[a-z0-9]+", f"{self.rnd.choice(cat.noun)} {self.rnd.choice(cat.adj)}".lower())
-        return "-".join(words[:4])
-
-    def sentence(self, cat: _Category, site: _Site) -> str:
-        roll = self.rnd.random()
-        template = self.rnd.choice(_GENERIC if roll < 0.08 else cat.sentences)
-        text = self.fill(template, cat, site)
-        return text[0].upper() + text[1:]
-
-    def foreign_sentence(self, cat: _Category, lang: str) -> str:
-        template = self.rnd.choice(_FOREIGN_GENERIC[lang])
-        keywords = cat.foreign.get(lang) or cat.noun
-        return _SLOT_RE.sub(lambda _: self.rnd.choice(keywords), template)
-
-    # ------------------------------------------------------------------ sites
-    def _site(self, cat: _Category) -> _Site:
-        """A site of ``cat`` whose host no other site has (one host, one organisation)."""
-        while (site := self._draw_site(cat)).host in self.used_hosts:
-            pass
-        self.used_hosts.add(site.host)
-        return site
-
-    def _draw_site(self, cat: _Category) -> _Site:
-        rnd = self.rnd
-        brand, tail = rnd.choice(cat.brand), rnd.choice(cat.brand_tail)
-        if cat.name == "Education" and tail == "University" and rnd.random() < 0.5:
-            site_name = f"University of {rnd.choice(_PLACES)}"
-        elif cat.name == "Law and Government":
-            site_name = f"{rnd.choice(_PLACES)} {brand} {tail}"
-        else:
-            site_name = f"{brand} {tail}"
-        label = re.sub(r"[^a-z0-9]+", "", site_name.lower().replace("university of ", "uni"))
-        host = f"{rnd.choice(cat.subdomains)}.{label}.{rnd.choice(cat.tlds)}"
-        return _Site(
-            host=host, org=f"{site_name} {rnd.choice(cat.org_form)}", site_name=site_name, category=cat.name
-        )
-
-    def url(self, site: _Site, cat: _Category) -> str:
-        self.serial += 1
-        path = self.fill(self.rnd.choice(cat.paths), cat, site)
-        if path == "/" or self.rnd.random() < 0.3:
-            path = f"{path.rstrip('/')}/{self.serial}" if "?" not in path else f"{path}&i={self.serial}"
-        if f"{site.host}{path}" in self.used_urls:  # fixed paths like /cart repeat: keep urls unique
-            path = f"{path}?ref={self.serial}" if "?" not in path else f"{path}&ref={self.serial}"
-        self.used_urls.add(f"{site.host}{path}")
-        scheme = "http" if self.rnd.random() < 0.1 else "https"
-        return f"{scheme}://{site.host}{path}"
-
-
-# ---------------------------------------------------------------------------- page content
-
-
-@dataclass
-class _Page:
-    url: str
-    label: str
-    title: str
-    description: str
-    paragraphs: list[str]
-    site: _Site
-    lang: str = "en"
-
-
-def _make_page(w: _Writer, cat: _Category) -> _Page:
-    rnd = w.rnd
-    site = rnd.choice(w.sites[cat.name])
-    url = w.url(site, cat)
-    title = w.fill(rnd.choice(cat.titles), cat, site)
-    title = title[0].upper() + title[1:]
-    description = " ".join(w.sentence(cat, site) for _ in range(rnd.randint(1, 2)))
-    kind = rnd.random()
-    if kind < 0.08:
-        # short pages carry a request id, as real error pages do, so they are not duplicates
-        paragraphs = [f"{w.fill(rnd.choice(_SHORT), cat, site)} (ref {rnd.getrandbits(32):08x})"]
-        return _Page(url, cat.name, title, description, paragraphs, site)
-    n_words = _draw_length(rnd)
-    other = _BY_NAME[rnd.choice([c for c in CATEGORIES if c != cat.name])] if kind > 0.85 else None
-    lang = rnd.choice(("de", "fr", "es")) if 0.08 <= kind < 0.15 else "en"
-    paragraphs = _paragraphs(w, cat, site, n_words, other, lang)
-    return _Page(url, cat.name, title, description, paragraphs, site, lang)
-
-
-def _draw_length(rnd: random.Random) -> int:
-    """50-1,500 words, most pages a few hundred (log-uniform)."""
-    return int(math.exp(rnd.uniform(math.log(50), math.log(1500))))
-
-
-def _paragraphs(
-    w: _Writer, cat: _Category, site: _Site, n_words: int, other: _Category | None, lang: str
-) -> list[str]:
-    rnd, paragraphs, words = w.rnd, [], 0
-    while words < n_words:
-        sentences = []
-        for _ in range(rnd.randint(2, 6)):
-            if lang != "en" and rnd.random() < 0.4:
-                sentences.append(w.foreign_sentence(cat, lang))
-            elif other is not None and rnd.random() < 0.3:
-                sentences.append(w.sentence(other, site))
-            else:
-                sentences.append(w.sentence(cat, site))
-        paragraph = " ".join(sentences)
-        paragraphs.append(paragraph)
-        words += paragraph.count(" ") + 1
-    return paragraphs
-
-
-def _page_text(w: _Writer, page: _Page, cat: _Category) -> str:
-    """What a scraper's own text extraction gives: the body, sometimes with menu and cookie noise."""
-    parts = list(page.paragraphs)
-    if w.rnd.random() < 0.3:
-        parts.insert(0, " ".join(cat.menu))
-    if w.rnd.random() < 0.2:
-        parts.append(w.rnd.choice(_COOKIE))
-    return "\n\n".join(parts)
-
-
-def _page_html(w: _Writer, page: _Page, cat: _Category, year: int) -> str:
-    rnd, site = w.rnd, page.site
-    head = [
-        f"<title>{escape(page.title)}</title>",
-        f'<meta name="description" content="{escape(page.description)}">',
-    ]
-    if rnd.random() < 0.7:
-        head.append(f'<meta property="og:site_name" content="{escape(site.site_name)}">')
-    if rnd.random() < 0.5:
-        head.append(f'<script type="application/ld+json">{_json_ld(page, cat, rnd)}</script>')
-    tracker = f"dataLayer.push({{'page':'{rnd.randint(1, 999)}'}});"
-    head.append(f"<script>window.dataLayer=window.dataLayer||[];{tracker}</script>")
-    menu = "".join(f'<li><a href="/{_slugify(m)}">{m}</a></li>' for m in cat.menu)
-    body = [
-        f'<div class="cookie-banner"><p>{rnd.choice(_COOKIE)}</p><button>Accept all</button>'
-        "<button>Manage preferences</button></div>"
-        if rnd.random() < 0.4
-        else "",
-        f'<header><a class="logo" href="/"><img src="/logo.svg" alt="{escape(site.site_name)}"></a>'
-        f"<nav><ul>{menu}</ul></nav></header>",
-        f"<main><article><h1>{escape(page.title)}</h1>",
-        w.fill(cat.widget, cat, site) if rnd.random() < 0.8 else "",
-        *(f"<p>{escape(p)}" + ("" if rnd.random() < 0.1 else "</p>") for p in page.paragraphs),
-        "</article></main>",
-        f'<footer><p>© {year} {escape(site.org)}. All rights reserved.</p><a href="/privacy">Privacy</a> '
-        '<a href="/terms">Terms</a> <a href="/contact">Contact</a></footer>',
-    ]
-    doc = (
-        f'<!DOCTYPE html><html lang="{page.lang}"><head><meta charset="utf-8">{"".join(head)}</head>'
-        f'<body class="page-{rnd.randint(1, 99)}">{"".join(body)}'
-        f'<script src="/static/app.{rnd.getrandbits(32):08x}.js"></script></body></html>'
-    )
-    if rnd.random() < 0.05:  # a truncated download: the markup simply stops
-        doc = doc[: int(len(doc) * rnd.uniform(0.7, 0.95))]
-    return doc
-
-
-def _json_ld(page: _Page, cat: _Category, rnd: random.Random) -> str:
-    org = {"@type": cat.schema_type, "name": page.site.org, "url": f"https://{page.site.host}/"}
-    if rnd.random() < 0.5:
-        org["logo"] = f"https://{page.site.host}/logo.png"
-    if rnd.random() < 0.5:
-        doc = {"@context": "https://schema.org", "@type": "WebPage", "name": page.title, "publisher": org}
-    else:
-        doc = {"@context": "https://schema.org", **org}
-    return json.dumps(doc, ensure_ascii=False)
-
-
-def _slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-# ------------------------------------------------------------------------------ records
-
-
-def _good_record(w: _Writer, page: _Page, cat: _Category, landed_at: datetime) -> SampleRecord:
-    rnd = w.rnd
-    fields: dict[str, Any] = {
-        "id": w.next_id(),
-        "url": page.url,
-        "scraped_at": landed_at - timedelta(minutes=rnd.randint(1, 600)),
-        "http_status": 200,
-        "lang": page.lang,
-    }
-    shape = rnd.random()
-    if shape < 0.55:
-        fields["html"] = _page_html(w, page, cat, landed_at.year)
-    elif shape < 0.8:
-        fields["text"], fields["title"] = _page_text(w, page, cat), page.title
-    else:
-        fields["html"] = _page_html(w, page, cat, landed_at.year)
-        fields["text"] = _page_text(w, page, cat)
-    return SampleRecord(fields=fields, label=page.label)
-
-
-def _bad_records(
-    w: _Writer,
-    good: list[SampleRecord],
-    fmt: str,
-    landed_at: datetime,
-    previous: list[SampleRecord],
-    broken: bool,
-) -> list[SampleRecord]:
-    """The deliberately bad rows of one batch, each tagged with the reason it must get."""
-    rnd = w.rnd
-    donor = rnd.choice(good)
-    when = landed_at - timedelta(minutes=5)
-
-    def row(url: str | None, text: str, reason: str) -> SampleRecord:
-        fields = {"id": w.next_id(), "url": url, "text": text, "scraped_at": when}
-        return SampleRecord(fields, donor.label, reason)
-
-    bad = [
-        row(_fresh_url(w, "/empty"), "", "missing_text"),
-        row("htp:/broken-link", _filler(w, donor), "bad_url"),
-        row(None, _filler(w, donor), "missing_url"),
-        SampleRecord(dict(donor.fields), donor.label, "duplicate"),
-        SampleRecord({**donor.fields, "url": donor.fields["url"] + "-mirror"}, donor.label, "duplicate"),
-        row(_fresh_url(w), _garbled_text(w, donor, fmt), "bad_encoding"),
-        row(_fresh_url(w), "Loading...", "text_too_short"),
-        row(_fresh_url(w), _huge_text(), "text_too_large"),
-    ]
-    if broken and fmt == "jsonl":
-        bad.append(_broken_json_record(donor))
-    if previous:
-        again = rnd.choice([r for r in previous if r.expected_reason is None])
-        bad.append(SampleRecord(dict(again.fields), again.label, "duplicate"))
-    return bad
-
-
-def _fresh_url(w: _Writer, path: str = "/item") -> str:
-    w.serial += 1
-    return f"https://www.{_slugify(w.rnd.choice(_PLACES))}-pages.com{path}/{w.serial}"
-
-
-def _filler(w: _Writer, donor: SampleRecord) -> str:
-    cat = _BY_NAME[donor.label]
-    site = w.rnd.choice(w.sites[cat.name])
-    return " ".join(w.sentence(cat, site) for _ in range(4))
-
-
-def _garbled_text(w: _Writer, donor: SampleRecord, fmt: str) -> str:
-    """Invalid bytes (kept as surrogate escapes until written) or, for Parquet, mojibake."""
-    text = _filler(w, donor) + " Café, crème brûlée – “quoted” and naïve façade, déjà vu."
-    if fmt == "parquet":
-        return text.encode("utf-8").decode("cp1252", "replace")
-    return text.encode("cp1252").decode("utf-8", "surrogateescape")
-
-
-def _huge_text() -> str:
-    block = "Lorem ipsum dolor sit amet, scraped infinite scroll page. " * 50
-    return (block * (HUGE_TEXT_CHARS // len(block) + 1))[:HUGE_TEXT_CHARS]
-
-
-def _broken_json_record(donor: SampleRecord) -> SampleRecord:
-    line = json.dumps({"url": donor.fields["url"] + "-cut", "text": "A record the scraper cut off mid"})
-    return SampleRecord({}, donor.label, "malformed_line", raw_line=line[: len(line) - 8].encode())
-
-
-def generate_sample(
-    n_batches: int = 4, pages_per_batch: int = 150, seed: int = 0, start: datetime = DEFAULT_START
-) -> list[SampleBatch]:
-    """Every batch's records, in memory (``pages_per_batch`` records per batch, bad ones included)."""
-    w = _Writer(random.Random(seed))
-    batches: list[SampleBatch] = []
-    previous: list[SampleRecord] = []
-    for b in range(n_batches):
-        fmt = FORMATS[b % len(FORMATS)]
-        landed_at = start + timedelta(days=b)
-        records = _batch_records(w, pages_per_batch, fmt, landed_at, previous, broken=b == 0)
-        name = f"batch-{landed_at:%Y-%m-%dT%H-%M-%S}.{fmt}"
-        batches.append(SampleBatch(name, fmt, landed_at, records))
-        previous = previous + records
-    return batches
-
-
-def _batch_records(
-    w: _Writer,
-    size: int,
-    fmt: str,
-    landed_at: datetime,
-    previous: list[SampleRecord],
-    broken: bool,
-) -> list[SampleRecord]:
-    """``size`` records: good pages of every category in turn, then up to ``size // 15`` bad rows."""
-    n_bad = min(size // 15, 8 + int(broken and fmt == "jsonl") + int(bool(previous)))
-    cats = [CATEGORIES[i % len(CATEGORIES)] for i in range(size - n_bad)]
-    w.rnd.shuffle(cats)
-    good = [_good_record(w, _make_page(w, _BY_NAME[c]), _BY_NAME[c], landed_at) for c in cats]
-    if not n_bad:
-        return good
-    bad = _bad_records(w, good, fmt, landed_at, previous, broken)
-    w.rnd.shuffle(bad)
-    records = good + bad[:n_bad]
-    w.rnd.shuffle(records)
-    return _duplicates_after_originals(records)
-
-
-def _duplicates_after_originals(records: list[SampleRecord]) -> list[SampleRecord]:
-    """An in-batch duplicate must come after the row it copies, or the original is the 'duplicate'."""
-    dupes = [r for r in records if r.expected_reason == "duplicate"]
-    others = [r for r in records if r.expected_reason != "duplicate"]
-    return others + dupes
-
-
-# ------------------------------------------------------------------------------ writing
-
-
-def write_sample_scrape(
-    landing_dir: str | Path, n_batches: int = 4, pages_per_batch: int = 150, seed: int = 0
-) -> list[Path]:
-    """Write the sample batches (JSON lines, CSV, Parquet in turn); returns their paths in time order."""
-    folder = Path(landing_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for batch in generate_sample(n_batches, pages_per_batch, seed):
-        path = folder / batch.file_name
-        tmp = path.with_name(f".{path.name}.tmp")
-        _WRITERS[batch.fmt](tmp, batch.records)
-        tmp.replace(path)
-        paths.append(path)
-    return paths
-
-
-def write_sample_batch(
-    landing_dir: str | Path, pages: int, seed: int, start: datetime, fmt: str | None = None
-) -> Path:
-    """One more batch landed at ``start`` (its file name carries that time), written then renamed.
-
-    What a scraper does continuously; used by the freshness benchmark and the daemon test.
-    """
-    batch = generate_sample(1, pages, seed, start=start)[0]
-    fmt = fmt or batch.fmt
-    folder = Path(landing_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{Path(batch.file_name).stem}.{fmt}"
-    tmp = path.with_name(f".{path.name}.tmp")
-    _WRITERS[fmt](tmp, batch.records)
-    tmp.replace(path)
-    return path
-
-
-def sample_truth(n_batches: int = 4, pages_per_batch: int = 150, seed: int = 0) -> pd.DataFrame:
-    """One row per written record: ``file, url, label, expected_reason`` (None for good pages)."""
-    rows = [
-        {
-            "file": batch.file_name,
-            "url": r.fields.get("url"),
-            "label": r.label,
-            "expected_reason": r.expected_reason,
-        }
-        for batch in generate_sample(n_batches, pages_per_batch, seed)
-        for r in batch.records
-    ]
-    return pd.DataFrame(rows, columns=["file", "url", "label", "expected_reason"])
-
-
-def write_sample_gold(
-    gold_dir: str | Path,
-    n_batches: int = 4,
-    pages_per_batch: int = 150,
-    seed: int = 0,
-    fraction: float = 0.1,
-) -> Path:
-    """Simulated hand labels (``url,label,labeler,labeled_at``) for a random share of good pages."""
-    truth = sample_truth(n_batches, pages_per_batch, seed)
-    good = truth[truth["expected_reason"].isna()].drop_duplicates("url")
-    rnd = random.Random(seed + 1)
-    chosen = sorted(rnd.sample(range(len(good)), k=max(1, round(len(good) * fraction))))
-    picked = good.iloc[chosen]
-    labelers = ("alice", "bo", "chidi", "dana")
-    gold = pd.DataFrame(
-        {
-            "url": picked["url"].to_numpy(),
-            "label": picked["label"].to_numpy(),
-            "labeler": [rnd.choice(labelers) for _ in chosen],
-            "labeled_at": [
-                (DEFAULT_START + timedelta(days=n_batches, minutes=rnd.randint(0, 2000))).isoformat()
-                for _ in chosen
-            ],
-        }
-    )
-    folder = Path(gold_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"sample-gold-seed{seed}.csv"
-    gold.to_csv(path, index=False)
-    return path
-
-
-def _iso(value: Any) -> Any:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(value, datetime) else value
-
-
-def _write_jsonl(path: Path, records: list[SampleRecord]) -> None:
-    with open(path, "wb") as fh:
-        for r in records:
-            if r.raw_line is not None:
-                fh.write(r.raw_line + b"\n")
-                continue
-            data = {k: _iso(v) for k, v in r.fields.items()}
-            fh.write(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n")
-
-
-_CSV_COLUMNS = ("id", "url", "title", "text", "html", "scraped_at", "http_status", "lang")
-
-
-def _write_csv(path: Path, records: list[SampleRecord]) -> None:
-    with open(path, "wb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-        out = csv.writer(text)
-        out.writerow(_CSV_COLUMNS)
-        for r in records:
-            out.writerow(["" if r.fields.get(c) is None else _csv_value(r.fields[c]) for c in _CSV_COLUMNS])
-        text.flush()
-        text.detach()
-
-
-def _csv_value(value: Any) -> Any:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
-
-
-def _write_parquet(path: Path, records: list[SampleRecord]) -> None:
-    columns = {c: [r.fields.get(c) for r in records] for c in _CSV_COLUMNS}
-    schema = pa.schema(
-        [
-            (
-                c,
-                pa.timestamp("s", tz="UTC")
-                if c == "scraped_at"
-                else pa.int64()
-                if c == "http_status"
-                else pa.string(),
-            )
-            for c in _CSV_COLUMNS
-        ]
-    )
-    pq.write_table(pa.table(columns, schema=schema), path)
-
-
-_WRITERS: dict[str, Callable[[Path, list[SampleRecord]], None]] = {
-    "jsonl": _write_jsonl,
-    "csv": _write_csv,
-    "parquet": _write_parquet,
-}

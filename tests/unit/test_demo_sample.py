@@ -10,16 +10,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from beambell_assets.ingest.contract import detect_format, normalize_url
-from beambell_assets.ingest.features import build_page_features
-from beambell_assets.ingest.readers import IngestResult, read_landing_file
-from beambell_assets.ingest.sample import (
+from beambell_assets.demo.sample import (
     CATEGORIES,
     generate_sample,
     sample_truth,
     write_sample_gold,
     write_sample_scrape,
 )
+from beambell_assets.ingest.contract import detect_format, normalize_url
+from beambell_assets.ingest.features import build_page_features
+from beambell_assets.ingest.readers import IngestResult, read_landing_file
 
 
 def digest(paths: list[Path]) -> list[tuple[str, str]]:
