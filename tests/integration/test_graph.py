@@ -184,13 +184,16 @@ def test_definitions_validate(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_classifier_kind_is_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``BEAMBELL_CLASSIFIER=hashed-sgd``: the same graph trains, registers, promotes and scores with
-    the hashed tf-idf + SGD model (the streaming retrain's classifier) - no asset code changes."""
+def test_classifier_kind_is_configuration(tmp_path: Path) -> None:
+    """``Settings.compute.classifier = "hashed-sgd"`` (``BEAMBELL_CLASSIFIER``, see test_settings): the
+    same graph trains, registers, promotes and scores with the hashed tf-idf + SGD model (the
+    streaming retrain's classifier) - no asset code changes."""
+    import dataclasses
+
+    from beambell_assets.settings import ComputeSettings
     from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
 
-    monkeypatch.setenv("BEAMBELL_CLASSIFIER", "hashed-sgd")
-    settings = _settings(tmp_path)
+    settings = dataclasses.replace(_settings(tmp_path), compute=ComputeSettings(classifier="hashed-sgd"))
     write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=120, seed=11)
     write_sample_gold(settings.gold_dir, n_batches=2, pages_per_batch=120, seed=11)
     with DagsterInstance.ephemeral() as instance:
