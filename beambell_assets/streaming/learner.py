@@ -434,22 +434,39 @@ class StreamLearner:
         self.label_model = model
         self._pages_at_triplet = self.stats.pages
         self.counters["snorkel_fits"] += 1
+        self._record_refit(
+            model,
+            pending.prior,
+            float(pending.fit_seconds or 0.0),
+            snorkel=True,
+            slow=pending.waited_seconds > 0.5,  # the fit itself ran beside the stream
+            fitted_on_pages=pending.started_at,
+            waited_seconds=round(pending.waited_seconds, 3),
+            where=pending.where,
+        )
+
+    def _record_refit(
+        self,
+        model: StreamLabelModel,
+        prior: np.ndarray,
+        seconds: float,
+        *,
+        snorkel: bool,
+        slow: bool,
+        **extra: Any,
+    ) -> None:
+        """``last_refit`` (and ``last_snorkel`` for a Snorkel fit), logged at INFO when it held pages up."""
         self.last_refit = {
             "method": model.method,
             "version": model.version,
             "pages": self.stats.pages,
-            "fitted_on_pages": pending.started_at,
-            "prior": [round(float(p), 4) for p in pending.prior],
-            "seconds": round(float(pending.fit_seconds or 0.0), 3),
-            "waited_seconds": round(pending.waited_seconds, 3),
-            "where": pending.where,
+            "prior": [round(float(p), 4) for p in prior],
+            "seconds": round(seconds, 3),
+            **extra,
         }
-        self.last_snorkel = self.last_refit
-        log.log(
-            logging.INFO if pending.waited_seconds > 0.5 else logging.DEBUG,
-            "label model refit: %s",
-            self.last_refit,
-        )
+        if snorkel:
+            self.last_snorkel = self.last_refit
+        log.log(logging.INFO if slow else logging.DEBUG, "label model refit: %s", self.last_refit)
 
     def refit(self, method: str) -> StreamLabelModel:
         started = time.perf_counter()
@@ -465,17 +482,8 @@ class StreamLearner:
         else:
             raise ValueError(f"unknown label-model fit {method!r}")
         self.label_model = model
-        self.last_refit = {
-            "method": model.method,
-            "version": model.version,
-            "pages": self.stats.pages,
-            "prior": [round(float(p), 4) for p in prior],
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        if method == "snorkel":
-            self.last_snorkel = self.last_refit
-        slow = self.last_refit["seconds"] > 0.5
-        log.log(logging.INFO if slow else logging.DEBUG, "label model refit: %s", self.last_refit)
+        seconds = time.perf_counter() - started
+        self._record_refit(model, prior, seconds, snorkel=method == "snorkel", slow=seconds > 0.5)
         return model
 
     # ------------------------------------------------------------------ feedback
