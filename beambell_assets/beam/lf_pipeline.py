@@ -1,10 +1,13 @@
 """Apply a task's labeling functions with an Apache Beam pipeline.
 
 The pipeline does not re-implement any LF logic: each element is a *chunk* of rows, and a worker runs
-exactly the code :class:`~beambell_assets.labeling.applier.FastLFApplier` runs on a chunk (shared
-keyword doc-term matrix, column forms, per-row Snorkel fallback with fault counting). Every chunk
-carries its first row's position, so the driver reassembles ``L`` in the frame's row order whatever
-order the runner finishes chunks in. The result is therefore the same matrix as
+the applier core (:mod:`~beambell_assets.labeling.applier_core`: a
+:class:`~beambell_assets.labeling.applier_core.ChunkLabeler` per worker, the code
+:class:`~beambell_assets.labeling.applier.FastLFApplier` runs on a chunk: shared keyword
+doc-term matrix, column forms, per-row Snorkel fallback with fault counting). Every chunk carries its
+first row's position, so the driver reassembles ``L`` in the frame's row order
+(:class:`~beambell_assets.labeling.applier_core.VoteCollector`) whatever order the runner finishes
+chunks in. The result is therefore the same matrix as
 ``FastLFApplier(lfs).apply(df)`` (and Snorkel's ``PandasLFApplier(fault_tolerant=True)``), with the
 same per-LF fault counts - tested on the sample scrape and the dev CSV.
 
@@ -26,12 +29,9 @@ import contextlib
 import io
 import json
 import math
-import pickle
-import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -43,39 +43,20 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from snorkel.labeling import LabelingFunction
 
-# The chunk-level internals of the local applier are reused on purpose: the Beam path must give the
-# same L, so it runs the same code, not a copy of it.
-from beambell_assets.labeling.applier import (
-    PATH_FALLBACK,
+# The applier core is what the local applier runs on a chunk too: the Beam path must give the same
+# L, so it runs the same code, not a copy of it.
+from beambell_assets.labeling.applier_core import (
     ApplyReport,
-    FastLFApplier,
-    _Plan,
-    _reset_memo_caches,
-    _run_chunk,
+    ChunkLabeler,
+    ChunkResult,
+    VoteCollector,
+    build_plan,
+    chunk_bounds,
+    dump_plan,
+    load_plan,
 )
-from beambell_assets.labeling.lf_types import ABSTAIN
 
 __all__ = ["BeamLFApplier", "apply_lfs_beam"]
-
-
-def _dumps_plan(plan: _Plan) -> bytes:
-    """cloudpickle the plan; task modules loaded from a file (``load_task``) travel by value.
-
-    A worker process cannot import ``beambell_user_task_<hash>`` (it only exists in the driver's
-    ``sys.modules``), so those modules' functions and classes are pickled with their code.
-    """
-    import cloudpickle
-
-    by_value = [
-        m for name, m in list(sys.modules.items()) if name.startswith("beambell_user_task_") and m is not None
-    ]
-    for m in by_value:
-        cloudpickle.register_pickle_by_value(m)
-    try:
-        return cloudpickle.dumps(plan)
-    finally:
-        for m in by_value:
-            cloudpickle.unregister_pickle_by_value(m)
 
 
 def _write_bytes(path: str, data: bytes) -> None:
@@ -119,14 +100,10 @@ class ApplyChunkFn(beam.DoFn):
         self.plan_bytes = plan_bytes
         self.out_dir = out_dir
         self.chunk_size = chunk_size
-        self._plan: _Plan | None = None
+        self._labeler: ChunkLabeler | None = None
 
     def setup(self) -> None:
-        plan = pickle.loads(self.plan_bytes)
-        # as in FastLFApplier's workers: memoising preprocessors must start with empty caches
-        for lf in plan.lfs:
-            _reset_memo_caches(getattr(lf, "_pre", None) or [])
-        self._plan = plan
+        self._labeler = ChunkLabeler(load_plan(self.plan_bytes))
 
     def process(self, element: tuple[int, str, str]) -> Iterator[int]:
         start, kind, path = element
@@ -136,9 +113,9 @@ class ApplyChunkFn(beam.DoFn):
             frame = pd.read_parquet(io.BytesIO(_read_bytes(path)))
         else:
             raise ValueError(f"staged chunk {path}: unknown kind {kind!r} (only arrow or parquet data)")
-        assert self._plan is not None
+        assert self._labeler is not None
         for s in range(0, len(frame), self.chunk_size):
-            res = _run_chunk(self._plan, frame.iloc[s : s + self.chunk_size], start + s)
+            res = self._labeler.label(frame.iloc[s : s + self.chunk_size], start + s)
             meta = json.dumps(
                 {"faults": res.faults, "kind_seconds": res.kind_seconds, "fallbacks": res.fallbacks}
             )
@@ -173,8 +150,10 @@ class BeamLFApplier:
         chunk_size: int = 4096,
         staging_dir: str | None = None,
     ) -> None:
-        self._local = FastLFApplier(lfs, n_jobs=1, chunk_size=chunk_size)  # validates, builds the plan
-        self.lfs = self._local.lfs
+        if chunk_size < 1:
+            raise ValueError("chunk sizes must be >= 1")
+        self.lfs = list(lfs)
+        self.plan = build_plan(self.lfs)  # validates the names
         self.options = options
         self.chunk_size = int(chunk_size)
         self.staging_dir = staging_dir
@@ -193,19 +172,16 @@ class BeamLFApplier:
 
     def _chunks(self, n: int, workers: int) -> list[tuple[int, int]]:
         """Enough chunks to keep every worker busy, none larger than ``chunk_size``."""
-        n_chunks = max(math.ceil(n / self.chunk_size), min(4 * workers, math.ceil(n / 256)))
-        n_chunks = max(1, min(n_chunks, n))
-        size = math.ceil(n / n_chunks)
-        return [(s, min(s + size, n)) for s in range(0, n, size)]
+        return chunk_bounds(n, max(math.ceil(n / self.chunk_size), min(4 * workers, math.ceil(n / 256))))
 
     def apply(self, df: pd.DataFrame) -> tuple[np.ndarray, ApplyReport]:
         """Label ``df``: ``(L, report)``, ``L`` int64 of shape (len(df), len(lfs))."""
         t0 = time.perf_counter()
         n = len(df)
         options = self._options()
-        if n == 0 or not self.lfs:
-            L, report = self._local.apply(df)
-            return L, report
+        if n == 0 or not self.lfs:  # nothing to label: what the local applier reports then
+            votes = VoteCollector(self.plan, n)
+            return votes.L, votes.report(time.perf_counter() - t0)
         with _Staging(self.staging_dir) as stage:
             elements = []
             for s, e in self._chunks(n, self._workers(options)):
@@ -237,10 +213,8 @@ class BeamLFApplier:
     def _run(
         self, elements: list[tuple[int, str, str]], n: int, options: Any, stage: _Staging, t0: float
     ) -> tuple[np.ndarray, ApplyReport]:
-        plan = self._local._plan
-        n_lfs = plan.n_lfs
         if elements:
-            fn = ApplyChunkFn(_dumps_plan(plan), stage.outputs, self.chunk_size)
+            fn = ApplyChunkFn(dump_plan(self.plan), stage.outputs, self.chunk_size)
             pipeline = beam.Pipeline(options=options)
             _ = (
                 pipeline
@@ -252,45 +226,20 @@ class BeamLFApplier:
             if str(state) not in ("DONE", "PipelineState.DONE"):
                 raise RuntimeError(f"Beam LF pipeline ended in state {state}")
 
-        L = np.full((n, n_lfs), ABSTAIN, dtype=np.int64)
-        faults: dict[str, int] = dict.fromkeys(plan.names, 0)
-        secs: dict[str, float] = defaultdict(float)
-        fallbacks: dict[str, str] = {}
-        covered = 0
-        n_parts = 0
+        votes = VoteCollector(self.plan, n)
         for path in stage.list_outputs():
             with np.load(io.BytesIO(_read_bytes(path)), allow_pickle=False) as part:
-                s = int(part["start"])
-                block = part["L"]
                 meta = json.loads(str(part["meta"]))
-            L[s : s + len(block)] = block
-            covered += len(block)
-            n_parts += 1
-            for k, v in meta["faults"].items():
-                faults[k] += v
-            for k, v in meta["kind_seconds"].items():
-                secs[k] += v
-            for k, v in meta["fallbacks"].items():
-                fallbacks.setdefault(k, v)
-        if covered != n:
-            raise RuntimeError(f"Beam LF pipeline returned votes for {covered} of {n} rows")
+                votes.add(
+                    ChunkResult(
+                        int(part["start"]), part["L"], meta["faults"], meta["kind_seconds"], meta["fallbacks"]
+                    )
+                )
+        if votes.rows_added != n:
+            raise RuntimeError(f"Beam LF pipeline returned votes for {votes.rows_added} of {n} rows")
         runner = options.get_all_options().get("runner") or "DirectRunner"
-        report = ApplyReport(
-            n_rows=n,
-            n_lfs=n_lfs,
-            seconds=time.perf_counter() - t0,
-            fault_counts=faults,
-            kind_seconds=dict(secs),
-            lf_paths={
-                name: (PATH_FALLBACK if name in fallbacks else path)
-                for name, path in self._local.lf_paths.items()
-            },
-            fallbacks=fallbacks,
-            n_jobs=self._workers(options),
-            n_chunks=n_parts,
-            mode=f"beam {runner}" + _direct_mode(options, runner),
-        )
-        return L, report
+        mode = f"beam {runner}" + _direct_mode(options, runner)
+        return votes.L, votes.report(time.perf_counter() - t0, n_jobs=self._workers(options), mode=mode)
 
 
 def _direct_mode(options: Any, runner: str) -> str:

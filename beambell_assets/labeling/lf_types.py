@@ -7,21 +7,17 @@ unchanged. They also declare *what* they test (keywords, a regex, a threshold, a
 the column form (``column_votes(df)``) must give the identical vote on every row (tested against
 Snorkel's ``PandasLFApplier``).
 
-Missing values (None, NaN, pd.NA) read as the empty string for text fields, and never satisfy a
-numeric threshold. A field missing from the data point reads as missing.
+This module is also the public face task authors import from: the field readers
+(:mod:`~beambell_assets.labeling.fields`) and the tokeniser
+(:mod:`~beambell_assets.labeling.tokens`) are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextvars
 import math
 import operator
-import os
 import re
-import threading
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -30,378 +26,53 @@ import pandas as pd
 from scipy import sparse
 from snorkel.labeling import LabelingFunction
 
-ABSTAIN = -1
-
-#: One token = a maximal run of word characters, after lowercasing. Shared with the column form.
-TOKEN_PATTERN = r"(?u)\b\w+\b"
-# The same tokens, found faster: scanning resumes after a maximal run of word characters, so the
-# ``\b`` assertions can never fail (a test checks the two agree on random unicode text).
-_TOKEN_RE = re.compile(r"\w+")
-
-
-# --------------------------------------------------------------------------- reading fields
-
-
-def field_value(x: Any, field: str) -> Any:
-    """The raw value of ``field`` on a data point, or None when the data point has no such field.
-
-    A pandas row is read by item (``x[field]``), not attribute: ``getattr(row, "name")`` or
-    ``getattr(row, "size")`` would return the Series' own attributes, not the columns.
-    """
-    if isinstance(x, pd.Series):
-        return x[field] if field in x.index else None
-    if isinstance(x, Mapping):
-        return x.get(field)
-    return getattr(x, field, None)
-
-
-def field_text_value(value: Any) -> str:
-    """A raw value as text; missing values (None, NaN, pd.NA) are the empty string."""
-    if value is None or value is pd.NA:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return str(value)
-
-
-def field_text(x: Any, field: str) -> str:
-    """The text of ``field`` on a data point; missing values are the empty string."""
-    return field_text_value(field_value(x, field))
-
-
-def row_dtype(df: pd.DataFrame) -> Any:
-    """The dtype of the row Series that ``df.apply(f, axis=1)`` (Snorkel's applier) hands an LF.
-
-    Usually ``object`` (mixed columns). When every column shares a dtype family, pandas upcasts
-    the row (an int column reads as float next to a float column).
-    """
-    if len(df) == 0 or df.shape[1] == 0:
-        return np.dtype(object)
-    return df.iloc[:1].apply(lambda r: r.dtype, axis=1).iloc[0]
-
-
-def column_values(df: pd.DataFrame, field: str, dtype: Any = None) -> pd.Series | None:
-    """Column ``field`` as the rows of ``df`` see it (cast to :func:`row_dtype`), None if absent.
-
-    Raises ValueError for duplicated column names (a row would hold a Series there).
-    """
-    if field not in df.columns:
-        return None
-    if int(np.sum(df.columns == field)) > 1:
-        raise ValueError(f"duplicated column {field!r}")
-    col = df[field]
-    dtype = row_dtype(df) if dtype is None else dtype
-    if dtype != np.dtype(object) and col.dtype != dtype:
-        col = col.astype(dtype)
-    return col
-
-
-def column_strings(df: pd.DataFrame, field: str, dtype: Any = None) -> list[str]:
-    """Column form of :func:`field_text` as a list: one string per row of ``df``."""
-    return _strings(column_values(df, field, dtype), len(df))
-
-
-def column_text(df: pd.DataFrame, field: str, dtype: Any = None) -> pd.Series:
-    """Column form of :func:`field_text`: an object Series of strings aligned with ``df``."""
-    return pd.Series(column_strings(df, field, dtype), index=df.index, dtype=object)
-
-
-def _strings(col: pd.Series | None, n: int) -> list[str]:
-    if col is None:
-        return [""] * n
-    return [field_text_value(v) for v in col.to_numpy(dtype=object)]
-
-
-# --------------------------------------------------------------------------- tokens
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased word tokens, exactly as the column form sees them."""
-    return _TOKEN_RE.findall(text.lower())
-
-
-def normalize_phrase(phrase: str) -> str:
-    """A keyword as the space-joined tokens it must match (``"Check-in"`` -> ``"check in"``)."""
-    toks = tokenize(phrase)
-    if not toks:
-        raise ValueError(f"keyword {phrase!r} has no word characters")
-    return " ".join(toks)
-
-
-# --------------------------------------------------------------------------- token ids
-#
-# The column forms that read words (keyword groups, model LFs) all start by tokenising their
-# fields, the dominant cost on long pages. Tokens are therefore turned into integer ids once per
-# field and chunk (:class:`ChunkColumns`, :func:`token_column`); each reader then maps ids to what
-# they mean to it through a lookup array (:meth:`TokenTable.lut`) and works on whole chunks in numpy.
-
-#: A table that grew past this many tokens is replaced by a fresh one (bounds memory per process).
-_TOKEN_TABLE_MAX = 250_000
-
-
-class _IdDict(dict):
-    """token -> id; looking up a new token adds it, known tokens are found in C."""
-
-    __slots__ = ("_add",)
-
-    def __init__(self, add: Callable[[Any], int]) -> None:
-        super().__init__()
-        self._add = add
-
-    def __missing__(self, token: Any) -> int:
-        return self._add(token)
-
-
-def _as_str(token: str | bytes) -> str:
-    return token if isinstance(token, str) else token.decode("latin-1")
-
-
-class TokenTable:
-    """Tokens numbered in order of first sight, in one process; ``token(i)`` is id ``i``'s token.
-
-    ``latin1_ids`` looks tokens up by their Latin-1 bytes (what :func:`token_column` reads most
-    texts as), ``ids`` by str (the rest); a token has one id either way, and is stored once.
-    A table only grows, so ids never change meaning; :func:`token_table` swaps in a new one (it
-    never clears one in place) once it passes ``_TOKEN_TABLE_MAX`` tokens, and ids are only
-    compared within the table that issued them. Threads may share a table: ids are issued under
-    a lock.
-    """
-
-    def __init__(self) -> None:
-        self._tokens: list[str | bytes] = []  # Latin-1 tokens as bytes: about half the memory
-        self.ids: dict[str, int] = _IdDict(self._add_str)
-        self.latin1_ids: dict[bytes, int] = _IdDict(self._add_latin1)
-        self._lock = threading.Lock()
-        self._luts: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictionary()
-
-    def __len__(self) -> int:
-        return len(self._tokens)
-
-    def token(self, i: int) -> str:
-        return _as_str(self._tokens[i])
-
-    def _new_id(self, ids: dict[Any, int], token: str | bytes) -> int:
-        with self._lock:
-            got = dict.get(ids, token)
-            if got is None:
-                got = len(self._tokens)
-                self._tokens.append(token)
-                dict.__setitem__(ids, token, got)
-        return got
-
-    def _add_latin1(self, token: bytes) -> int:
-        return self._new_id(self.latin1_ids, token)
-
-    def _add_str(self, token: str) -> int:
-        try:
-            raw = token.encode("latin-1")
-        except UnicodeEncodeError:
-            return self._new_id(self.ids, token)
-        got = self.latin1_ids[raw]
-        dict.__setitem__(self.ids, token, got)  # a shortcut for the next lookup by str
-        return got
-
-    def lut(self, owner: Any, code: Callable[[str], int]) -> np.ndarray:
-        """``code(token)`` for every id issued so far (int64, indexed by id).
-
-        Kept per ``owner`` (weakly: it goes with the owner) and extended as the table grows, so
-        ``code`` runs once per distinct token; ``code`` must depend on the token only.
-        """
-        n = len(self._tokens)
-        lut = self._luts.get(owner)
-        if lut is None or len(lut) < n:
-            old = 0 if lut is None else len(lut)
-            new = np.fromiter(map(code, map(_as_str, self._tokens[old:n])), dtype=np.int64, count=n - old)
-            lut = new if lut is None else np.concatenate([lut, new])
-            self._luts[owner] = lut  # replaced, never grown in place: readers keep a whole one
-        return lut
-
-
-_TOKEN_TABLE = TokenTable()
-
-
-def token_table() -> TokenTable:
-    """This process's current :class:`TokenTable` (a fresh one once the current one is full)."""
-    global _TOKEN_TABLE
-    table = _TOKEN_TABLE
-    if len(table) > _TOKEN_TABLE_MAX:
-        table = _TOKEN_TABLE = TokenTable()
-    return table
-
-
-def _fresh_lock_after_fork() -> None:  # a forked child gets no other threads to release a lock
-    _TOKEN_TABLE._lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_fresh_lock_after_fork)
-
-
-class TokenColumn:
-    """The :func:`tokenize` tokens of ``n`` texts as ids of ``table``.
-
-    Text ``i`` is ``ids[offsets[i]:offsets[i + 1]]``; ``doc_index`` gives each token its text.
-    """
-
-    def __init__(self, table: TokenTable, ids: np.ndarray, offsets: np.ndarray) -> None:
-        self.table = table
-        self.ids = ids
-        self.offsets = offsets
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    @cached_property
-    def doc_index(self) -> np.ndarray:
-        return np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)
-
-
-def _latin1_word_bytes() -> bytes:
-    """Byte -> its character lowercased if that is a word character (``\\w``), else a space."""
-    table = bytearray(b" " * 256)
-    for c in range(256):
-        low = chr(c).lower()  # one Latin-1 character again, for every Latin-1 character
-        if _TOKEN_RE.fullmatch(low):
-            table[c] = ord(low)
-    return bytes(table)
-
-
-# lower() maps each Latin-1 character on its own to one Latin-1 character, so for a text that
-# encodes to Latin-1 (most pages), translating its bytes with this table and splitting on spaces
-# gives :func:`tokenize`'s tokens, about twice as fast as the regex.
-_LATIN1_WORDS = _latin1_word_bytes()
-
-
-def token_column(texts: Sequence[str], table: TokenTable | None = None) -> TokenColumn:
-    """:func:`tokenize` each text, as ids of ``table`` (default: :func:`token_table`)."""
-    table = token_table() if table is None else table
-    lookup = table.ids.__getitem__
-    latin1_lookup = table.latin1_ids.__getitem__
-    findall = _TOKEN_RE.findall
-    words = _LATIN1_WORDS
-    flat: list[int] = []
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    for i, text in enumerate(texts, 1):
-        try:
-            raw = text.encode("latin-1")
-        except UnicodeEncodeError:
-            flat.extend(map(lookup, findall(text.lower())))
-        else:
-            flat.extend(map(latin1_lookup, raw.translate(words).split()))
-        offsets[i] = len(flat)
-    return TokenColumn(table, np.array(flat, dtype=np.int32), offsets)
-
-
-def join_token_columns(parts: Sequence[TokenColumn]) -> TokenColumn:
-    """Row ``i``: the tokens of row ``i`` of each part in turn, i.e. those of the texts joined with
-    a space (``\\w+`` never spans a space, and ``lower()`` is per character apart from a final
-    sigma, whose context a space ends). The parts must come from one table."""
-    table = parts[0].table
-    if any(p.table is not table for p in parts) or len({len(p) for p in parts}) != 1:
-        raise ValueError("token columns of different tables or lengths")
-    with_tokens = [p for p in parts if len(p.ids)]
-    if len(with_tokens) <= 1:  # e.g. only the text field is there
-        return with_tokens[0] if with_tokens else parts[0]
-    parts = with_tokens
-    lengths = [p.lengths for p in parts]
-    offsets = np.zeros(len(parts[0]) + 1, dtype=np.int64)
-    np.cumsum(sum(lengths), out=offsets[1:])
-    ids = np.empty(int(offsets[-1]), dtype=np.int32)
-    start = offsets[:-1].copy()  # where each row's next part goes
-    for part, n_tok in zip(parts, lengths, strict=True):
-        dest = np.repeat(start - part.offsets[:-1], n_tok) + np.arange(len(part.ids))
-        ids[dest] = part.ids
-        start += n_tok
-    return TokenColumn(table, ids, offsets)
-
-
-class _Failed:
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-
-class ChunkColumns:
-    """The fields of one DataFrame, each read (and tokenised) once for every LF that reads it.
-
-    ``FastLFApplier`` makes one per chunk and shares it (:func:`sharing_columns`) while the
-    chunk's column forms run; they get it from :func:`chunk_columns`. ``memo`` keeps any other
-    per-chunk result the same way. A read that raised is remembered and raised again to every
-    reader, so each falls back on its own, as if it had read the column itself.
-    """
-
-    def __init__(self, df: pd.DataFrame, dtype: Any = None) -> None:
-        self.df = df
-        self._dtype = dtype
-        self.table = token_table()  # one table for all of the chunk's token columns
-        self._memo: dict[Any, Any] = {}
-
-    @property
-    def dtype(self) -> Any:
-        if self._dtype is None:
-            self._dtype = row_dtype(self.df)
-        return self._dtype
-
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
-        try:
-            got = self._memo[key]
-        except KeyError:
-            try:
-                got = compute()
-            except Exception as exc:
-                got = _Failed(exc)
-            self._memo[key] = got
-        if isinstance(got, _Failed):
-            raise got.exc
-        return got
-
-    def strings(self, field: str) -> list[str]:
-        """:func:`column_strings` of ``field`` (callers must not modify it)."""
-        return self.memo(("strings", field), lambda: column_strings(self.df, field, self.dtype))
-
-    def tokens(self, field: str) -> TokenColumn:
-        """:func:`token_column` of the field's strings."""
-        return self.memo(("tokens", field), lambda: token_column(self.strings(field), self.table))
-
-
-_SHARED_COLUMNS: contextvars.ContextVar[ChunkColumns | None] = contextvars.ContextVar(
-    "beambell_shared_columns", default=None
+from beambell_assets.labeling.fields import (
+    column_strings,
+    column_text,
+    column_values,
+    field_text,
+    field_text_value,
+    field_value,
+    row_dtype,
+    value_strings,
+)
+from beambell_assets.labeling.tokens import (
+    TOKEN_PATTERN,
+    TokenColumn,
+    ngrams,
+    normalize_phrase,
+    token_column,
+    tokenize,
 )
 
+__all__ = [
+    "ABSTAIN",
+    "TOKEN_PATTERN",
+    "DeclarativeLF",
+    "KeywordLF",
+    "KeywordMatcher",
+    "MembershipLF",
+    "RegexLF",
+    "ThresholdLF",
+    "column_strings",
+    "column_text",
+    "column_values",
+    "defining_class",
+    "field_text",
+    "field_text_value",
+    "field_value",
+    "fold_for_literals",
+    "ngrams",
+    "normalize_phrase",
+    "row_dtype",
+    "tokenize",
+]
 
-@contextmanager
-def sharing_columns(columns: ChunkColumns) -> Iterator[ChunkColumns]:
-    """Within the block, :func:`chunk_columns` of ``columns.df`` returns ``columns``."""
-    token = _SHARED_COLUMNS.set(columns)
-    try:
-        yield columns
-    finally:
-        _SHARED_COLUMNS.reset(token)
-
-
-def chunk_columns(df: pd.DataFrame) -> ChunkColumns:
-    """The shared :class:`ChunkColumns` of this very frame if an applier is evaluating it, else a
-    new one (so nothing outlives a call, and a frame changed between calls is read afresh)."""
-    shared = _SHARED_COLUMNS.get()
-    if shared is not None and shared.df is df:
-        return shared
-    return ChunkColumns(df)
-
-
-def ngrams(tokens: Sequence[str], max_n: int) -> set[str]:
-    out: set[str] = set()
-    for n in range(1, max_n + 1):
-        for i in range(len(tokens) - n + 1):
-            out.add(" ".join(tokens[i : i + n]))
-    return out
+ABSTAIN = -1
 
 
-def _defining_class(cls: type, attr: str) -> type | None:
+def defining_class(cls: type, attr: str) -> type | None:
+    """The first class in ``cls``'s MRO that defines ``attr`` itself (None if none does)."""
     for klass in cls.__mro__:
         if attr in klass.__dict__:
             return klass
@@ -449,9 +120,9 @@ class DeclarativeLF(LabelingFunction):
             return False
         if getattr(self._f, "__func__", None) is not cls._vote:
             return False
-        vote_cls = _defining_class(cls, "_vote")
-        col_cls = _defining_class(cls, "column_votes")
-        vals_cls = _defining_class(cls, "votes_from_values")
+        vote_cls = defining_class(cls, "_vote")
+        col_cls = defining_class(cls, "column_votes")
+        vals_cls = defining_class(cls, "votes_from_values")
         if vote_cls is None or col_cls is None or vals_cls is None:
             return False
         # the column form must be defined at least as deep in the hierarchy as the row form
@@ -495,7 +166,7 @@ class KeywordLF(DeclarativeLF):
         return self.label if hits >= self.min_hits else ABSTAIN
 
     def votes_from_values(self, col: pd.Series | None, n: int) -> np.ndarray:
-        texts = _strings(col, n)
+        texts = value_strings(col, n)
         return self._matcher.votes(texts)[:, 0]
 
     @cached_property
@@ -706,7 +377,7 @@ class RegexLF(DeclarativeLF):
         return np.where(fired, self.label, ABSTAIN).astype(np.int64)
 
     def votes_from_values(self, col: pd.Series | None, n: int) -> np.ndarray:
-        texts = _strings(col, n)
+        texts = value_strings(col, n)
         return self.votes_from_text(texts)
 
     def describe(self) -> str:
@@ -735,7 +406,7 @@ class MembershipLF(DeclarativeLF):
         return np.where(fired, self.label, ABSTAIN).astype(np.int64)
 
     def votes_from_values(self, col: pd.Series | None, n: int) -> np.ndarray:
-        texts = _strings(col, n)
+        texts = value_strings(col, n)
         return self.votes_from_text(texts)
 
     def describe(self) -> str:

@@ -17,7 +17,8 @@ can vote for. ``lf(row)`` and ``column_votes(df)`` score the same count matrix r
 function, so they agree exactly (see :class:`_CountModelLF`).
 
 Both are picklable (module-level analyzer, fitted sklearn objects) for multiprocess and Beam workers;
-the lookup tables that speed them up are per process and kept outside the LFs.
+the vocabulary lookups that speed them up are per process and kept outside the LFs, and an LF's own
+token table (its per-row form's) pickles empty.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.preprocessing import normalize
 
-from beambell_assets.labeling.lf_types import (
-    ABSTAIN,
-    DeclarativeLF,
+from beambell_assets.labeling.fields import field_text
+from beambell_assets.labeling.lf_types import ABSTAIN, DeclarativeLF
+from beambell_assets.labeling.tokens import (
+    ChunkColumns,
+    OwnTokenTable,
     TokenColumn,
-    chunk_columns,
-    field_text,
+    TokenTable,
     join_token_columns,
     token_column,
     tokenize,
@@ -195,18 +197,18 @@ def _count_matrix(vectorizer: CountVectorizer, parts: tuple[np.ndarray, np.ndarr
     return _align_sparse(x)
 
 
-def count_matrix(vectorizer: CountVectorizer, texts: Sequence[str]) -> Any:
+def count_matrix(vectorizer: CountVectorizer, texts: Sequence[str], table: TokenTable | None = None) -> Any:
     """``CountVectorizer.transform(texts)`` for a vectorizer fitted with ``analyzer=analyze``, faster.
 
     The same sparse matrix (values, sorted indices, dtypes, type): the texts' tokens
-    (:func:`~beambell_assets.labeling.lf_types.token_column`, the tokens ``analyze`` starts from)
-    are mapped to what they are to the vocabulary once per distinct token, and the in-vocabulary
-    unigrams and bigrams of the whole batch are counted with numpy.
+    (:func:`~beambell_assets.labeling.tokens.token_column` into ``table``, the tokens ``analyze``
+    starts from) are mapped to what they are to the vocabulary once per distinct token of the
+    table, and the in-vocabulary unigrams and bigrams of the whole batch are counted with numpy.
     """
     tables = _vocab_tables(vectorizer)
     if tables is None:  # pragma: no cover - not a vocabulary fitted with ``analyze``
         return CountVectorizer.transform(vectorizer, list(texts))
-    return _count_matrix(vectorizer, _counts(tables, token_column(texts)))
+    return _count_matrix(vectorizer, _counts(tables, token_column(texts, table)))
 
 
 class ModelLF(DeclarativeLF):
@@ -214,11 +216,17 @@ class ModelLF(DeclarativeLF):
 
     Subclasses implement :meth:`votes_for_texts`, the one batch function both forms use (the
     per-row form with a one-row list). A page's text is its ``fields`` joined with a space
-    (missing values are empty), exactly as :func:`~beambell_assets.labeling.lf_types.field_text`
+    (missing values are empty), exactly as :func:`~beambell_assets.labeling.fields.field_text`
     reads them.
+
+    An applier hands the column form a chunk's :class:`~beambell_assets.labeling.tokens.ChunkColumns`
+    (:meth:`votes_for_columns`), so the LFs reading the same fields read and tokenise them once;
+    ``column_votes(df)`` reads ``df`` on its own. Outside an applier, the LF tokenises into its own
+    :attr:`token_table` (kept between calls, not shared).
     """
 
     kind = "model"
+    token_table = OwnTokenTable()
 
     def __init__(self, name: str, labels: Sequence[int], fields: Sequence[str]) -> None:
         if not fields:
@@ -238,10 +246,13 @@ class ModelLF(DeclarativeLF):
         return int(self.votes_for_texts([text])[0])
 
     def column_votes(self, df: pd.DataFrame) -> np.ndarray:
-        if len(df) == 0:
+        return self.votes_for_columns(ChunkColumns(df, table=self.token_table))
+
+    def votes_for_columns(self, columns: ChunkColumns) -> np.ndarray:
+        """:meth:`column_votes` of ``columns.df``, reading its fields through ``columns``."""
+        if len(columns) == 0:
             return np.empty(0, dtype=np.int64)
-        cols = chunk_columns(df)
-        texts = [" ".join(p) for p in zip(*(cols.strings(f) for f in self.fields), strict=True)]
+        texts = [" ".join(p) for p in zip(*(columns.strings(f) for f in self.fields), strict=True)]
         return np.asarray(self.votes_for_texts(texts), dtype=np.int64)
 
     def describe(self) -> str:
@@ -266,17 +277,16 @@ class _CountModelLF(ModelLF):
         raise NotImplementedError
 
     def votes_for_texts(self, texts: Sequence[str]) -> np.ndarray:
-        return self.votes_from_counts(count_matrix(self.vectorizer, texts))
+        return self.votes_from_counts(count_matrix(self.vectorizer, texts, self.token_table))
 
-    def column_votes(self, df: pd.DataFrame) -> np.ndarray:
+    def votes_for_columns(self, columns: ChunkColumns) -> np.ndarray:
         tables = _vocab_tables(self.vectorizer)
         own_batch_function = type(self).votes_for_texts is not _CountModelLF.votes_for_texts
-        if len(df) == 0 or tables is None or own_batch_function:  # then the generic column form
-            return super().column_votes(df)
-        cols = chunk_columns(df)
-        parts = cols.memo(
+        if len(columns) == 0 or tables is None or own_batch_function:  # the generic column form
+            return super().votes_for_columns(columns)
+        parts = columns.memo(
             ("model counts", self.fields, tables),
-            lambda: _counts(tables, join_token_columns([cols.tokens(f) for f in self.fields])),
+            lambda: _counts(tables, join_token_columns([columns.tokens(f) for f in self.fields])),
         )
         return np.asarray(self.votes_from_counts(_count_matrix(self.vectorizer, parts)), dtype=np.int64)
 
@@ -333,7 +343,7 @@ class PrototypeLF(_CountModelLF):
 
     def similarities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(cosine similarity to each prototype, in-vocabulary token count) per text."""
-        return self._similarities(count_matrix(self.vectorizer, texts))
+        return self._similarities(count_matrix(self.vectorizer, texts, self.token_table))
 
     def _similarities(self, counts: Any) -> tuple[np.ndarray, np.ndarray]:
         # = ``self.vectorizer.transform(texts)`` (``counts`` is the caller's to change)

@@ -3,7 +3,7 @@
 A vocabulary-fitted ``TfidfVectorizer`` needs every document in memory before the first row can be
 transformed. Here each worker maps a chunk of texts to term counts on its own:
 
-* tokens are the LFs' tokens (:func:`~beambell_assets.labeling.lf_types.tokenize`: lowercased
+* tokens are the LFs' tokens (:func:`~beambell_assets.labeling.tokens.tokenize`: lowercased
   ``\\w+``); stop words, numbers and one-character tokens are dropped (they carry no topic and are
   a third of a page's tokens);
 * a token's column is MurmurHash3 (scikit-learn's ``murmurhash3_32``, seed 0) modulo
@@ -23,8 +23,8 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 from sklearn.utils import murmurhash3_32
 
-from beambell_assets.labeling.lf_types import TokenColumn, token_column
 from beambell_assets.labeling.model_lfs import STOP_WORDS
+from beambell_assets.labeling.tokens import OwnTokenTable, TokenColumn, token_column
 
 __all__ = ["TokenHasher", "document_frequencies", "idf_from_counts", "tfidf"]
 
@@ -35,10 +35,13 @@ _DROPPED = -1
 class TokenHasher:
     """Texts -> sparse term-count rows over ``n_features`` hashed columns (picklable, stateless).
 
-    Texts are tokenised into this process's token ids (:func:`token_column`, the LFs' own
-    tokeniser); each distinct token is hashed once per process (:meth:`TokenTable.lut`), then a
-    chunk's counts are numpy work.
+    Texts are tokenised into token ids (:func:`token_column`, the LFs' own tokeniser) of the
+    hasher's own :attr:`token_table`, or of the table the caller's tokens come from (e.g. the LF
+    applier's); each distinct token is hashed once per table (:meth:`TokenTable.lut`), then a
+    chunk's counts are numpy work. The table is a cache: counts never depend on it.
     """
+
+    token_table = OwnTokenTable()
 
     def __init__(self, n_features: int = DEFAULT_N_FEATURES) -> None:
         if n_features < 2:
@@ -53,7 +56,7 @@ class TokenHasher:
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
         """(len(texts), n_features) float32 term counts, columns sorted within each row."""
-        return self.counts_of_tokens(token_column(texts))
+        return self.counts_of_tokens(token_column(texts, self.token_table))
 
     def counts_of_tokens(self, tokens: TokenColumn) -> sp.csr_matrix:
         """:meth:`counts` of texts already tokenised (e.g. by the LF applier for the same chunk)."""

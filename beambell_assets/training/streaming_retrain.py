@@ -40,7 +40,6 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from beambell_assets.labeling.applier import FastLFApplier, available_cpus
-from beambell_assets.labeling.lf_types import ChunkColumns
 from beambell_assets.labeling.task import Task
 from beambell_assets.training.hashed_features import DEFAULT_N_FEATURES, TokenHasher, idf_from_counts, tfidf
 from beambell_assets.training.label_model import LabelModelFit, fit_label_model
@@ -121,8 +120,9 @@ def _init_worker(payload: bytes) -> None:
 def _label_chunk(chunk: _Chunk) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, dict[str, int], dict]:
     """Stage 1 on one chunk: (index, L int8, df columns, df counts, faults, extra columns)."""
     df = pq.ParquetFile(chunk.path).read_row_group(chunk.row_group).to_pandas()
-    columns = ChunkColumns(df)
-    L, report = _WORKER["applier"].apply_chunk(columns)
+    applier: FastLFApplier = _WORKER["applier"]
+    columns = applier.columns(df)  # tokenised into the applier's table, which the hasher reuses
+    L, report = applier.apply_chunk(columns)
     hasher: TokenHasher = _WORKER["hasher"]
     if _WORKER["text_field"] in df:  # the LFs' own tokens of the text: tokenised once per page
         counts = hasher.counts_of_tokens(columns.tokens(_WORKER["text_field"]))

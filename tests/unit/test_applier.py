@@ -414,8 +414,8 @@ def test_dev_data_identical_to_snorkel(dev_case, n_jobs: int) -> None:
 
 
 def test_apply_chunk_shares_the_callers_columns() -> None:
-    from beambell_assets.labeling.applier import _run_chunk
-    from beambell_assets.labeling.lf_types import ChunkColumns
+    from beambell_assets.labeling.applier_core import ChunkLabeler
+    from beambell_assets.labeling.tokens import ChunkColumns
 
     lfs = nasty_lfs()
     df = nasty_frame(3)
@@ -427,4 +427,8 @@ def test_apply_chunk_shares_the_callers_columns() -> None:
     assert report.n_rows == len(df) and report.n_chunks == 1
     assert ("tokens", "text") in columns._memo  # read through the caller's columns, kept for it
     with pytest.raises(ValueError, match="ChunkColumns of the frame"):
-        _run_chunk(applier._plan, df, 0, ChunkColumns(df.copy()))
+        ChunkLabeler(applier.plan).label(df, 0, ChunkColumns(df.copy()))
+    own = applier.columns(df)  # tokenised into the applier's table, kept across chunks
+    assert own.table is applier.columns(df.iloc[:1]).table is not columns.table
+    got_own, _ = applier.apply_chunk(own)
+    np.testing.assert_array_equal(got_own, want)

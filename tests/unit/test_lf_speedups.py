@@ -2,7 +2,7 @@
 
 * tokens as ids (:func:`token_column`, with its Latin-1 byte path) are :func:`tokenize`'s tokens,
   and the tokens of fields joined per row are those of the joined text;
-* the shared token table is consistent under threads;
+* a token table is consistent under threads; a slot renews a full table, and a forked child's;
 * keyword phrases never match across rows;
 * a ``RegexLF``'s declared literals (``requires``) are in every text the pattern matches, so
   skipping the other texts is exact.
@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import random
 import re
@@ -21,19 +22,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from beambell_assets.labeling import lf_types
 from beambell_assets.labeling.lf_types import (
     ABSTAIN,
     KeywordLF,
     KeywordMatcher,
     RegexLF,
-    TokenTable,
     fold_for_literals,
-    join_token_columns,
-    token_column,
     tokenize,
 )
 from beambell_assets.labeling.tasks.web_content import TASK
+from beambell_assets.labeling.tokens import (
+    ChunkColumns,
+    TokenTable,
+    TokenTableSlot,
+    join_token_columns,
+    token_column,
+)
 
 DEV_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "website_classification_dev.csv"
 
@@ -252,11 +256,34 @@ def test_requires_also_skips_texts_without_the_caseless_characters() -> None:
     assert only_also.votes_from_text(["1-2", "12", "a-b"]).tolist() == [1, -1, -1]
 
 
-def test_shared_columns_only_within_the_block() -> None:
+def test_chunk_columns_read_each_field_once_into_the_given_table() -> None:
     df = pd.DataFrame({"text": ["a b", "c"]})
-    columns = lf_types.ChunkColumns(df)
-    with lf_types.sharing_columns(columns):
-        assert lf_types.chunk_columns(df) is columns
-        assert lf_types.chunk_columns(df.iloc[:1]) is not columns
-        assert columns.strings("text") is columns.strings("text")
-    assert lf_types.chunk_columns(df) is not columns
+    table = TokenTable()
+    columns = ChunkColumns(df, table=table)
+    assert columns.strings("text") is columns.strings("text")
+    assert columns.tokens("text") is columns.tokens("text")
+    assert columns.tokens("text").table is table
+    assert _ids_as_tokens(columns.tokens("text")) == [["a", "b"], ["c"]]
+    assert ChunkColumns(df).table is not ChunkColumns(df).table  # no table given: nothing shared
+
+
+def test_token_table_slot_renews_a_full_table_and_a_forked_childs() -> None:
+    slot = TokenTableSlot(max_tokens=3)
+    first = slot.current()
+    assert slot.current() is first
+    token_column(["a b c"], first)
+    assert slot.current() is first  # at the limit, not past it
+    token_column(["d"], first)
+    second = slot.current()
+    assert second is not first and len(second) == 0
+    assert pickle.loads(pickle.dumps(slot)).max_tokens == 3
+    if not hasattr(os, "fork"):  # pragma: no cover - not POSIX
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a fresh table, not the parent's
+        os.write(write, b"1" if slot.current() is not second else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert slot.current() is second  # the parent keeps its own

@@ -157,9 +157,10 @@ def _sklearn_counts(vec, texts):
 
 
 def test_fast_count_matrix_equals_sklearn_transform() -> None:
-    """``count_matrix`` (the fast path both LF forms use) builds sklearn's exact matrix, and the
-    per-process token table stays bounded without changing any result."""
-    from beambell_assets.labeling import lf_types, model_lfs
+    """``count_matrix`` (the fast path both LF forms use) builds sklearn's exact matrix, and a
+    slot's token table stays bounded without changing any result."""
+    from beambell_assets.labeling import model_lfs
+    from beambell_assets.labeling.tokens import TokenTableSlot, tokenize
 
     texts = [*TEXTS, "Hotels hotels HOTELS's cities cities 2024 x of the", "recipes recipe, bus bus"]
     for lf in [*_lfs(), *MODEL_LFS]:
@@ -168,21 +169,16 @@ def test_fast_count_matrix_equals_sklearn_transform() -> None:
         for _ in range(2):  # cold, then warm lookup tables
             _assert_same_matrix(model_lfs.count_matrix(vec, texts), expected)
     assert model_lfs.analyze("Hotels and recipes") == ["hotel", "recipe", "hotel recipe"]
-    old_max, old_table = lf_types._TOKEN_TABLE_MAX, lf_types._TOKEN_TABLE
-    try:
-        lf_types._TOKEN_TABLE_MAX = 5
-        tables = set()
-        for lf in [*_lfs(), *MODEL_LFS]:
-            for t in texts:
-                _assert_same_matrix(
-                    model_lfs.count_matrix(lf.vectorizer, [t]), _sklearn_counts(lf.vectorizer, [t])
-                )
-                tables.add(id(lf_types.token_table()))
-        assert len(tables) > 1, "a full table is replaced"
-        # a table grows past the cap by at most one batch's new tokens
-        assert len(lf_types.token_table()) <= 5 + max(len(set(lf_types.tokenize(t))) for t in texts)
-    finally:
-        lf_types._TOKEN_TABLE_MAX, lf_types._TOKEN_TABLE = old_max, old_table
+    slot = TokenTableSlot(max_tokens=5)
+    tables = set()
+    for lf in [*_lfs(), *MODEL_LFS]:
+        for t in texts:
+            got = model_lfs.count_matrix(lf.vectorizer, [t], slot.current())
+            _assert_same_matrix(got, _sklearn_counts(lf.vectorizer, [t]))
+            tables.add(id(slot.current()))
+    assert len(tables) > 1, "a full table is replaced"
+    # a table grows past the cap by at most one batch's new tokens
+    assert len(slot.current()) <= 5 + max(len(set(tokenize(t))) for t in texts)
 
 
 def test_count_matrix_on_random_unicode_text() -> None:
@@ -208,7 +204,9 @@ def test_count_matrix_on_random_unicode_text() -> None:
 def test_model_lfs_share_one_count_matrix_per_applier_chunk() -> None:
     """Model LFs with one vocabulary and the same fields count a chunk once; votes do not change."""
     from beambell_assets.labeling import model_lfs
-    from beambell_assets.labeling.lf_types import ChunkColumns, chunk_columns, sharing_columns
+    from beambell_assets.labeling.applier import FastLFApplier
+    from beambell_assets.labeling.applier_core import takes_columns
+    from beambell_assets.labeling.tokens import ChunkColumns
 
     lfs = [PrototypeLF("p", PROTOS), SeedNaiveBayesLF("nb", PROTOS), PrototypeLF("p2", PROTOS)]
     df = _frame(TEXTS)
@@ -222,18 +220,20 @@ def test_model_lfs_share_one_count_matrix_per_applier_chunk() -> None:
 
     model_lfs._counts = counting
     try:
+        assert all(takes_columns(lf) for lf in lfs)
         columns = ChunkColumns(df)
-        with sharing_columns(columns):
-            assert chunk_columns(df) is columns and chunk_columns(df.copy()) is not columns
-            got = [lf.column_votes(df) for lf in lfs]
+        got = [lf.votes_for_columns(columns) for lf in lfs]
         assert len(calls) == 1, "one count matrix for the three LFs"
-        got_alone = [lf.column_votes(df) for lf in lfs]  # outside the block: nothing shared
+        got_alone = [lf.column_votes(df) for lf in lfs]  # each reads df on its own: nothing shared
         assert len(calls) == 4
+        L, _ = FastLFApplier(lfs, n_jobs=1, chunk_size=3).apply(df)  # the applier hands them a chunk's
+        assert len(calls) == 4 + -(-len(df) // 3), "one count matrix per chunk"
     finally:
         model_lfs._counts = real
-    for a, b, c in zip(expected, got, got_alone, strict=True):
+    for j, (a, b, c) in enumerate(zip(expected, got, got_alone, strict=True)):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(a, L[:, j])
 
 
 def test_subclass_with_its_own_batch_function_keeps_it_in_the_column_form() -> None:
