@@ -3,8 +3,10 @@
 Nothing here is re-implemented for the stream: a page goes through the landing contract
 (:func:`~beambell_assets.ingest.readers.ingest_records`, the same reasons and limits as a landing
 file), :func:`~beambell_assets.ingest.features.build_page_features`, the task's ``prepare`` hook and
-the same :class:`~beambell_assets.labeling.applier.FastLFApplier` over the task's LFs, so a page gets
-the identical votes in the stream and in a batch (tested on the sample and the dev CSV).
+the applier core's :class:`~beambell_assets.labeling.applier_core.ChunkLabeler` over the task's LFs
+(what :class:`~beambell_assets.labeling.applier.FastLFApplier` runs on each chunk; here a chunk of
+the stream is one chunk), so a page gets the identical votes in the stream and in a batch (tested on
+the sample and the dev CSV).
 
 Two checks are the stream's own: content already accepted under *another* page id, in the stream or
 in a batch, is a ``duplicate`` (a page re-sent under its own url is a re-scrape and is scored
@@ -27,7 +29,7 @@ import pandas as pd
 from beambell_assets.ingest.contract import ColumnMapping, Limits, QuarantineReason
 from beambell_assets.ingest.features import build_page_features
 from beambell_assets.ingest.readers import ingest_records
-from beambell_assets.labeling.applier import FastLFApplier
+from beambell_assets.labeling.applier_core import ChunkLabeler, build_plan
 from beambell_assets.labeling.task import Task
 from beambell_assets.storage.warehouse import utcnow
 from beambell_assets.streaming.messages import Undecodable, decode
@@ -88,7 +90,7 @@ class PagePreparer:
         self.task = task
         self.mapping = mapping or ColumnMapping()
         self.limits = limits or Limits()
-        self.applier = FastLFApplier(task.lfs, n_jobs=1)
+        self.labeler = ChunkLabeler(build_plan(task.lfs))  # one token table for the whole stream
 
     def prepare(
         self,
@@ -186,12 +188,12 @@ class PagePreparer:
         features = build_page_features(accepted)
         if self.task.prepare is not None:
             features = self.task.prepare(features)
-        L, report = self.applier.apply(features)
+        votes = self.labeler.label(features)
         msg_ids = [ids[int(r) - 1] for r in accepted["source_row"]]
         out.message_ids.extend(msg_ids)
         out.features = features.reset_index(drop=True)
-        out.L_task = np.asarray(L, dtype=np.int64)
-        for k, v in report.faults.items():
+        out.L_task = np.asarray(votes.L, dtype=np.int64)
+        for k, v in votes.faults.items():
             out.lf_faults[k] = out.lf_faults.get(k, 0) + v
         cols = ["page_id", "url", "title", "text", "html", "scraped_at", "content_hash", "label", "extra"]
         for rec, mid in zip(
