@@ -279,6 +279,8 @@ def _reset_memo_caches(mappers: Sequence[Any], depth: int = 0) -> None:
 
 def chunk_bounds(n: int, n_chunks: int) -> list[tuple[int, int]]:
     """``(start, end)`` of at most ``n_chunks`` (at least one, none empty) equal runs of ``n`` rows."""
+    if n <= 0:
+        return []
     n_chunks = max(1, min(n_chunks, n))
     size = math.ceil(n / n_chunks)
     return [(s, min(s + size, n)) for s in range(0, n, size)]
