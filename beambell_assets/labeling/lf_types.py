@@ -7,6 +7,9 @@ unchanged. They also declare *what* they test (keywords, a regex, a threshold, a
 the column form (``column_votes(df)``) must give the identical vote on every row (tested against
 Snorkel's ``PandasLFApplier``).
 
+Missing values (None, NaN, pd.NA) read as the empty string for text fields, and never satisfy a
+numeric threshold. A field missing from the data point reads as missing.
+
 This module is also the public face task authors import from: the field readers
 (:mod:`~beambell_assets.labeling.fields`) and the tokeniser
 (:mod:`~beambell_assets.labeling.tokens`) are re-exported here.
