@@ -8,15 +8,25 @@ Thin: the ranking is ``feedback/annotation_queue.py``, the Label Studio formats 
 """
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from beambell_assets.assets.metadata import counts_table, md_table, rollup
 from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.feedback.annotation_queue import QUEUE_COLUMNS, QueueWeights, build_queue
 from beambell_assets.feedback.gold import gold_for_task
 from beambell_assets.feedback.gold_sync import file_source, project_source, sync_gold
@@ -30,13 +40,14 @@ from beambell_assets.feedback.label_studio import (
 )
 from beambell_assets.feedback.publish import publish_feedback
 from beambell_assets.labeling.task import Task, load_task
-from beambell_assets.resources import ArtifactStoreResource, TaskResource, WarehouseResource
+from beambell_assets.labeling.votes import aligned_label_matrix
+from beambell_assets.resources import TaskResource, WarehouseResource
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import load_settings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
-from beambell_assets.training.training_set import prob_columns
+from beambell_assets.training.weak_labels import partition_probs
 
 
 class AnnotationQueueConfig(Config):
@@ -54,38 +65,8 @@ class AnnotationQueueConfig(Config):
     diversity: float = 1.5  # penalty per unit of cosine to a page already picked or labelled
 
 
-def _lm_probs_for(store: ArtifactStore, key: str, page_ids: pd.Series, k: int) -> np.ndarray | None:
-    """The fitted label model's posterior for the partition's pages (NaN rows outside its window)."""
-    if not store.exists("label_model", "probs.parquet"):
-        return None
-    probs = store.read_frame("label_model", "probs")
-    probs = probs[probs["partition_key"] == key]
-    if probs.empty or any(c not in probs.columns for c in prob_columns(k)):
-        return None
-    by_page = probs.drop_duplicates("page_id", keep="last").set_index("page_id")[prob_columns(k)]
-    return by_page.reindex(page_ids.astype(str)).to_numpy(dtype=float)
-
-
-def _queue_partition(
-    task: Task,
-    wh: Warehouse,
-    store: ArtifactStore,
-    key: str,
-    config: AnnotationQueueConfig,
-    model: Any,
-    version: str | None,
-) -> dict[str, Any]:
-    features = store.read_frame("page_features", key)
-    votes = store.read_frame("lf_votes", key)
-    if (
-        len(votes) != len(features)
-        or not (votes["page_id"].to_numpy() == features["page_id"].to_numpy()).all()
-    ):
-        raise ValueError(f"lf_votes and page_features of {key} are out of step: re-materialize the partition")
-    L = votes.drop(columns=["page_id"]).to_numpy(dtype=np.int64)
-    texts = features[task.text_field].fillna("").astype(str).tolist()
-    proba = np.asarray(model.predict_proba(texts)) if model is not None and len(texts) else None
-    weights = QueueWeights(
+def _queue_weights(config: AnnotationQueueConfig) -> QueueWeights:
+    return QueueWeights(
         classifier_margin=config.weight_classifier_margin,
         classifier_entropy=config.weight_classifier_entropy,
         lm_entropy=config.weight_lm_entropy,
@@ -94,27 +75,12 @@ def _queue_partition(
         model_disagreement=config.weight_model_disagreement,
         diversity=config.diversity,
     )
-    picks, skipped = build_queue(
-        features,
-        L,
-        task.label_names,
-        text_field=task.text_field,
-        budget=config.budget,
-        classifier_proba=proba,
-        model_version=version,
-        lm_proba=_lm_probs_for(store, key, features["page_id"], task.cardinality),
-        gold_page_ids=frozenset(gold_for_task(wh, task)["page_id"].astype(str)),
-        weights=weights,
-        max_similarity=config.max_similarity,
-        max_per_class=config.max_per_class,
-    )
-    store.write_frame("annotation_queue", key, picks.assign(partition_key=key))
-    wh.replace_partition(
-        "annotation_queue", key, picks[QUEUE_COLUMNS].assign(queued_at=utcnow()), where={"task": task.name}
-    )
+
+
+def _queue_metadata(picks: pd.DataFrame, n_pages: int, version: str | None, skipped: dict) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "dagster/row_count": len(picks),
-        "pages_in_batch": len(features),
+        "pages_in_batch": n_pages,
         "model_version": version or "none (no champion: LF signals only)",
         **{f"skipped_{k}": v for k, v in skipped.items()},
     }
@@ -128,72 +94,134 @@ def _queue_partition(
     return metadata
 
 
-@asset(
-    partitions_def=landing_partitions,
-    backfill_policy=batch_backfill_policy,
-    group_name="feedback",
-    kinds={"scikitlearn", "sql"},
-    deps=[AssetKey("page_features"), AssetKey("lf_votes"), AssetKey("deployed_model")],
-)
-def annotation_queue(
-    context: AssetExecutionContext,
+def _queue_partition(
+    spec: WeakSupervisionSpec,
+    task: Task,
+    wh: Warehouse,
+    store: ArtifactStore,
+    key: str,
     config: AnnotationQueueConfig,
-    task: TaskResource,
-    warehouse: WarehouseResource,
-    artifacts: ArtifactStoreResource,
-) -> MaterializeResult:
-    """The pages of each batch a human should label next, best first, each with its score and why.
+    champion: tuple[Any, str | None],
+) -> dict[str, Any]:
+    """Rank one partition's pages for labelling; store the picks (artifact and warehouse rows)."""
+    model, version = champion
+    features = store.read_frame(spec.features_asset, key)
+    L = aligned_label_matrix(store.read_frame(spec.name("lf_votes"), key), features, key)
+    texts = features[task.text_field].fillna("").astype(str).tolist()
+    lm_probs = _read_optional(store, spec.name("label_model"), "probs")
+    picks, skipped = build_queue(
+        features,
+        L,
+        task.label_names,
+        text_field=task.text_field,
+        budget=config.budget,
+        classifier_proba=np.asarray(model.predict_proba(texts)) if model is not None and len(texts) else None,
+        model_version=version,
+        lm_proba=partition_probs(lm_probs, key, features["page_id"], task.cardinality),
+        gold_page_ids=frozenset(gold_for_task(wh, task)["page_id"].astype(str)),
+        weights=_queue_weights(config),
+        max_similarity=config.max_similarity,
+        max_per_class=config.max_per_class,
+    )
+    store.write_frame(spec.name("annotation_queue"), key, picks.assign(partition_key=key))
+    rows = picks[QUEUE_COLUMNS].assign(queued_at=utcnow())
+    wh.replace_partition("annotation_queue", key, rows, where={"task": task.name})
+    return _queue_metadata(picks, len(features), version, skipped)
 
-    Ranked by classifier margin/entropy (the champion), label-model entropy, LF conflict and zero LF
-    coverage; near-duplicates dropped and each predicted class capped, so the budget is spent on
-    varied, informative pages. Replaces the partition's rows of the ``annotation_queue`` table.
-    """
-    current, wh, store = task.get(), warehouse.get(), artifacts.get()
-    champion = ModelRegistry(wh, current.name).champion()
-    model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256) if champion else None
-    version = champion.version if champion else None
-    per_partition = {
-        key: _queue_partition(current, wh, store, key, config, model, version)
-        for key in context.partition_keys
-    }
-    return MaterializeResult(metadata=rollup(per_partition, totals=("dagster/row_count",)))
+
+def _read_optional(store: ArtifactStore, asset_name: str, key: str) -> pd.DataFrame | None:
+    return store.read_frame(asset_name, key) if store.exists(asset_name, f"{key}.parquet") else None
 
 
-@asset(
-    partitions_def=landing_partitions,
-    backfill_policy=batch_backfill_policy,
-    group_name="feedback",
-    kinds={"json"},
-    deps=[annotation_queue],
-)
-def label_studio_export(
-    context: AssetExecutionContext,
-    task: TaskResource,
-    artifacts: ArtifactStoreResource,
-    label_studio: LabelStudioResource,
-) -> MaterializeResult:
-    """The queue as Label Studio tasks: always a JSON file; imported into the project when configured.
+def _champion_model(wh: Warehouse, task: Task) -> tuple[Any, str | None]:
+    """The task's champion model and version; (None, None) before the first promotion."""
+    champion = ModelRegistry(wh, task.name).champion()
+    if champion is None:
+        return None, None
+    return load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256), champion.version
 
-    Each task carries the page text, URL, ``uncertainty`` (sort by it in the data manager) and the
-    champion's label as a pre-annotation. Importing is idempotent (pages already there are skipped).
-    """
-    current, store = task.get(), artifacts.get()
-    client = label_studio.client() if label_studio.configured else None
-    project_id = label_studio.project(client, current) if client is not None else None
-    per_partition: dict[str, dict[str, Any]] = {}
-    for key in context.partition_keys:
-        tasks = build_tasks(store.read_frame("annotation_queue", key))
-        path = write_tasks_json(tasks, Path(str(store.path("label_studio_export", f"{key}.json"))))
-        md: dict[str, Any] = {"dagster/row_count": len(tasks), "file": MetadataValue.path(str(path))}
-        if client is not None and project_id is not None:
-            result = export_to_label_studio(client, project_id, tasks)
-            md.update(
-                project_id=project_id, imported=result.imported, already_in_project=result.skipped_existing
-            )
-        else:
-            md["server"] = "not configured (BEAMBELL_LABEL_STUDIO_URL/_TOKEN): file only"
-        per_partition[key] = md
-    return MaterializeResult(metadata=rollup(per_partition, totals=("dagster/row_count",)))
+
+def _export_partition(
+    spec: WeakSupervisionSpec, store: ArtifactStore, key: str, client: Any, project_id: int | None
+) -> dict[str, Any]:
+    """Write one partition's queue as Label Studio tasks (file) and import them when a server is set."""
+    tasks = build_tasks(store.read_frame(spec.name("annotation_queue"), key))
+    path = write_tasks_json(tasks, Path(str(store.path(spec.name("label_studio_export"), f"{key}.json"))))
+    md: dict[str, Any] = {"dagster/row_count": len(tasks), "file": MetadataValue.path(str(path))}
+    if client is not None and project_id is not None:
+        result = export_to_label_studio(client, project_id, tasks)
+        md.update(project_id=project_id, imported=result.imported, already_in_project=result.skipped_existing)
+    else:
+        md["server"] = "not configured (BEAMBELL_LABEL_STUDIO_URL/_TOKEN): file only"
+    return md
+
+
+@dataclass(frozen=True)
+class AnnotationAssets:
+    """One task's annotation queue and its Label Studio export."""
+
+    annotation_queue: AssetsDefinition
+    label_studio_export: AssetsDefinition | None  # None: the spec exports no queue to Label Studio
+
+    @property
+    def all(self) -> list[AssetsDefinition]:
+        return [a for a in (self.annotation_queue, self.label_studio_export) if a is not None]
+
+
+def build_annotation_assets(spec: WeakSupervisionSpec | None = None) -> AnnotationAssets:
+    """``<prefix>annotation_queue`` and, when the spec exports to Label Studio, its export."""
+    spec = spec or WeakSupervisionSpec()
+    n = spec.name
+
+    @asset(
+        name=n("annotation_queue"),
+        partitions_def=landing_partitions,
+        backfill_policy=batch_backfill_policy,
+        group_name=spec.group("feedback"),
+        kinds={"scikitlearn", "sql"},
+        deps=[AssetKey(spec.features_asset), AssetKey(n("lf_votes")), AssetKey(n("deployed_model"))],
+        required_resource_keys=spec.resource_keys,
+    )
+    def annotation_queue(context: AssetExecutionContext, config: AnnotationQueueConfig) -> MaterializeResult:
+        """The pages of each batch a human should label next, best first, each with its score and why.
+
+        Ranked by classifier margin/entropy (the champion), label-model entropy, LF conflict and zero LF
+        coverage; near-duplicates dropped and each predicted class capped, so the budget is spent on
+        varied, informative pages. Replaces the partition's rows of the ``annotation_queue`` table.
+        """
+        task, wh, store = spec.parts(context)
+        champion = _champion_model(wh, task)
+        per_partition = {
+            key: _queue_partition(spec, task, wh, store, key, config, champion)
+            for key in context.partition_keys
+        }
+        return MaterializeResult(metadata=rollup(per_partition, totals=("dagster/row_count",)))
+
+    @asset(
+        name=n("label_studio_export"),
+        partitions_def=landing_partitions,
+        backfill_policy=batch_backfill_policy,
+        group_name=spec.group("feedback"),
+        kinds={"json"},
+        deps=[annotation_queue],
+        required_resource_keys={spec.task_resource, "artifacts", "label_studio"},
+    )
+    def label_studio_export(context: AssetExecutionContext) -> MaterializeResult:
+        """The queue as Label Studio tasks: always a JSON file; imported into the project when configured.
+
+        Each task carries the page text, URL, ``uncertainty`` (sort by it in the data manager) and the
+        champion's label as a pre-annotation. Importing is idempotent (pages already there are skipped).
+        """
+        task, store = spec.task(context), context.resources.artifacts.get()
+        label_studio: LabelStudioResource = context.resources.label_studio
+        client = label_studio.client() if label_studio.configured else None
+        project_id = label_studio.project(client, task) if client is not None else None
+        per_partition = {
+            key: _export_partition(spec, store, key, client, project_id) for key in context.partition_keys
+        }
+        return MaterializeResult(metadata=rollup(per_partition, totals=("dagster/row_count",)))
+
+    return AnnotationAssets(annotation_queue, label_studio_export if spec.label_studio_export else None)
 
 
 @asset(group_name="labeling", kinds={"sql"})
@@ -310,5 +338,3 @@ def cmd_label_studio_import(args: argparse.Namespace) -> int:
     counts = import_label_studio_export_file(args.path, load_task(settings.task_spec), wh)
     print(", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
-
-

@@ -6,14 +6,13 @@
 
 All three are partitioned like the pages and incremental: a partition's partial aggregates are
 replaced, and only the domains and organisations it holds are recomputed (``domains/store.py``,
-``organisations/store.py``). The org-type task's assets come from the weak-supervision factory
-(``build_weak_supervision_assets``) with its own prefix, resource and features asset.
+``organisations/store.py``). The org-type task's assets come from the task factory
+(``build_task_assets``) with its own prefix, resource and features asset.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -28,17 +27,26 @@ from dagster import (
 
 from beambell_assets.assets.metadata import counts_table, md_table, rollup
 from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
-from beambell_assets.assets.weak_supervision import WeakSupervisionSpec, build_weak_supervision_assets
+from beambell_assets.assets.task_family import TaskAssets, build_task_assets
+from beambell_assets.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.domains.domain_lfs import build_domain_lfs
 from beambell_assets.domains.profiles import DEFAULT_DOMAIN_LF_WEIGHT, domain_partials
 from beambell_assets.domains.store import update_domain_profiles
+from beambell_assets.labeling.task import Task
+from beambell_assets.labeling.votes import votes_for_pages
 from beambell_assets.organisations.records import page_evidence, site_evidence
 from beambell_assets.organisations.store import org_features_for_partition, update_organisations
 from beambell_assets.resources import TaskResource
+from beambell_assets.storage.artifacts import ArtifactStore
+from beambell_assets.storage.warehouse import Warehouse
 
 ORG_TASK_SPEC = "beambell_assets.labeling.tasks.org_type"
 ORG_SPEC = WeakSupervisionSpec(
-    prefix="org_", task_resource="org_task", features_asset="org_features", group_suffix="_org"
+    prefix="org_",
+    task_resource="org_task",
+    features_asset="org_features",
+    group_suffix="_org",
+    label_studio_export=False,  # the Label Studio project holds the page task's label space
 )
 DOMAINS_JOB = "domains_and_organisations"
 ORG_TRAIN_JOB = "train_org_type"
@@ -52,30 +60,111 @@ class DomainProfileConfig(Config):
     domain_lf_weight: float = DEFAULT_DOMAIN_LF_WEIGHT
 
 
-def _label_matrix(votes: pd.DataFrame | None, page_ids: pd.Series, lf_names: list[str]) -> np.ndarray | None:
-    """The page task's votes aligned with ``page_ids`` (rows missing from ``votes`` abstain)."""
-    if votes is None or votes.empty:
-        return None
-    cols = [c for c in lf_names if c in votes.columns]
-    aligned = votes.drop_duplicates("page_id").set_index("page_id")[cols].reindex(page_ids.to_numpy())
-    return aligned.fillna(-1).to_numpy(dtype=np.int64)
+def _profile_partition(
+    task: Task,
+    wh: Warehouse,
+    store: ArtifactStore,
+    page_spec: WeakSupervisionSpec,
+    key: str,
+    lfs: list[Any],
+    domain_lf_weight: float,
+) -> dict[str, Any]:
+    """Replace one partition's per-domain partials, recompute the domains it holds; its metadata."""
+    page_votes = page_spec.name("lf_votes")
+    features = store.read_frame(page_spec.features_asset, key, columns=["page_id", "url", "url_path"])
+    votes = store.read_frame(page_votes, key) if store.exists(page_votes, f"{key}.parquet") else None
+    preds = wh.read(
+        "SELECT page_id, label, probability FROM predictions WHERE partition_key = :k AND task = :t",
+        {"k": key, "t": task.name},
+    )
+    L = votes_for_pages(votes, features["page_id"], task.lf_names)
+    partials = domain_partials(features, task.label_names, preds, L)
+    update = update_domain_profiles(wh, key, partials, task.name, lfs, task.label_names, domain_lf_weight)
+    md: dict[str, Any] = {
+        "dagster/row_count": len(update.profiles),
+        "pages": len(features),
+        "pages_with_prediction": int(partials["n_predicted"].sum()) if len(partials) else 0,
+        "domains_touched": len(update.touched),
+        "domains_new": len(update.new),
+        "domains_recategorised": len(update.recategorised),
+        "domains_removed": len(update.removed),
+        "domain_lfs": len(lfs),
+        "domains_total": int(wh.count("domain_profiles")),
+    }
+    if len(update.profiles):
+        prof = update.profiles.sort_values("n_pages", ascending=False)
+        md["category_mix"] = counts_table(prof["category"].fillna("(no evidence)"), "category")
+        md["preview"] = md_table(
+            prof[["registered_domain", "n_pages", "category", "confidence", "baseline_category"]]
+        )
+    return md
+
+
+def _organisations_partition(wh: Warehouse, store: ArtifactStore, key: str) -> dict[str, Any]:
+    """Extract one partition's organisation evidence and update the organisations it names."""
+    raw = store.read_frame("raw_pages", key)
+    pages = raw[[c for c in _RAW_COLUMNS if c in raw.columns]]
+    evidence = page_evidence(pages)
+    update = update_organisations(wh, key, site_evidence(pages["url"].astype(str).tolist(), evidence))
+    md: dict[str, Any] = {
+        "dagster/row_count": len(update.organisations),
+        "pages": len(pages),
+        "pages_with_html": int(sum(e.from_html for e in evidence)),
+        "pages_with_a_name": int(sum(bool(e.candidates) for e in evidence)),
+        "sites_touched": len(update.sites),
+        "organisations_touched": len(update.org_ids),
+        "organisations_new": len(update.new_orgs),
+        "organisations_total": int(wh.count("organisations")),
+    }
+    if len(update.organisations):
+        orgs = update.organisations.sort_values("n_pages", ascending=False)
+        md["preview"] = md_table(
+            orgs[["name", "primary_domain", "n_domains", "n_pages", "confidence", "text_only"]]
+        )
+    return md
+
+
+def _org_features_partition(wh: Warehouse, store: ArtifactStore, features_asset: str, key: str) -> dict:
+    frame = org_features_for_partition(wh, key)
+    store.write_frame(features_asset, key, frame)
+    md: dict[str, Any] = {"dagster/row_count": len(frame), "organisations": len(frame)}
+    if len(frame):
+        md["text_only"] = int(frame["text_only"].sum())
+        md["with_schema_types"] = int((frame["schema_types"] != "").sum())
+    return md
+
+
+@dataclass(frozen=True)
+class DomainAssets:
+    """The domain and organisation assets the org-type task's chain reads."""
+
+    domain_profiles: AssetsDefinition
+    organisations: AssetsDefinition
+    org_features: AssetsDefinition
+
+    @property
+    def all(self) -> list[AssetsDefinition]:
+        return [self.domain_profiles, self.organisations, self.org_features]
 
 
 def build_domain_assets(
     page_spec: WeakSupervisionSpec | None = None,
     org_spec: WeakSupervisionSpec = ORG_SPEC,
     backfill_policy: BackfillPolicy | None = batch_backfill_policy,
-) -> list[AssetsDefinition]:
+) -> DomainAssets:
     """``domain_profiles``, ``organisations`` and ``org_features`` (reading ``page_spec``'s assets)."""
     page_spec = page_spec or WeakSupervisionSpec()
-    page_votes, page_preds = page_spec.name("lf_votes"), page_spec.name("predictions")
 
     @asset(
         partitions_def=landing_partitions,
         backfill_policy=backfill_policy,
         group_name="domains",
         kinds={"python", "sql"},
-        deps=[AssetKey(page_spec.features_asset), AssetKey(page_votes), AssetKey(page_preds)],
+        deps=[
+            AssetKey(page_spec.features_asset),
+            AssetKey(page_spec.name("lf_votes")),
+            AssetKey(page_spec.name("predictions")),
+        ],
         required_resource_keys={page_spec.task_resource, "warehouse", "artifacts"},
     )
     def domain_profiles(context: AssetExecutionContext, config: DomainProfileConfig) -> MaterializeResult:
@@ -84,41 +173,12 @@ def build_domain_assets(
         Per partition: per-domain partials replace the partition's old ones, then only the domains
         it holds are recomputed (warehouse tables ``domain_partials`` and ``domain_profiles``).
         """
-        task = getattr(context.resources, page_spec.task_resource).get()
-        wh, store = context.resources.warehouse.get(), context.resources.artifacts.get()
+        task, wh, store = page_spec.parts(context)
         lfs = build_domain_lfs(task.label_names)
-        per_partition: dict[str, dict[str, Any]] = {}
-        for key in context.partition_keys:
-            features = store.read_frame(page_spec.features_asset, key, columns=["page_id", "url", "url_path"])
-            votes = store.read_frame(page_votes, key) if store.exists(page_votes, f"{key}.parquet") else None
-            preds = wh.read(
-                "SELECT page_id, label, probability FROM predictions WHERE partition_key = :k AND task = :t",
-                {"k": key, "t": task.name},
-            )
-            partials = domain_partials(
-                features, task.label_names, preds, _label_matrix(votes, features["page_id"], task.lf_names)
-            )
-            update = update_domain_profiles(
-                wh, key, partials, task.name, lfs, task.label_names, config.domain_lf_weight
-            )
-            md: dict[str, Any] = {
-                "dagster/row_count": len(update.profiles),
-                "pages": len(features),
-                "pages_with_prediction": int(partials["n_predicted"].sum()) if len(partials) else 0,
-                "domains_touched": len(update.touched),
-                "domains_new": len(update.new),
-                "domains_recategorised": len(update.recategorised),
-                "domains_removed": len(update.removed),
-                "domain_lfs": len(lfs),
-                "domains_total": int(wh.count("domain_profiles")),
-            }
-            if len(update.profiles):
-                prof = update.profiles.sort_values("n_pages", ascending=False)
-                md["category_mix"] = counts_table(prof["category"].fillna("(no evidence)"), "category")
-                md["preview"] = md_table(
-                    prof[["registered_domain", "n_pages", "category", "confidence", "baseline_category"]]
-                )
-            per_partition[key] = md
+        per_partition = {
+            key: _profile_partition(task, wh, store, page_spec, key, lfs, config.domain_lf_weight)
+            for key in context.partition_keys
+        }
         return MaterializeResult(
             metadata=rollup(per_partition, totals=("pages", "domains_touched", "domains_new"))
         )
@@ -138,29 +198,7 @@ def build_domain_assets(
         ``organisation_domains``, ``organisations``). Text-only pages give what their text allows.
         """
         wh, store = context.resources.warehouse.get(), context.resources.artifacts.get()
-        per_partition: dict[str, dict[str, Any]] = {}
-        for key in context.partition_keys:
-            raw = store.read_frame("raw_pages", key)
-            pages = raw[[c for c in _RAW_COLUMNS if c in raw.columns]]
-            evidence = page_evidence(pages)
-            sites = site_evidence(pages["url"].astype(str).tolist(), evidence)
-            update = update_organisations(wh, key, sites)
-            md: dict[str, Any] = {
-                "dagster/row_count": len(update.organisations),
-                "pages": len(pages),
-                "pages_with_html": int(sum(e.from_html for e in evidence)),
-                "pages_with_a_name": int(sum(bool(e.candidates) for e in evidence)),
-                "sites_touched": len(update.sites),
-                "organisations_touched": len(update.org_ids),
-                "organisations_new": len(update.new_orgs),
-                "organisations_total": int(wh.count("organisations")),
-            }
-            if len(update.organisations):
-                orgs = update.organisations.sort_values("n_pages", ascending=False)
-                md["preview"] = md_table(
-                    orgs[["name", "primary_domain", "n_domains", "n_pages", "confidence", "text_only"]]
-                )
-            per_partition[key] = md
+        per_partition = {key: _organisations_partition(wh, store, key) for key in context.partition_keys}
         return MaterializeResult(
             metadata=rollup(per_partition, totals=("pages", "sites_touched", "organisations_new"))
         )
@@ -180,52 +218,66 @@ def build_domain_assets(
         ``page_id`` is the organisation id, so the weak-supervision factory runs on it unchanged.
         """
         wh, store = context.resources.warehouse.get(), context.resources.artifacts.get()
-        per_partition: dict[str, dict[str, Any]] = {}
-        for key in context.partition_keys:
-            frame = org_features_for_partition(wh, key)
-            store.write_frame(org_spec.features_asset, key, frame)
-            md: dict[str, Any] = {"dagster/row_count": len(frame), "organisations": len(frame)}
-            if len(frame):
-                md["text_only"] = int(frame["text_only"].sum())
-                md["with_schema_types"] = int((frame["schema_types"] != "").sum())
-            per_partition[key] = md
+        per_partition = {
+            key: _org_features_partition(wh, store, org_spec.features_asset, key)
+            for key in context.partition_keys
+        }
         return MaterializeResult(metadata=rollup(per_partition, totals=("organisations",)))
 
-    return [domain_profiles, organisations, org_features]
+    return DomainAssets(domain_profiles, organisations, org_features)
+
+
+@dataclass(frozen=True)
+class DomainAndOrgDefinitions:
+    """What ``build_domain_and_org_definitions`` adds to ``Definitions``, by role."""
+
+    domains: DomainAssets
+    org: TaskAssets
+    jobs: list[Any]
+    resources: dict[str, Any]
+
+    @property
+    def assets(self) -> list[Any]:
+        """The domain assets and the org-type task's family (its checks included)."""
+        return [*self.domains.all, *self.org.all]
+
+    @property
+    def per_batch(self) -> list[AssetsDefinition]:
+        """What runs with every new batch: domain profiles, organisations, org features, org votes."""
+        return [*self.domains.all, self.org.chain.lf_votes]
 
 
 def build_domain_and_org_definitions(
     page_spec: WeakSupervisionSpec | None = None,
     org_task_spec: str = ORG_TASK_SPEC,
-) -> tuple[list[Any], list[Any], dict[str, Any]]:
+) -> DomainAndOrgDefinitions:
     """Assets (and the org-type factory's checks), jobs and resources to add to ``Definitions``.
 
     Jobs: ``domains_and_organisations`` (partitioned: domain profiles, organisations, org
     features and org LF votes; run it after the page ``predict`` job), ``train_org_type`` and
     ``predict_org_type``. Resources: ``org_task`` (the org-type task).
     """
-    domain_assets = build_domain_assets(page_spec, ORG_SPEC)
-    org_ws = build_weak_supervision_assets(ORG_SPEC)
-    keys = {a.key.to_user_string(): a for a in org_ws if isinstance(a, AssetsDefinition) and len(a.keys) == 1}
-    n = ORG_SPEC.name
+    domains = build_domain_assets(page_spec, ORG_SPEC)
+    org = build_task_assets(ORG_SPEC)
     domains_job = define_asset_job(
         DOMAINS_JOB,
-        selection=AssetSelection.assets(*domain_assets, keys[n("lf_votes")]),
+        selection=AssetSelection.assets(*domains.all, org.chain.lf_votes),
         partitions_def=landing_partitions,
         description="Profile the batch's domains, identify their organisations, vote on organisation type.",
     )
     train_job = define_asset_job(
         ORG_TRAIN_JOB,
-        selection=AssetSelection.assets(
-            *(keys[n(b)] for b in ("label_model", "training_set", "classifier", "deployed_model"))
-        ),
+        selection=AssetSelection.assets(*org.chain.train_assets),
         description="Fit the org-type label model and classifier, gate promotion.",
     )
     predict_job = define_asset_job(
         ORG_PREDICT_JOB,
-        selection=AssetSelection.assets(keys[n("predictions")]),
+        selection=AssetSelection.assets(*org.scoring),
         partitions_def=landing_partitions,
-        description="Score the batch's organisations with the org-type champion.",
+        description=(
+            "Score the batch's organisations with the org-type champion, check their drift, queue "
+            "organisations for annotation."
+        ),
     )
     resources = {ORG_SPEC.task_resource: TaskResource(spec=org_task_spec)}
-    return [*domain_assets, *org_ws], [domains_job, train_job, predict_job], resources
+    return DomainAndOrgDefinitions(domains, org, [domains_job, train_job, predict_job], resources)

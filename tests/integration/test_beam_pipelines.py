@@ -18,7 +18,7 @@ from snorkel.labeling import LabelingFunction, PandasLFApplier, labeling_functio
 from beambell_assets.assets.gold import gold_labels
 from beambell_assets.assets.ingest import page_features, raw_pages
 from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
+from beambell_assets.assets.weak_supervision import build_weak_supervision_assets
 from beambell_assets.beam.lf_pipeline import BeamLFApplier
 from beambell_assets.beam.options import pipeline_options
 from beambell_assets.beam.scoring_pipeline import score_pages_beam
@@ -162,7 +162,7 @@ def test_assets_same_with_beam_engine(graph, monkeypatch: pytest.MonkeyPatch) ->
     ``BEAMBELL_COMPUTE_ENGINE`` (what the assets use while the definitions provide no resource).
     """
     settings, instance, key = graph
-    ws = by_name(build_weak_supervision_assets())
+    ws = build_weak_supervision_assets()
     store = ArtifactStore(str(settings.artifacts_dir))
     wh = Warehouse(settings.warehouse_url)
     base = build_resources(settings)
@@ -170,7 +170,7 @@ def test_assets_same_with_beam_engine(graph, monkeypatch: pytest.MonkeyPatch) ->
     def votes_with(compute: ComputeResource) -> pd.DataFrame:
         monkeypatch.setenv("BEAMBELL_COMPUTE_ENGINE", compute.engine)
         res = materialize(
-            [ws["lf_votes"]], partition_key=key, resources={**base, "compute": compute}, instance=instance
+            [ws.lf_votes], partition_key=key, resources={**base, "compute": compute}, instance=instance
         )
         assert res.success
         meta = res.asset_materializations_for_node("lf_votes")[0].metadata
@@ -183,14 +183,14 @@ def test_assets_same_with_beam_engine(graph, monkeypatch: pytest.MonkeyPatch) ->
 
     train = [
         gold_labels,
-        *(ws[n] for n in ("label_model", "training_set", "classifier", "promotion_gates", "deployed_model")),
+        *ws.train_graph,
     ]
     assert materialize(train, resources={**base, "compute": LOCAL}, instance=instance).success
 
     def predictions_with(compute: ComputeResource) -> pd.DataFrame:
         monkeypatch.setenv("BEAMBELL_COMPUTE_ENGINE", compute.engine)
         res = materialize(
-            [ws["predictions"]], partition_key=key, resources={**base, "compute": compute}, instance=instance
+            [ws.predictions], partition_key=key, resources={**base, "compute": compute}, instance=instance
         )
         assert res.success
         assert (

@@ -193,12 +193,10 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path) -> None:
     lf_votes and the label model -> gold overrides in the training set, never in the evaluation set."""
     from dagster import AssetKey
 
-    from beambell_assets.assets.annotation import annotation_queue, label_studio_export
     from beambell_assets.assets.gold import gold_labels as gold_asset
     from beambell_assets.assets.ingest import page_features, raw_pages
     from beambell_assets.assets.partitions import landing_partitions
-    from beambell_assets.assets.stateful_lfs import stateful_lfs
-    from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
+    from beambell_assets.assets.task_family import build_task_assets
     from beambell_assets.definitions import build_resources
     from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
     from beambell_assets.feedback.gold_sync import project_source, sync_gold
@@ -214,16 +212,15 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path) -> None:
     write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=150, seed=5)
     truth_dir = tmp_path / "truth"
     write_sample_gold(truth_dir, n_batches=2, pages_per_batch=150, seed=5, fraction=1.0)
-    ws = by_name(build_weak_supervision_assets(stateful_lfs_asset="stateful_lfs"))
+    page = build_task_assets()
     every = [
         raw_pages,
         page_features,
         gold_asset,
-        stateful_lfs,
+        page.stateful_lfs,
         label_studio_gold,
-        annotation_queue,
-        label_studio_export,
-        *ws.values(),
+        *page.annotation.all,
+        *page.chain.all,
     ]
     resources = {**build_resources(settings), "label_studio": LabelStudioResource()}
     instance = DagsterInstance.ephemeral()
