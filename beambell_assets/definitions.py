@@ -1,39 +1,30 @@
-"""The one Definitions object (built lazily, see ``defs``): assets, checks, jobs, sensors, schedules and
-resources.
+"""The one Definitions object (built lazily, see ``defs``): the code location's entry point.
 
-Everything is configured from the environment (``settings.py``), so the embedded default needs
-no configuration and a deployment changes URLs, not code.
+The Dagster layer lives in ``defs/``: assets (``defs/assets/``), asset checks
+(``defs/asset_checks.py``), sensors, schedules and backfills (``defs/automation/``), executors
+(``defs/executors/``) and resources (``defs/resources.py``). This module wires them into jobs and
+one ``Definitions``. Everything is configured from ``Settings`` (``settings.py``), so the embedded
+default needs no configuration and a deployment changes URLs, not code.
 """
-
 
 from dagster import AssetSelection, Definitions, define_asset_job, definitions
 
-from beambell_assets.assets.annotation import label_studio_gold
-from beambell_assets.assets.domains import build_domain_and_org_definitions
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.task_family import build_task_assets
-from beambell_assets.automation.gold_sync import GOLD_SYNC_JOB, build_label_studio_gold_sensor
-from beambell_assets.automation.landing import build_landing_sensor
-from beambell_assets.automation.retrain import (
+from beambell_assets.defs.assets.annotation import label_studio_gold
+from beambell_assets.defs.assets.domains import build_domain_and_org_definitions
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.task_family import build_task_assets
+from beambell_assets.defs.automation.gold_sync import GOLD_SYNC_JOB, build_label_studio_gold_sensor
+from beambell_assets.defs.automation.landing import build_landing_sensor
+from beambell_assets.defs.automation.retrain import (
     build_rescore_sensor,
     build_retrain_schedule,
     build_retrain_sensor,
 )
-from beambell_assets.automation.streaming import build_stream_health_sensor, build_stream_rollup_schedule
-from beambell_assets.compute import ComputeResource
-from beambell_assets.execution import executor_for
-from beambell_assets.feedback.label_studio import LabelStudioResource
-from beambell_assets.resources import (
-    ArtifactStoreResource,
-    GoldFilesResource,
-    LandingResource,
-    PromotionPolicyResource,
-    StreamResource,
-    TaskResource,
-    WarehouseResource,
-)
+from beambell_assets.defs.automation.streaming import build_stream_health_sensor, build_stream_rollup_schedule
+from beambell_assets.defs.executors import executor_for
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.settings import Settings, load_settings
 
 INGEST_JOB = "ingest_and_label"
@@ -43,7 +34,7 @@ PREDICT_JOB = "predict"
 STREAM_MONITOR_JOB = "stream_monitor"
 STREAM_ROLLUP_JOB = "stream_rollup_job"
 
-#: Per-batch domain and organisation assets (``assets/domains.py``), run with every new batch.
+#: Per-batch domain and organisation assets (``defs/assets/domains.py``), run with every new batch.
 DOMAIN_ASSETS = ["domain_profiles", "organisations", "org_features", "org_lf_votes"]
 
 #: What `beambell backfill --job X` re-materializes (asset names), for the daemon's asset backfill.
@@ -69,28 +60,6 @@ BACKFILL_SELECTIONS = {
 # Run-level retries are for crashes (a killed worker, a lost connection); a refused model or a
 # blocked batch fails the same way every time, so `dagster.yaml` does not retry asset failures.
 _TRAIN_TAGS = {"dagster/max_retries": "0"}
-
-
-def build_resources(settings: Settings) -> dict[str, object]:
-    return {
-        "warehouse": WarehouseResource(url=settings.warehouse_url),
-        "artifacts": ArtifactStoreResource(root=str(settings.artifacts_dir)),
-        "landing": LandingResource(
-            landing_dir=str(settings.landing_dir), column_mapping=settings.column_mapping
-        ),
-        "gold_files": GoldFilesResource(gold_dir=str(settings.gold_dir)),
-        "task": TaskResource(spec=settings.task_spec),
-        "promotion": PromotionPolicyResource(),
-        "stream": StreamResource(
-            redis_url=settings.stream.redis_url,
-            prefix=settings.stream.prefix,
-            group=settings.stream.group,
-            max_lag=settings.stream.max_lag,
-            down_after_s=settings.stream.down_after_s,
-        ),
-        "compute": ComputeResource.from_settings(settings.compute),
-        "label_studio": LabelStudioResource.from_settings(settings.label_studio),
-    }
 
 
 def build_definitions(settings: Settings) -> Definitions:
@@ -171,16 +140,14 @@ def build_definitions(settings: Settings) -> Definitions:
             build_landing_sensor(automation, process_job, ingest_job),
             build_retrain_sensor(automation, train_job),
             build_rescore_sensor(automation, predict_job),
-            build_label_studio_gold_sensor(
-                gold_sync_job, interval_s=settings.label_studio.interval_s
-            ),
+            build_label_studio_gold_sensor(gold_sync_job, interval_s=settings.label_studio.interval_s),
             build_stream_health_sensor(stream_monitor_job),
         ],
         schedules=[
             build_retrain_schedule(automation, train_job),
             build_stream_rollup_schedule(settings.stream, stream_rollup_job),
         ],
-        resources={**build_resources(settings), **dom.resources},
+        resources=build_resources(settings),
     )
 
 

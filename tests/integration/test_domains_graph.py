@@ -9,18 +9,18 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, materialize
 
-from beambell_assets.assets.domains import (
+from beambell_assets.defs.assets.domains import (
     DOMAINS_JOB,
     build_domain_and_org_definitions,
 )
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.ingest.contract import landing_files
 from beambell_assets.labeling.tasks.org_type import LABELS as ORG_LABELS
-from beambell_assets.resources import landing_files
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings
 from beambell_assets.storage.warehouse import Warehouse
@@ -44,7 +44,7 @@ def test_pages_domains_and_organisations(tmp_path: Path) -> None:
     page = build_weak_supervision_assets()
     dom = build_domain_and_org_definitions()
     org = dom.org.chain
-    resources = {**build_resources(settings), **dom.resources}
+    resources = build_resources(settings)
     domain_step = dom.per_batch
 
     # One graph: page, domain and organisation assets resolve together, with the expected edges.

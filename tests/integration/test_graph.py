@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import WeakSupervisionAssets, build_weak_supervision_assets
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import WeakSupervisionAssets, build_weak_supervision_assets
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.ingest.contract import landing_files
 from beambell_assets.labeling.tasks.web_content import TASK
-from beambell_assets.resources import landing_files
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings

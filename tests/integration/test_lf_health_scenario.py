@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_batch, write_sample_scrape
 from beambell_assets.ingest.html_text import PRICE_RE
 from beambell_assets.settings import load_settings

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, RunConfig, materialize
 
-from beambell_assets.assets.domains import ORG_SPEC
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.monitoring import build_drift_report
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import (
+from beambell_assets.defs.assets.domains import ORG_SPEC
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.monitoring import build_drift_report
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import (
     TrainingWindowConfig,
     build_weak_supervision_assets,
 )
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
-from beambell_assets.ingest.contract import partition_key_for
+from beambell_assets.ingest.contract import landing_files, partition_key_for
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.monitoring.reference import REFERENCE_ASSET, load_or_build_reference
 from beambell_assets.monitoring.retrain_requests import (
@@ -28,7 +28,6 @@ from beambell_assets.monitoring.retrain_requests import (
     pending_retrain_requests,
     request_retrain,
 )
-from beambell_assets.resources import landing_files
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings
 from beambell_assets.storage.artifacts import ArtifactStore

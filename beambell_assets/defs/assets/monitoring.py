@@ -25,9 +25,9 @@ from dagster import (
     asset,
 )
 
-from beambell_assets.assets.metadata import md_table
-from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.assets.metadata import md_table
+from beambell_assets.defs.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.monitoring.drift import DriftResult, DriftThresholds
 from beambell_assets.monitoring.drift_batch import (
     NO_REFERENCE,

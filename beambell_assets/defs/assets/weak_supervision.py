@@ -30,12 +30,12 @@ from dagster import (
     asset,
 )
 
-from beambell_assets.assets.metadata import counts_table, md_table, rollup, scalar
-from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
-from beambell_assets.assets.promotion import build_promotion_gates
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
-from beambell_assets.compute import ComputeResource
-from beambell_assets.execution import WAREHOUSE_RETRY_POLICY, transient_retries_only
+from beambell_assets.defs.asset_checks import build_promotion_gates
+from beambell_assets.defs.assets.metadata import counts_table, md_table, rollup, scalar
+from beambell_assets.defs.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.executors import WAREHOUSE_RETRY_POLICY, transient_retries_only
+from beambell_assets.defs.resources import ComputeResource
 from beambell_assets.feedback.gold import gold_for_task, gold_vector
 from beambell_assets.labeling.analysis import label_matrix_stats, lf_summary
 from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES, build_stateful_lfs, load_current_state
@@ -80,7 +80,7 @@ class TrainingWindowConfig(Config):
 
 
 #: ``lf_votes``, ``classifier`` and ``predictions`` also need the ``compute`` resource: local or
-#: Apache Beam, chosen per run (``compute.py``; the default comes from ``Settings.compute``).
+#: Apache Beam, chosen per run (``defs/resources.py``; the default comes from ``Settings.compute``).
 COMPUTE_RESOURCE_KEYS: set[str] = {"compute"}
 
 
@@ -487,7 +487,7 @@ def build_weak_supervision_assets(
     def deployed_model(context: AssetExecutionContext) -> MaterializeResult:
         """The registry's champion: the newest candidate replaces it once it has passed the gates.
 
-        The gates are blocking checks on the classifier (``assets/promotion.py``); this asset only
+        The gates are blocking checks on the classifier (``defs/asset_checks.py``); this asset only
         acts on their recorded verdict, so materializing it alone can never skip them.
         """
         return _deployed_model(spec, context)

@@ -21,8 +21,8 @@ from dagster import (
     multi_asset_check,
 )
 
-from beambell_assets.assets.metadata import scalar
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.assets.metadata import scalar
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.monitoring.reference import parse_training_window, window_partitions
 from beambell_assets.monitoring.training_drift import feature_drift
 from beambell_assets.serving.model_store import load_model

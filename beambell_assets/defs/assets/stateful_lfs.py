@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
 
-from beambell_assets.assets.metadata import md_table
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.assets.metadata import md_table
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.feedback.gold import gold_for_task, gold_label_indices, texts_of_pages, train_role_gold
 from beambell_assets.labeling.stateful import (
     STATEFUL_LF_NAMES,

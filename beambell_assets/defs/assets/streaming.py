@@ -4,7 +4,7 @@ The stream itself runs outside Dagster (``beambell stream``: a long-running Beam
 assets make it visible and part of the lineage. ``stream_predictions`` and ``stream_learned_state``
 are refreshed by ``stream_health_sensor`` (and on demand); ``stream_rollup`` turns the stream's pages
 into ordinary landing batches on a schedule, so drift reports, retrains and backfills cover them.
-One factory builds them for a task's :class:`~beambell_assets.assets.ws_spec.WeakSupervisionSpec`
+One factory builds them for a task's :class:`~beambell_assets.defs.assets.ws_spec.WeakSupervisionSpec`
 """
 
 from dataclasses import dataclass
@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from beambell_assets.assets.metadata import md_table, scalar
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.assets.metadata import md_table, scalar
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.streaming.messages import StreamNames
 
 

@@ -22,14 +22,19 @@ from dagster import (
     asset,
 )
 
-from beambell_assets.assets.metadata import counts_table, md_table, rollup
-from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
-from beambell_assets.execution import WAREHOUSE_RETRY_POLICY, retry_only_transient
+from beambell_assets.defs.assets.metadata import counts_table, md_table, rollup
+from beambell_assets.defs.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.defs.executors import WAREHOUSE_RETRY_POLICY, retry_only_transient
+from beambell_assets.defs.resources import (
+    ArtifactStoreResource,
+    LandingResource,
+    TaskResource,
+    WarehouseResource,
+)
 from beambell_assets.ingest.features import build_page_features
 from beambell_assets.ingest.landing_files import check_unchanged, fingerprint, record_ingest
 from beambell_assets.ingest.quality import QualityOutcome, validate_pages
 from beambell_assets.ingest.readers import read_landing_file
-from beambell_assets.resources import ArtifactStoreResource, LandingResource, TaskResource, WarehouseResource
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
 from beambell_assets.training.encoder import configured_encoder, embedding_frame

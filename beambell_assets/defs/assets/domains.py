@@ -25,10 +25,10 @@ from dagster import (
     define_asset_job,
 )
 
-from beambell_assets.assets.metadata import counts_table, md_table, rollup
-from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
-from beambell_assets.assets.task_family import TaskAssets, build_task_assets
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.assets.metadata import counts_table, md_table, rollup
+from beambell_assets.defs.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.defs.assets.task_family import TaskAssets, build_task_assets
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.domains.domain_lfs import build_domain_lfs
 from beambell_assets.domains.profiles import DEFAULT_DOMAIN_LF_WEIGHT, domain_partials
 from beambell_assets.domains.store import update_domain_profiles
@@ -36,11 +36,9 @@ from beambell_assets.labeling.task import Task
 from beambell_assets.labeling.votes import votes_for_pages
 from beambell_assets.organisations.records import page_evidence, site_evidence
 from beambell_assets.organisations.store import org_features_for_partition, update_organisations
-from beambell_assets.resources import TaskResource
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
 
-ORG_TASK_SPEC = "beambell_assets.labeling.tasks.org_type"
 ORG_SPEC = WeakSupervisionSpec(
     prefix="org_",
     task_resource="org_task",
@@ -234,7 +232,6 @@ class DomainAndOrgDefinitions:
     domains: DomainAssets
     org: TaskAssets
     jobs: list[Any]
-    resources: dict[str, Any]
 
     @property
     def assets(self) -> list[Any]:
@@ -247,15 +244,12 @@ class DomainAndOrgDefinitions:
         return [*self.domains.all, self.org.chain.lf_votes]
 
 
-def build_domain_and_org_definitions(
-    page_spec: WeakSupervisionSpec | None = None,
-    org_task_spec: str = ORG_TASK_SPEC,
-) -> DomainAndOrgDefinitions:
-    """Assets (and the org-type factory's checks), jobs and resources to add to ``Definitions``.
+def build_domain_and_org_definitions(page_spec: WeakSupervisionSpec | None = None) -> DomainAndOrgDefinitions:
+    """Assets (and the org-type factory's checks) and jobs to add to ``Definitions``.
 
     Jobs: ``domains_and_organisations`` (partitioned: domain profiles, organisations, org
     features and org LF votes; run it after the page ``predict`` job), ``train_org_type`` and
-    ``predict_org_type``. Resources: ``org_task`` (the org-type task).
+    ``predict_org_type``. They need the ``org_task`` resource (``defs/resources.py``).
     """
     domains = build_domain_assets(page_spec, ORG_SPEC)
     org = build_task_assets(ORG_SPEC)
@@ -279,5 +273,4 @@ def build_domain_and_org_definitions(
             "organisations for annotation."
         ),
     )
-    resources = {ORG_SPEC.task_resource: TaskResource(spec=org_task_spec)}
-    return DomainAndOrgDefinitions(domains, org, [domains_job, train_job, predict_job], resources)
+    return DomainAndOrgDefinitions(domains, org, [domains_job, train_job, predict_job])

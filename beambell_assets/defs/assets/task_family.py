@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from dagster import AssetChecksDefinition, AssetsDefinition
 
-from beambell_assets.assets.annotation import AnnotationAssets, build_annotation_assets
-from beambell_assets.assets.monitoring import build_drift_report
-from beambell_assets.assets.stateful_lfs import build_stateful_lfs_asset
-from beambell_assets.assets.streaming import StreamAssets, build_stream_assets
-from beambell_assets.assets.weak_supervision import WeakSupervisionAssets, build_weak_supervision_assets
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.assets.annotation import AnnotationAssets, build_annotation_assets
+from beambell_assets.defs.assets.monitoring import build_drift_report
+from beambell_assets.defs.assets.stateful_lfs import build_stateful_lfs_asset
+from beambell_assets.defs.assets.streaming import StreamAssets, build_stream_assets
+from beambell_assets.defs.assets.weak_supervision import WeakSupervisionAssets, build_weak_supervision_assets
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
 
 
 @dataclass(frozen=True)

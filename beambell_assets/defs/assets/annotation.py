@@ -7,7 +7,6 @@ Thin: the ranking is ``feedback/annotation_queue.py``, the Label Studio formats 
 ``feedback/label_studio.py``, the idempotent sync is ``feedback/gold_sync.py``.
 """
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,27 +23,29 @@ from dagster import (
     asset,
 )
 
-from beambell_assets.assets.metadata import counts_table, md_table, rollup
-from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.assets.metadata import counts_table, md_table, rollup
+from beambell_assets.defs.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.resources import (
+    LabelStudioResource,
+    StreamResource,
+    TaskResource,
+    WarehouseResource,
+)
 from beambell_assets.feedback.annotation_queue import QUEUE_COLUMNS, QueueWeights, build_queue
 from beambell_assets.feedback.gold import gold_for_task
-from beambell_assets.feedback.gold_sync import file_source, project_source, sync_gold
+from beambell_assets.feedback.gold_sync import project_source, sync_gold
 from beambell_assets.feedback.label_studio import (
-    LabelStudioResource,
     build_tasks,
     export_to_label_studio,
     fetch_annotations,
-    read_export_file,
     write_tasks_json,
 )
 from beambell_assets.feedback.publish import publish_feedback
-from beambell_assets.labeling.task import Task, load_task
+from beambell_assets.labeling.task import Task
 from beambell_assets.labeling.votes import aligned_label_matrix
-from beambell_assets.resources import TaskResource, WarehouseResource
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRegistry
-from beambell_assets.settings import load_settings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
 from beambell_assets.training.weak_labels import partition_probs
@@ -230,6 +231,7 @@ def label_studio_gold(
     task: TaskResource,
     warehouse: WarehouseResource,
     label_studio: LabelStudioResource,
+    stream: StreamResource,
 ) -> MaterializeResult:
     """Annotations of the Label Studio project -> gold_labels: new, changed and deleted, idempotently.
 
@@ -244,7 +246,7 @@ def label_studio_gold(
     project_id = label_studio.project(client, current)
     batch = fetch_annotations(client, project_id, current)
     result = sync_gold(wh, current, batch.records, project_source(project_id), project_id=project_id)
-    published, stream_error = publish_feedback(load_settings().stream, current.name, list(result.written))
+    published, stream_error = publish_feedback(stream.settings(), current.name, list(result.written))
     if stream_error:
         context.log.warning(f"gold stored; the stream was not told: {stream_error}")
     if len(batch.rejected):
@@ -276,65 +278,3 @@ def sync_metadata(
     if len(rejected):
         md["rejected_annotations"] = md_table(rejected.head(50))
     return md
-
-
-def import_label_studio_export_file(path: Path, task: Task, wh: Warehouse) -> dict[str, int]:
-    """Load a Label Studio JSON export file into gold_labels (the CLI's ``label-studio-import``).
-
-    The file is one source: importing it again changes nothing, and a newer download of the same
-    file name replaces what the older one said (deleted annotations disappear).
-    """
-    batch = read_export_file(path, task)
-    result = sync_gold(wh, task, batch.records, file_source(Path(path).name))
-    return {**result.as_dict(), "rejected": len(batch.rejected)}
-
-
-# --------------------------------------------------------------------------- CLI (wired in cli.py)
-
-
-def add_label_studio_commands(sub: argparse._SubParsersAction) -> None:
-    """``beambell label-studio-export`` and ``beambell label-studio-import``."""
-    exp = sub.add_parser(
-        "label-studio-export", help="queued pages as Label Studio tasks: a JSON file, and the server if set"
-    )
-    exp.add_argument("--partition", action="append", help="partition key(s); default: every queued one")
-    exp.add_argument(
-        "--out", type=Path, default=None, help="JSON file (default <home>/label_studio_tasks.json)"
-    )
-    exp.add_argument("--no-server", action="store_true", help="only write the file")
-    exp.set_defaults(func=cmd_label_studio_export)
-    imp = sub.add_parser("label-studio-import", help="load a Label Studio JSON export file into gold_labels")
-    imp.add_argument("path", type=Path, help="the file from Label Studio's Export -> JSON")
-    imp.set_defaults(func=cmd_label_studio_import)
-
-
-def cmd_label_studio_export(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    task = load_task(settings.task_spec)
-    store = ArtifactStore(settings.artifacts_dir)
-    keys = args.partition or store.frame_keys("annotation_queue")
-    if not keys:
-        print("nothing queued yet: materialize annotation_queue first")
-        return 1
-    picks = pd.concat([store.read_frame("annotation_queue", k) for k in keys], ignore_index=True)
-    tasks = build_tasks(picks.sort_values("score", ascending=False))
-    out = write_tasks_json(tasks, args.out or settings.home / "label_studio_tasks.json")
-    print(f"{len(tasks)} tasks from {len(keys)} partition(s) -> {out}")
-    resource = LabelStudioResource.from_settings(settings.label_studio)
-    if not args.no_server and resource.configured:
-        client = resource.client()
-        result = export_to_label_studio(client, resource.project(client, task), tasks)
-        print(
-            f"Label Studio project {result.project_id}: {result.imported} imported, "
-            f"{result.skipped_existing} already there"
-        )
-    return 0
-
-
-def cmd_label_studio_import(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    wh = Warehouse(settings.warehouse_url)
-    wh.migrate()
-    counts = import_label_studio_export_file(args.path, load_task(settings.task_spec), wh)
-    print(", ".join(f"{k} {v}" for k, v in counts.items()))
-    return 0
