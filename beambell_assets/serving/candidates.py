@@ -6,16 +6,20 @@ the gates themselves are ``serving/promotion.py``, run as blocking checks on the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from beambell_assets.labeling.task import Task
-from beambell_assets.serving.model_store import save_model
+from beambell_assets.serving.model_store import load_model, save_model
+from beambell_assets.serving.promotion import GateResult
 from beambell_assets.serving.registry import ModelRecord, ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
+from beambell_assets.training.evaluation import evaluate
 
 
 class NoChampionError(RuntimeError):
@@ -77,3 +81,34 @@ def registry_history(registry: ModelRegistry, last: int = 20) -> pd.DataFrame:
     """The task's newest registry events (who promoted or rejected what, and why)."""
     events = pd.DataFrame(registry.events())[["at", "action", "version", "previous", "actor", "reason"]]
     return events.tail(last)
+
+
+def champion_on_same_gold(champion: ModelRecord, gold_eval: pd.DataFrame, label_names: list[str]) -> dict:
+    """The champion's accuracy, macro F1 and gold rows on the candidate's evaluation gold (its own
+    recorded metrics when there is none), so the two are compared on the same rows."""
+    if gold_eval.empty:
+        return dict(champion.metrics)
+    model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256)
+    preds = np.asarray(model.predict(gold_eval["text"].tolist()))
+    report = evaluate(gold_eval["gold"].to_numpy(), preds, label_names)
+    return {k: report.get(k) for k in ("accuracy", "macro_f1", "n_gold")}
+
+
+def record_gate_verdict(
+    registry: ModelRegistry, candidate: ModelRecord, results: Sequence[GateResult], actor: str
+) -> bool:
+    """Reject the candidate (naming each failed gate) or record ``gates_passed``; whether it passed."""
+    failed = [r for r in results if not r.passed]
+    if failed:
+        registry.reject(
+            candidate.version, actor=actor, reason="; ".join(f"{r.name}: {r.reason}" for r in failed)
+        )
+        return False
+    registry.record(
+        candidate.version,
+        "gates_passed",
+        actor=actor,
+        reason="; ".join(r.reason for r in results),
+        metrics=candidate.metrics,
+    )
+    return True

@@ -21,12 +21,15 @@ from beambell_assets.labeling.votes import (
     votes_for_pages,
 )
 from beambell_assets.monitoring.drift_batch import partition_row, worst_severity
+from beambell_assets.monitoring.training_drift import DRIFT_SAMPLE, sample_features
 from beambell_assets.serving.candidates import (
     NoChampionError,
     promote_gated_candidate,
+    record_gate_verdict,
     register_candidate,
     registry_history,
 )
+from beambell_assets.serving.promotion import GateResult
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
@@ -256,3 +259,28 @@ def test_drift_run_rows_and_worst_severity() -> None:
     assert worst_severity(["none"]) == "none"
     row = partition_row("k", None, False, None)
     assert row["severity"] == "none" and "no reference" in row["note"]
+
+
+def test_gate_verdict_rejects_naming_the_failed_gates_or_records_the_pass(
+    wh: Warehouse, tmp_path: Path
+) -> None:
+    store = ArtifactStore(tmp_path / "artifacts")
+    registry = ModelRegistry(wh, TASK.name)
+    weak = pd.DataFrame({"partition_key": ["a"]})
+    first, _ = register_candidate(wh, store, TASK, _Const(), {}, weak, now=datetime(2026, 1, 1, tzinfo=UTC))
+    results = [GateResult("quality_floor", True, "ok"), GateResult("no_severe_drift", False, "severe")]
+    assert record_gate_verdict(registry, first, results, actor="t") is False
+    assert registry.get(first.version).status == "rejected"
+    assert "no_severe_drift: severe" in registry_history(registry)["reason"].iloc[-1]
+    second, _ = register_candidate(wh, store, TASK, _Const(), {}, weak, now=datetime(2026, 1, 2, tzinfo=UTC))
+    assert record_gate_verdict(registry, second, results[:1], actor="t") is True
+    assert registry.passed_gates(second.version) and not registry.passed_gates(first.version)
+
+
+def test_sample_features_caps_the_rows(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "artifacts")
+    store.write_frame("f", "k1", pd.DataFrame({"x": range(DRIFT_SAMPLE)}))
+    store.write_frame("f", "k2", pd.DataFrame({"x": range(10)}))
+    assert len(sample_features(store, "f", ["k2"])) == 10
+    assert len(sample_features(store, "f", ["k1", "k2"])) == DRIFT_SAMPLE
+    assert sample_features(store, "f", []).empty

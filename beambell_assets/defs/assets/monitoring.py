@@ -28,6 +28,7 @@ from dagster import (
 from beambell_assets.defs.assets.metadata import md_table
 from beambell_assets.defs.assets.partitions import batch_backfill_policy, landing_partitions
 from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.labeling.task import Task
 from beambell_assets.monitoring.drift import DriftResult, DriftThresholds
 from beambell_assets.monitoring.drift_batch import (
     NO_REFERENCE,
@@ -40,6 +41,8 @@ from beambell_assets.monitoring.drift_batch import (
 )
 from beambell_assets.monitoring.reference import Reference, load_or_build_reference
 from beambell_assets.serving.registry import ModelRegistry
+from beambell_assets.storage.artifacts import ArtifactStore
+from beambell_assets.storage.warehouse import Warehouse
 
 
 class DriftConfig(Config):
@@ -123,17 +126,19 @@ def _drift_result(
     )
 
 
+def _reference(
+    task: Task, wh: Warehouse, store: ArtifactStore, champion: Any, config: DriftConfig, names: dict[str, str]
+) -> Reference:
+    """The champion's drift reference (cached per champion), over this task's features and votes."""
+    rows, seed = config.max_reference_rows, config.seed
+    return load_or_build_reference(store, wh, task, champion, max_rows=rows, seed=seed, **names)
+
+
 def _drift_report(spec: WeakSupervisionSpec, context: AssetExecutionContext, config: DriftConfig) -> Any:
     task, wh, store = spec.parts(context)
     names = {"features_asset": spec.features_asset, "votes_asset": spec.name("lf_votes")}
     champion = ModelRegistry(wh, task.name).champion()
-    reference = (
-        load_or_build_reference(
-            store, wh, task, champion, max_rows=config.max_reference_rows, seed=config.seed, **names
-        )
-        if champion is not None
-        else None
-    )
+    reference = _reference(task, wh, store, champion, config, names) if champion is not None else None
     rows: list[dict[str, Any]] = []
     last: tuple[DriftResult, Any] | None = None
     for key in context.partition_keys:
