@@ -181,10 +181,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from dagster import DagsterInstance
 
-    from beambell_assets.assets.domains import DOMAINS_JOB, ORG_PREDICT_JOB, ORG_TRAIN_JOB
-    from beambell_assets.assets.partitions import landing_partitions
     from beambell_assets.definitions import INGEST_JOB, PREDICT_JOB, TRAIN_JOB, build_definitions
-    from beambell_assets.resources import landing_files
+    from beambell_assets.defs.assets.domains import DOMAINS_JOB, ORG_PREDICT_JOB, ORG_TRAIN_JOB
+    from beambell_assets.defs.assets.partitions import landing_partitions
+    from beambell_assets.ingest.contract import landing_files
 
     defs = build_definitions(settings)
     keys = sorted(landing_files(settings.landing_dir))
@@ -340,12 +340,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     from dagster import DagsterInstance
 
-    from beambell_assets.automation.backfill import (
+    from beambell_assets.definitions import BACKFILL_SELECTIONS, build_definitions
+    from beambell_assets.defs.automation.backfill import (
         run_backfill_in_process,
         submit_backfill,
         wait_for_backfill,
     )
-    from beambell_assets.definitions import BACKFILL_SELECTIONS, build_definitions
 
     defs = build_definitions(settings)
     partitions = [p.strip() for p in args.partitions.split(",") if p.strip()] if args.partitions else None
@@ -543,6 +543,68 @@ def add_stream_commands(sub: Any) -> None:
     stop.set_defaults(func=cmd_stream_stop)
 
 
+# --------------------------------------------------------------------------- Label Studio
+
+
+def add_label_studio_commands(sub: argparse._SubParsersAction) -> None:
+    """``beambell label-studio-export`` and ``beambell label-studio-import``."""
+    exp = sub.add_parser(
+        "label-studio-export", help="queued pages as Label Studio tasks: a JSON file, and the server if set"
+    )
+    exp.add_argument("--partition", action="append", help="partition key(s); default: every queued one")
+    exp.add_argument(
+        "--out", type=Path, default=None, help="JSON file (default <home>/label_studio_tasks.json)"
+    )
+    exp.add_argument("--no-server", action="store_true", help="only write the file")
+    exp.set_defaults(func=cmd_label_studio_export)
+    imp = sub.add_parser("label-studio-import", help="load a Label Studio JSON export file into gold_labels")
+    imp.add_argument("path", type=Path, help="the file from Label Studio's Export -> JSON")
+    imp.set_defaults(func=cmd_label_studio_import)
+
+
+def cmd_label_studio_export(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from beambell_assets.defs.resources import LabelStudioResource
+    from beambell_assets.feedback.label_studio import build_tasks, export_to_label_studio, write_tasks_json
+    from beambell_assets.labeling.task import load_task
+    from beambell_assets.storage.artifacts import ArtifactStore
+
+    settings = load_settings()
+    task = load_task(settings.task_spec)
+    store = ArtifactStore(settings.artifacts_dir)
+    keys = args.partition or store.frame_keys("annotation_queue")
+    if not keys:
+        print("nothing queued yet: materialize annotation_queue first")
+        return 1
+    picks = pd.concat([store.read_frame("annotation_queue", k) for k in keys], ignore_index=True)
+    tasks = build_tasks(picks.sort_values("score", ascending=False))
+    out = write_tasks_json(tasks, args.out or settings.home / "label_studio_tasks.json")
+    print(f"{len(tasks)} tasks from {len(keys)} partition(s) -> {out}")
+    resource = LabelStudioResource.from_settings(settings.label_studio)
+    if not args.no_server and resource.configured:
+        client = resource.client()
+        result = export_to_label_studio(client, resource.project(client, task), tasks)
+        print(
+            f"Label Studio project {result.project_id}: {result.imported} imported, "
+            f"{result.skipped_existing} already there"
+        )
+    return 0
+
+
+def cmd_label_studio_import(args: argparse.Namespace) -> int:
+    from beambell_assets.feedback.gold_sync import import_label_studio_export_file
+    from beambell_assets.labeling.task import load_task
+    from beambell_assets.storage.warehouse import Warehouse
+
+    settings = load_settings()
+    wh = Warehouse(settings.warehouse_url)
+    wh.migrate()
+    counts = import_label_studio_export_file(args.path, load_task(settings.task_spec), wh)
+    print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beambell", description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="beambell home folder (default: $BEAMBELL_HOME or ./.beambell)")
@@ -575,8 +637,6 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--wait", action="store_true", help="wait for the daemon to finish the backfill")
     backfill.add_argument("--timeout", type=float, default=1800.0, help="seconds to --wait (default 1800)")
     backfill.set_defaults(func=cmd_backfill)
-
-    from beambell_assets.assets.annotation import add_label_studio_commands
 
     add_label_studio_commands(sub)
 

@@ -1,42 +1,30 @@
-"""The one Definitions object (built lazily, see ``defs``): assets, checks, jobs, sensors, schedules and
-resources.
+"""The one Definitions object (built lazily, see ``defs``): the code location's entry point.
 
-Everything is configured from the environment (``settings.py``), so the embedded default needs
-no configuration and a deployment changes URLs, not code.
+The Dagster layer lives in ``defs/``: assets (``defs/assets/``), asset checks
+(``defs/asset_checks.py``), sensors, schedules and backfills (``defs/automation/``), executors
+(``defs/executors/``) and resources (``defs/resources.py``). This module wires them into jobs and
+one ``Definitions``. Everything is configured from ``Settings`` (``settings.py``), so the embedded
+default needs no configuration and a deployment changes URLs, not code.
 """
-
 
 from dagster import AssetSelection, Definitions, define_asset_job, definitions
 
-from beambell_assets.assets.annotation import annotation_queue, label_studio_export, label_studio_gold
-from beambell_assets.assets.domains import build_domain_and_org_definitions
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.monitoring import drift_report
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.stateful_lfs import stateful_lfs
-from beambell_assets.assets.streaming import build_stream_assets
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets
-from beambell_assets.automation.gold_sync import GOLD_SYNC_JOB, build_label_studio_gold_sensor
-from beambell_assets.automation.landing import build_landing_sensor
-from beambell_assets.automation.retrain import (
+from beambell_assets.defs.assets.annotation import label_studio_gold
+from beambell_assets.defs.assets.domains import build_domain_and_org_definitions
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.task_family import build_task_assets
+from beambell_assets.defs.automation.gold_sync import GOLD_SYNC_JOB, build_label_studio_gold_sensor
+from beambell_assets.defs.automation.landing import build_landing_sensor
+from beambell_assets.defs.automation.retrain import (
     build_rescore_sensor,
     build_retrain_schedule,
     build_retrain_sensor,
 )
-from beambell_assets.automation.streaming import build_stream_health_sensor, build_stream_rollup_schedule
-from beambell_assets.compute import ComputeResource
-from beambell_assets.execution import executor_for
-from beambell_assets.feedback.label_studio import LabelStudioResource
-from beambell_assets.resources import (
-    ArtifactStoreResource,
-    GoldFilesResource,
-    LandingResource,
-    PromotionPolicyResource,
-    StreamResource,
-    TaskResource,
-    WarehouseResource,
-)
+from beambell_assets.defs.automation.streaming import build_stream_health_sensor, build_stream_rollup_schedule
+from beambell_assets.defs.executors import executor_for
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.settings import Settings, load_settings
 
 INGEST_JOB = "ingest_and_label"
@@ -46,7 +34,7 @@ PREDICT_JOB = "predict"
 STREAM_MONITOR_JOB = "stream_monitor"
 STREAM_ROLLUP_JOB = "stream_rollup_job"
 
-#: Per-batch domain and organisation assets (``assets/domains.py``), run with every new batch.
+#: Per-batch domain and organisation assets (``defs/assets/domains.py``), run with every new batch.
 DOMAIN_ASSETS = ["domain_profiles", "organisations", "org_features", "org_lf_votes"]
 
 #: What `beambell backfill --job X` re-materializes (asset names), for the daemon's asset backfill.
@@ -74,37 +62,13 @@ BACKFILL_SELECTIONS = {
 _TRAIN_TAGS = {"dagster/max_retries": "0"}
 
 
-def build_resources(settings: Settings) -> dict[str, object]:
-    return {
-        "warehouse": WarehouseResource(url=settings.warehouse_url),
-        "artifacts": ArtifactStoreResource(root=str(settings.artifacts_dir)),
-        "landing": LandingResource(
-            landing_dir=str(settings.landing_dir), column_mapping=settings.column_mapping
-        ),
-        "gold_files": GoldFilesResource(gold_dir=str(settings.gold_dir)),
-        "task": TaskResource(spec=settings.task_spec),
-        "promotion": PromotionPolicyResource(),
-        "stream": StreamResource(
-            redis_url=settings.stream.redis_url,
-            prefix=settings.stream.prefix,
-            group=settings.stream.group,
-            max_lag=settings.stream.max_lag,
-            down_after_s=settings.stream.down_after_s,
-        ),
-        "compute": ComputeResource.from_settings(settings.compute),
-        "label_studio": LabelStudioResource.from_settings(settings.label_studio),
-    }
-
-
 def build_definitions(settings: Settings) -> Definitions:
     settings.ensure_dirs()
-    ws_defs = build_weak_supervision_assets(stateful_lfs_asset="stateful_lfs")
-    by_name = {d.key.to_user_string(): d for d in ws_defs if len(d.keys) == 1}  # assets, not checks
-    lf_votes, predictions = by_name["lf_votes"], by_name["predictions"]
-    training = [by_name[n] for n in ("label_model", "training_set", "classifier", "deployed_model")]
+    page = build_task_assets()
+    ws, stream = page.chain, page.stream
 
-    dom_defs, dom_jobs, dom_resources = build_domain_and_org_definitions()
-    ingest = AssetSelection.assets(raw_pages, page_features, lf_votes)
+    dom = build_domain_and_org_definitions()
+    ingest = AssetSelection.assets(raw_pages, page_features, ws.lf_votes)
     ingest_job = define_asset_job(
         INGEST_JOB,
         selection=ingest,
@@ -113,10 +77,7 @@ def build_definitions(settings: Settings) -> Definitions:
     )
     process_job = define_asset_job(
         PROCESS_JOB,
-        selection=ingest
-        | AssetSelection.assets(predictions, drift_report)
-        | AssetSelection.assets(*DOMAIN_ASSETS)
-        | AssetSelection.assets(annotation_queue, label_studio_export),
+        selection=ingest | AssetSelection.assets(*page.scoring) | AssetSelection.assets(*dom.per_batch),
         partitions_def=landing_partitions,
         description=(
             "What the landing sensor runs per new file: ingest, label, predict, check drift, update the "
@@ -125,13 +86,13 @@ def build_definitions(settings: Settings) -> Definitions:
     )
     train_job = define_asset_job(
         TRAIN_JOB,
-        selection=AssetSelection.assets(gold_labels, stateful_lfs, *training),
+        selection=AssetSelection.assets(gold_labels, page.stateful_lfs, *ws.train_assets),
         tags=_TRAIN_TAGS,
         description="Fit the label model on the training window, train the classifier, gate promotion.",
     )
     predict_job = define_asset_job(
         PREDICT_JOB,
-        selection=AssetSelection.assets(predictions, drift_report, annotation_queue, label_studio_export),
+        selection=AssetSelection.assets(*page.scoring),
         partitions_def=landing_partitions,
         description=(
             "Score batches with the champion into the predictions table; check drift; queue pages "
@@ -140,11 +101,10 @@ def build_definitions(settings: Settings) -> Definitions:
     )
     gold_sync_job = define_asset_job(
         GOLD_SYNC_JOB,
-        selection=AssetSelection.assets(label_studio_gold, stateful_lfs),
+        selection=AssetSelection.assets(label_studio_gold, page.stateful_lfs),
         tags=_TRAIN_TAGS,
         description="Sync Label Studio annotations into gold_labels and refit the stateful LFs.",
     )
-    stream = build_stream_assets()
     stream_monitor_job = define_asset_job(
         STREAM_MONITOR_JOB,
         selection=AssetSelection.assets(*stream.monitored),
@@ -162,14 +122,9 @@ def build_definitions(settings: Settings) -> Definitions:
             raw_pages,
             page_features,
             gold_labels,
-            drift_report,
-            stateful_lfs,
             label_studio_gold,
-            annotation_queue,
-            label_studio_export,
-            *ws_defs,
-            *dom_defs,
-            *stream.all,
+            *page.all,
+            *dom.assets,
         ],
         jobs=[
             ingest_job,
@@ -179,22 +134,20 @@ def build_definitions(settings: Settings) -> Definitions:
             gold_sync_job,
             stream_monitor_job,
             stream_rollup_job,
-            *dom_jobs,
+            *dom.jobs,
         ],
         sensors=[
             build_landing_sensor(automation, process_job, ingest_job),
             build_retrain_sensor(automation, train_job),
             build_rescore_sensor(automation, predict_job),
-            build_label_studio_gold_sensor(
-                gold_sync_job, interval_s=settings.label_studio.interval_s
-            ),
+            build_label_studio_gold_sensor(gold_sync_job, interval_s=settings.label_studio.interval_s),
             build_stream_health_sensor(stream_monitor_job),
         ],
         schedules=[
             build_retrain_schedule(automation, train_job),
             build_stream_rollup_schedule(settings.stream, stream_rollup_job),
         ],
-        resources={**build_resources(settings), **dom_resources},
+        resources=build_resources(settings),
     )
 
 

@@ -2,5 +2,5 @@
 
 ``lf_pipeline`` and ``scoring_pipeline`` import apache-beam; ``options`` does not (until asked for
 ``PipelineOptions``). The Dagster side chooses local or Beam per run through
-:class:`beambell_assets.compute.ComputeResource`.
+:class:`beambell_assets.defs.resources.ComputeResource`.
 """

@@ -27,10 +27,10 @@ DROP_START = datetime(2030, 1, 1, tzinfo=UTC)
 
 def seed_home(home: Path, batches: int = 2, pages_per_batch: int = 120, seed: int = 0) -> str:
     """Ingest, train and promote on sample batches in ``home``; returns the champion's version."""
-    from beambell_assets.automation.backfill import run_backfill_in_process
     from beambell_assets.definitions import INGEST_JOB, TRAIN_JOB, build_definitions
+    from beambell_assets.defs.automation.backfill import run_backfill_in_process
+    from beambell_assets.ingest.contract import landing_files
     from beambell_assets.labeling.task import load_task
-    from beambell_assets.resources import landing_files
     from beambell_assets.serving.registry import ModelRegistry
 
     settings = load_settings(home).ensure_dirs()

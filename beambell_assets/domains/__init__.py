@@ -1,4 +1,4 @@
 """Domains: public-suffix-aware site keys, domain-level LFs and incremental domain profiles.
 
-Plain Python (no Dagster): ``assets/domains.py`` wires it into the graph.
+Plain Python (no Dagster): ``defs/assets/domains.py`` wires it into the graph.
 """

@@ -6,6 +6,7 @@ task's label space; rows that are not are reported back, never silently dropped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,26 @@ def new_gold_count(wh: Warehouse, gold_dir: Path, task: Task, since: object | No
     if since is not None and len(other):
         other = other[pd.to_datetime(other["loaded_at"]) > pd.Timestamp(since)]
     return int(unseen_csv + len(other))
+
+
+def train_role_gold(gold: pd.DataFrame, roles: pd.Series) -> pd.DataFrame:
+    """The gold rows with the *train* role (``training/splits.py::gold_roles``): what may be learned from."""
+    return gold[roles.reindex(gold["page_id"].astype(str)).to_numpy() == "train"]
+
+
+def gold_label_indices(gold: pd.DataFrame, label_names: list[str]) -> dict[str, float]:
+    """page_id -> class index of its gold label (NaN for a label outside ``label_names``)."""
+    index = {name: i for i, name in enumerate(label_names)}
+    return dict(zip(gold["page_id"].astype(str), gold["label"].map(index), strict=True))
+
+
+def texts_of_pages(
+    frames: Iterable[pd.DataFrame], page_ids: Iterable[str], text_field: str
+) -> dict[str, str]:
+    """The ``text_field`` of the wanted pages, found in feature frames (later frames win)."""
+    wanted = set(page_ids)
+    texts: dict[str, str] = {}
+    for frame in frames:
+        hit = frame[frame["page_id"].astype(str).isin(wanted)]
+        texts.update(zip(hit["page_id"].astype(str), hit[text_field].fillna("").astype(str), strict=True))
+    return texts

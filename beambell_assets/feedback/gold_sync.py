@@ -20,10 +20,12 @@ sources the later sync wins.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
+from beambell_assets.feedback.label_studio import read_export_file
 from beambell_assets.labeling.task import Task
 from beambell_assets.storage.warehouse import Warehouse, utcnow
 
@@ -140,3 +142,14 @@ def label_studio_gold_rows(wh: Warehouse, task: Task) -> pd.DataFrame:
         "ORDER BY page_id",
         {"t": task.name, "p": f"{LS_SOURCE_PREFIX}%"},
     )
+
+
+def import_label_studio_export_file(path: Path, task: Task, wh: Warehouse) -> dict[str, int]:
+    """Load a Label Studio JSON export file into gold_labels (the CLI's ``label-studio-import``).
+
+    The file is one source: importing it again changes nothing, and a newer download of the same
+    file name replaces what the older one said (deleted annotations disappear).
+    """
+    batch = read_export_file(path, task)
+    result = sync_gold(wh, task, batch.records, file_source(Path(path).name))
+    return {**result.as_dict(), "rejected": len(batch.rejected)}

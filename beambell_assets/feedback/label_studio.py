@@ -26,10 +26,8 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
 import pandas as pd
-from dagster import ConfigurableResource
 
 from beambell_assets.labeling.task import Task
-from beambell_assets.settings import LabelStudioSettings
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
@@ -278,42 +276,3 @@ def read_export_file(path: Path, task: Task) -> AnnotationBatch:
     if isinstance(exported, Mapping):  # a single task
         exported = [exported]
     return parse_export(exported, task)
-
-
-# --------------------------------------------------------------------------- resource
-
-
-class LabelStudioResource(ConfigurableResource):
-    """Where the Label Studio server is: URL, API token and the project (id, or title to find/create).
-
-    Unset ``url`` means "no server": the export then only writes the JSON file and the gold sensor
-    skips. ``api_key`` is a legacy token or a personal access token (the SDK handles both).
-    """
-
-    url: str = ""
-    api_key: str = ""
-    project_id: int = 0
-    project_title: str = ""
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.url and self.api_key)
-
-    @classmethod
-    def from_settings(cls, settings: LabelStudioSettings) -> LabelStudioResource:
-        return cls(
-            url=settings.url,
-            api_key=settings.api_key,
-            project_id=settings.project_id,
-            project_title=settings.project_title,
-        )
-
-    def client(self) -> LabelStudio:
-        from label_studio_sdk import LabelStudio
-
-        if not self.configured:
-            raise RuntimeError("Label Studio is not configured (BEAMBELL_LABEL_STUDIO_URL / _TOKEN)")
-        return LabelStudio(base_url=self.url, api_key=self.api_key)
-
-    def project(self, client: LabelStudio, task: Task) -> int:
-        return self.project_id or ensure_project(client, task, title=self.project_title or None)

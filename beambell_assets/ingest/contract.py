@@ -266,6 +266,11 @@ def list_landing_files(landing_dir: str | Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if is_landing_file(p)), key=lambda p: p.name)
 
 
+def landing_files(landing_dir: str | Path) -> dict[str, Path]:
+    """Partition key -> file for every complete batch file (see the landing contract)."""
+    return {partition_key_for(p): p for p in list_landing_files(landing_dir)}
+
+
 def normalize_url(url: str) -> str | None:
     """The canonical form of an http(s) url, or ``None`` when it is not one.
 

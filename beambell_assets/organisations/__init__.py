@@ -2,5 +2,5 @@
 
 ``extract`` finds name candidates on one page, ``normalise`` makes names comparable, ``records``
 merges a site's candidates into its organisation and builds the org-type task's features.
-Plain Python (no Dagster): ``assets/domains.py`` wires it into the graph.
+Plain Python (no Dagster): ``defs/assets/domains.py`` wires it into the graph.
 """

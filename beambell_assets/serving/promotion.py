@@ -1,6 +1,6 @@
 """The gates a candidate classifier must pass before it may replace the champion.
 
-Pure logic (testable without Dagster); the Dagster side (``assets/promotion.py``) gathers the
+Pure logic (testable without Dagster); the Dagster side (``defs/asset_checks.py``) gathers the
 numbers and turns each gate into a blocking asset check on the classifier.
 
 * ``quality_floor`` — the candidate must agree with the label model it was trained from (a model

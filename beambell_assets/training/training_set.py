@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from beambell_assets.training.splits import split_gold
+
 log = logging.getLogger(__name__)
 
 ABSTAIN = -1
@@ -164,3 +166,45 @@ def summarize_training_set(frame: pd.DataFrame) -> dict[str, Any]:
         out["mean_confidence"] = float(frame["weak_confidence"].mean())
         out["n_gold"] = int((frame["label_source"] == "gold").sum())
     return out
+
+
+class OutOfStepError(ValueError):
+    """The window's features and label-model rows are not the same pages in the same order."""
+
+
+def window_training_set(
+    features: pd.DataFrame,
+    probs: pd.DataFrame,
+    roles: pd.Series,
+    k: int,
+    text_field: str,
+) -> tuple[TrainingSet, pd.DataFrame]:
+    """The weak training set and the gold evaluation rows of a window (``label_model``'s ``probs``
+    and the window's features, row for row).
+
+    Gold pages are either evaluation rows (kept out of training) or, with the *train* role,
+    overrides: training rows whose target is the gold label. The two never overlap
+    (``training/splits.py::split_gold``).
+    """
+    if (
+        len(features) != len(probs)
+        or not (features["page_id"].to_numpy() == probs["page_id"].to_numpy()).all()
+    ):
+        raise OutOfStepError("page_features and label_model rows are out of step: re-materialize the window")
+    gold_all = probs["gold"].to_numpy()
+    is_gold, override = split_gold(probs["page_id"].astype(str).tolist(), gold_all != -1, roles)
+    weak = build_training_set(
+        features[~is_gold].reset_index(drop=True),
+        probs["n_votes"].to_numpy()[~is_gold],
+        probs[prob_columns(k)].to_numpy()[~is_gold],
+        text_field,
+        gold=np.where(override, gold_all, -1)[~is_gold],
+    )
+    gold_eval = pd.DataFrame(
+        {
+            "page_id": features.loc[is_gold, "page_id"].to_numpy(),
+            "text": features.loc[is_gold, text_field].fillna("").astype(str).to_numpy(),
+            "gold": probs.loc[is_gold, "gold"].to_numpy(),
+        }
+    )
+    return weak, gold_eval

@@ -6,12 +6,12 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 from dagster._core.execution.backfill import BulkActionStatus
 
-from beambell_assets.assets.ingest import raw_pages
-from beambell_assets.assets.partitions import BACKFILL_PARTITIONS_PER_RUN, landing_partitions
-from beambell_assets.automation.backfill import run_backfill_in_process, submit_backfill
 from beambell_assets.definitions import BACKFILL_SELECTIONS, INGEST_JOB, build_definitions
+from beambell_assets.defs.assets.ingest import raw_pages
+from beambell_assets.defs.assets.partitions import BACKFILL_PARTITIONS_PER_RUN, landing_partitions
+from beambell_assets.defs.automation.backfill import run_backfill_in_process, submit_backfill
 from beambell_assets.demo.sample import write_sample_scrape
-from beambell_assets.resources import landing_files
+from beambell_assets.ingest.contract import landing_files
 from beambell_assets.settings import load_settings
 from beambell_assets.storage.warehouse import Warehouse
 

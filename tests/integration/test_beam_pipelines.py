@@ -15,21 +15,20 @@ import pytest
 from dagster import DagsterInstance, materialize
 from snorkel.labeling import LabelingFunction, PandasLFApplier, labeling_function
 
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
 from beambell_assets.beam.lf_pipeline import BeamLFApplier
 from beambell_assets.beam.options import pipeline_options
 from beambell_assets.beam.scoring_pipeline import score_pages_beam
-from beambell_assets.compute import ComputeResource
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.defs.resources import ComputeResource, build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.ingest.contract import landing_files
 from beambell_assets.ingest.features import build_page_features
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.lf_types import ABSTAIN, RegexLF
 from beambell_assets.labeling.tasks.web_content import TASK
-from beambell_assets.resources import landing_files
 from beambell_assets.serving.scoring import score_pages
 from beambell_assets.settings import Settings
 from beambell_assets.storage.artifacts import ArtifactStore
@@ -162,7 +161,7 @@ def test_assets_same_with_beam_engine(graph, monkeypatch: pytest.MonkeyPatch) ->
     ``BEAMBELL_COMPUTE_ENGINE`` (what the assets use while the definitions provide no resource).
     """
     settings, instance, key = graph
-    ws = by_name(build_weak_supervision_assets())
+    ws = build_weak_supervision_assets()
     store = ArtifactStore(str(settings.artifacts_dir))
     wh = Warehouse(settings.warehouse_url)
     base = build_resources(settings)
@@ -170,7 +169,7 @@ def test_assets_same_with_beam_engine(graph, monkeypatch: pytest.MonkeyPatch) ->
     def votes_with(compute: ComputeResource) -> pd.DataFrame:
         monkeypatch.setenv("BEAMBELL_COMPUTE_ENGINE", compute.engine)
         res = materialize(
-            [ws["lf_votes"]], partition_key=key, resources={**base, "compute": compute}, instance=instance
+            [ws.lf_votes], partition_key=key, resources={**base, "compute": compute}, instance=instance
         )
         assert res.success
         meta = res.asset_materializations_for_node("lf_votes")[0].metadata
@@ -183,14 +182,14 @@ def test_assets_same_with_beam_engine(graph, monkeypatch: pytest.MonkeyPatch) ->
 
     train = [
         gold_labels,
-        *(ws[n] for n in ("label_model", "training_set", "classifier", "promotion_gates", "deployed_model")),
+        *ws.train_graph,
     ]
     assert materialize(train, resources={**base, "compute": LOCAL}, instance=instance).success
 
     def predictions_with(compute: ComputeResource) -> pd.DataFrame:
         monkeypatch.setenv("BEAMBELL_COMPUTE_ENGINE", compute.engine)
         res = materialize(
-            [ws["predictions"]], partition_key=key, resources={**base, "compute": compute}, instance=instance
+            [ws.predictions], partition_key=key, resources={**base, "compute": compute}, instance=instance
         )
         assert res.success
         assert (

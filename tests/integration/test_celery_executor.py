@@ -1,6 +1,6 @@
 """Dagster runs on celery workers: dagster-celery, the local Redis as broker and result backend.
 
-A real ``celery worker`` subprocess (``-A beambell_assets.execution.celery``) serves the ``dagster``
+A real ``celery worker`` subprocess (``-A beambell_assets.defs.executors.celery``) serves the ``dagster``
 queue; the real webserver + daemon run with ``BEAMBELL_EXECUTOR=celery`` on a PostgreSQL instance
 and warehouse. A landed batch becomes an ingest run through the landing sensor, then the train job
 is launched as the UI does; every step of both runs must have been executed by the worker process,
@@ -71,7 +71,7 @@ def celery_worker(tmp_path: Path) -> Iterator[StartWorker]:
         log = tmp_path / "celery_worker.log"
         argv = [
             str(Path(sys.executable).parent / "celery"),
-            *("-A", "beambell_assets.execution.celery", "worker", "-Q", "dagster"),
+            *("-A", "beambell_assets.defs.executors.celery", "worker", "-Q", "dagster"),
             *("--pool", "solo", "--loglevel", "INFO", "-n", f"beambell-test-{uuid.uuid4().hex[:6]}@%h"),
             *("--without-gossip", "--without-mingle"),
         ]

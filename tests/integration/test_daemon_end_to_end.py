@@ -11,8 +11,8 @@ import pytest
 from dagster import DagsterInstance, RunsFilter
 from dagster._core.execution.backfill import BulkActionStatus
 
-from beambell_assets.automation.backfill import submit_backfill, wait_for_backfill
 from beambell_assets.definitions import BACKFILL_SELECTIONS, INGEST_JOB, build_definitions
+from beambell_assets.defs.automation.backfill import submit_backfill, wait_for_backfill
 from beambell_assets.devtools import running_dagster
 from beambell_assets.devtools.freshness import drop_and_wait, seed_home
 from beambell_assets.devtools.local_dagster import wait_for

@@ -9,25 +9,23 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, materialize
 
-from beambell_assets.assets.domains import (
+from beambell_assets.defs.assets.domains import (
     DOMAINS_JOB,
-    ORG_SPEC,
     build_domain_and_org_definitions,
 )
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.ingest.contract import landing_files
 from beambell_assets.labeling.tasks.org_type import LABELS as ORG_LABELS
-from beambell_assets.resources import landing_files
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings
 from beambell_assets.storage.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-TRAIN = ("label_model", "training_set", "classifier", "promotion_gates", "deployed_model")
 
 
 def _profiles(wh: Warehouse) -> pd.DataFrame:
@@ -43,16 +41,16 @@ def test_pages_domains_and_organisations(tmp_path: Path) -> None:
     ).ensure_dirs()
     write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=100, seed=11)
     write_sample_gold(settings.gold_dir, n_batches=2, pages_per_batch=100, seed=11)
-    page = by_name(build_weak_supervision_assets())
-    extra_assets, jobs, extra_resources = build_domain_and_org_definitions()
-    org = by_name(extra_assets)
-    resources = {**build_resources(settings), **extra_resources}
-    domain_step = [org["domain_profiles"], org["organisations"], org["org_features"], org["org_lf_votes"]]
+    page = build_weak_supervision_assets()
+    dom = build_domain_and_org_definitions()
+    org = dom.org.chain
+    resources = build_resources(settings)
+    domain_step = dom.per_batch
 
     # One graph: page, domain and organisation assets resolve together, with the expected edges.
     defs = Definitions(
-        assets=[raw_pages, page_features, gold_labels, *page.values(), *extra_assets],
-        jobs=jobs,
+        assets=[raw_pages, page_features, gold_labels, *page.all, *dom.assets],
+        jobs=dom.jobs,
         resources=resources,
     )
     graph = defs.resolve_asset_graph()
@@ -66,18 +64,16 @@ def test_pages_domains_and_organisations(tmp_path: Path) -> None:
         instance.add_dynamic_partitions(landing_partitions.name, keys)
         for key in keys:
             ok = materialize(
-                [raw_pages, page_features, page["lf_votes"]],
+                [raw_pages, page_features, page.lf_votes],
                 partition_key=key,
                 resources=resources,
                 instance=instance,
             )
             assert ok.success
-        assert materialize(
-            [gold_labels, *(page[n] for n in TRAIN)], resources=resources, instance=instance
-        ).success
+        assert materialize([gold_labels, *page.train_graph], resources=resources, instance=instance).success
         for key in keys:
             assert materialize(
-                [page["predictions"]], partition_key=key, resources=resources, instance=instance
+                [page.predictions], partition_key=key, resources=resources, instance=instance
             ).success
 
         wh = Warehouse(settings.warehouse_url)
@@ -109,18 +105,30 @@ def test_pages_domains_and_organisations(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(_profiles(wh)[cols], second[cols])
 
         # The org-type task, built by the same factory, trains, is promoted and scores organisations.
-        n = ORG_SPEC.name
-        assert materialize([org[n(b)] for b in TRAIN], resources=resources, instance=instance).success
+        assert materialize(org.train_graph, resources=resources, instance=instance).success
         assert ModelRegistry(wh, "org_type").champion() is not None
         for key in keys:
             assert materialize(
-                [org[n("predictions")]], partition_key=key, resources=resources, instance=instance
+                [org.predictions], partition_key=key, resources=resources, instance=instance
             ).success
         preds = wh.read("SELECT * FROM predictions WHERE task = 'org_type'")
         assert len(preds) == sum(
             len(pd.read_parquet(Path(settings.artifacts_dir) / "org_features" / f"{k}.parquet")) for k in keys
         )
         assert set(preds["label"]) <= set(ORG_LABELS)
+
+        # The org-type task has its own drift report and annotation queue, under its own keys.
+        family = [dom.org.drift_report, dom.org.annotation.annotation_queue]
+        assert materialize(family, partition_key=keys[-1], resources=resources, instance=instance).success
+        champion = ModelRegistry(wh, "org_type").champion()
+        drift = wh.read("SELECT task, partition_key, reference_version FROM drift_reports")
+        assert drift.to_dict("records") == [
+            {"task": "org_type", "partition_key": keys[-1], "reference_version": champion.version}
+        ]
+        queued = wh.read("SELECT page_id FROM annotation_queue WHERE task = 'org_type'")["page_id"]
+        org_ids = pd.read_parquet(Path(settings.artifacts_dir) / "org_features" / f"{keys[-1]}.parquet")
+        assert len(queued) > 0 and set(queued) <= set(org_ids["page_id"].astype(str))
+        assert Path(settings.artifacts_dir, "org_annotation_queue", f"{keys[-1]}.parquet").exists()
 
         # Queryable in the warehouse: every organisation with its type, every site with its owner.
         profiles = wh.read("SELECT * FROM organisation_profiles")

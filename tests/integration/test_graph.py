@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import WeakSupervisionAssets, build_weak_supervision_assets
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.ingest.contract import landing_files
 from beambell_assets.labeling.tasks.web_content import TASK
-from beambell_assets.resources import landing_files
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings
@@ -47,14 +47,16 @@ def _latest_metadata(instance: DagsterInstance, asset: str, partition: str | Non
     raise AssertionError(f"no materialization of {asset} {partition or ''}")
 
 
-def _materialize_all(settings: Settings, instance: DagsterInstance) -> tuple[list[str], dict]:
-    ws = by_name(build_weak_supervision_assets())
+def _materialize_all(
+    settings: Settings, instance: DagsterInstance
+) -> tuple[list[str], WeakSupervisionAssets]:
+    ws = build_weak_supervision_assets()
     resources = build_resources(settings)
     keys = sorted(landing_files(settings.landing_dir))
     instance.add_dynamic_partitions(landing_partitions.name, keys)
     for key in keys:
         res = materialize(
-            [raw_pages, page_features, ws["lf_votes"]],
+            [raw_pages, page_features, ws.lf_votes],
             partition_key=key,
             resources=resources,
             instance=instance,
@@ -62,12 +64,12 @@ def _materialize_all(settings: Settings, instance: DagsterInstance) -> tuple[lis
         assert res.success
     train = [
         gold_labels,
-        *(ws[n] for n in ("label_model", "training_set", "classifier", "promotion_gates", "deployed_model")),
+        *ws.train_graph,
     ]
     assert materialize(train, resources=resources, instance=instance).success
     for key in keys:
         assert materialize(
-            [ws["predictions"]], partition_key=key, resources=resources, instance=instance
+            [ws.predictions], partition_key=key, resources=resources, instance=instance
         ).success
     return keys, ws
 
@@ -129,13 +131,13 @@ def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
         before = {t: wh.count(t) for t in ("pages", "quarantine", "predictions", "lf_stats")}
         resources = build_resources(settings)
         assert materialize(
-            [raw_pages, page_features, ws["lf_votes"]],
+            [raw_pages, page_features, ws.lf_votes],
             partition_key=keys[0],
             resources=resources,
             instance=instance,
         ).success
         assert materialize(
-            [ws["predictions"]], partition_key=keys[0], resources=resources, instance=instance
+            [ws.predictions], partition_key=keys[0], resources=resources, instance=instance
         ).success
         assert {t: wh.count(t) for t in before} == before
         wh.dispose()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.settings import Settings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
@@ -128,8 +128,8 @@ def test_a_landing_file_deleted_before_its_run_fails_with_the_real_error(tmp_pat
 def test_gold_labels_outside_the_label_space_are_kept_and_counted(tmp_path: Path) -> None:
     import pandas as pd
 
-    from beambell_assets.assets.gold import gold_labels
     from beambell_assets.cli import _gold_from_labeled_batches
+    from beambell_assets.defs.assets.gold import gold_labels
     from beambell_assets.labeling.tasks.web_content import TASK
 
     settings = _settings(tmp_path)

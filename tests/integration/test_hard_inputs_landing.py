@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, SensorResult, build_sensor_context, materialize
 
-from beambell_assets.assets.ingest import raw_pages
-from beambell_assets.definitions import build_definitions, build_resources
+from beambell_assets.definitions import build_definitions
+from beambell_assets.defs.assets.ingest import raw_pages
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.settings import AutomationSettings, Settings, load_settings
 from beambell_assets.storage.warehouse import Warehouse
 

@@ -19,12 +19,12 @@ from dagster import (
     materialize,
 )
 
-from beambell_assets.assets.annotation import import_label_studio_export_file, label_studio_gold
-from beambell_assets.automation.gold_sync import build_label_studio_gold_sensor
+from beambell_assets.defs.assets.annotation import label_studio_gold
+from beambell_assets.defs.automation.gold_sync import build_label_studio_gold_sensor
+from beambell_assets.defs.resources import LabelStudioResource, TaskResource, WarehouseResource
 from beambell_assets.devtools.label_studio import running_label_studio
-from beambell_assets.feedback.gold_sync import label_studio_gold_rows
+from beambell_assets.feedback.gold_sync import import_label_studio_export_file, label_studio_gold_rows
 from beambell_assets.feedback.label_studio import (
-    LabelStudioResource,
     build_tasks,
     ensure_project,
     export_json_from_server,
@@ -32,7 +32,6 @@ from beambell_assets.feedback.label_studio import (
     write_tasks_json,
 )
 from beambell_assets.labeling.task import load_task
-from beambell_assets.resources import TaskResource, WarehouseResource
 from beambell_assets.storage.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -193,18 +192,15 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path) -> None:
     lf_votes and the label model -> gold overrides in the training set, never in the evaluation set."""
     from dagster import AssetKey
 
-    from beambell_assets.assets.annotation import annotation_queue, label_studio_export
-    from beambell_assets.assets.gold import gold_labels as gold_asset
-    from beambell_assets.assets.ingest import page_features, raw_pages
-    from beambell_assets.assets.partitions import landing_partitions
-    from beambell_assets.assets.stateful_lfs import stateful_lfs
-    from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
-    from beambell_assets.definitions import build_resources
+    from beambell_assets.defs.assets.gold import gold_labels as gold_asset
+    from beambell_assets.defs.assets.ingest import page_features, raw_pages
+    from beambell_assets.defs.assets.partitions import landing_partitions
+    from beambell_assets.defs.assets.task_family import build_task_assets
+    from beambell_assets.defs.resources import build_resources
     from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
     from beambell_assets.feedback.gold_sync import project_source, sync_gold
-    from beambell_assets.ingest.contract import normalize_url, page_id_for
+    from beambell_assets.ingest.contract import landing_files, normalize_url, page_id_for
     from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES
-    from beambell_assets.resources import landing_files
     from beambell_assets.settings import Settings
     from beambell_assets.storage.artifacts import ArtifactStore
 
@@ -214,16 +210,15 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path) -> None:
     write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=150, seed=5)
     truth_dir = tmp_path / "truth"
     write_sample_gold(truth_dir, n_batches=2, pages_per_batch=150, seed=5, fraction=1.0)
-    ws = by_name(build_weak_supervision_assets(stateful_lfs_asset="stateful_lfs"))
+    page = build_task_assets()
     every = [
         raw_pages,
         page_features,
         gold_asset,
-        stateful_lfs,
+        page.stateful_lfs,
         label_studio_gold,
-        annotation_queue,
-        label_studio_export,
-        *ws.values(),
+        *page.annotation.all,
+        *page.chain.all,
     ]
     resources = {**build_resources(settings), "label_studio": LabelStudioResource()}
     instance = DagsterInstance.ephemeral()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_batch, write_sample_scrape
 from beambell_assets.ingest.html_text import PRICE_RE
 from beambell_assets.settings import load_settings
@@ -48,14 +48,14 @@ def test_an_lf_silenced_by_a_redesign_is_named_with_since_when(tmp_path: Path) -
         p.name for p in write_sample_scrape(settings.landing_dir, n_batches=4, pages_per_batch=100, seed=5)
     ]
     redesigned = [_redesigned_batch(settings.landing_dir, h) for h in (1, 2)]
-    ws = by_name(build_weak_supervision_assets())
+    ws = build_weak_supervision_assets()
     resources = build_resources(settings)
     checks = {}
     with DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(landing_partitions.name, [*baseline, *redesigned])
         for key in [*baseline, *redesigned]:
             result = materialize(
-                [raw_pages, page_features, ws["lf_votes"]],
+                [raw_pages, page_features, ws.lf_votes],
                 partition_key=key,
                 resources=resources,
                 instance=instance,

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance, RunConfig, materialize
 
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.monitoring import drift_report, monitoring_assets
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import (
+from beambell_assets.defs.assets.domains import ORG_SPEC
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.monitoring import build_drift_report
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import (
     TrainingWindowConfig,
     build_weak_supervision_assets,
-    by_name,
 )
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
-from beambell_assets.ingest.contract import partition_key_for
+from beambell_assets.ingest.contract import landing_files, partition_key_for
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.monitoring.reference import REFERENCE_ASSET, load_or_build_reference
 from beambell_assets.monitoring.retrain_requests import (
@@ -28,11 +28,13 @@ from beambell_assets.monitoring.retrain_requests import (
     pending_retrain_requests,
     request_retrain,
 )
-from beambell_assets.resources import landing_files
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
+
+drift_report = build_drift_report()
+monitoring_assets = [drift_report]
 
 pytestmark = pytest.mark.integration
 SHIFTED_FILE = "batch-2026-11-20T00-00-00.jsonl"
@@ -84,7 +86,7 @@ def test_drift_report_on_sample_then_shifted_batch(tmp_path: Path) -> None:
     write_sample_scrape(settings.landing_dir, n_batches=3, pages_per_batch=100, seed=3)
     write_sample_gold(settings.gold_dir, n_batches=3, pages_per_batch=100, seed=3)
     resources = build_resources(settings)
-    ws = by_name(build_weak_supervision_assets())
+    ws = build_weak_supervision_assets()
     wh = Warehouse(settings.warehouse_url)
     store = ArtifactStore(settings.artifacts_dir)
     keys = sorted(landing_files(settings.landing_dir))
@@ -101,7 +103,7 @@ def test_drift_report_on_sample_then_shifted_batch(tmp_path: Path) -> None:
             return result
 
         for key in keys:
-            run([raw_pages, page_features, ws["lf_votes"]], partition_key=key)
+            run([raw_pages, page_features, ws.lf_votes], partition_key=key)
 
         # No champion yet: the asset still materializes, and says why there is no verdict.
         early = run(monitoring_assets, partition_key=keys[0])
@@ -111,18 +113,12 @@ def test_drift_report_on_sample_then_shifted_batch(tmp_path: Path) -> None:
             {"reference_version": None, "severity": "none"}
         ]
 
-        train = [
-            gold_labels,
-            *(
-                ws[n]
-                for n in ("label_model", "training_set", "classifier", "promotion_gates", "deployed_model")
-            ),
-        ]
+        train = [gold_labels, *ws.train_graph]
         run(train, run_config=RunConfig(ops={"label_model": TrainingWindowConfig(n_epochs=50)}))
         champion = ModelRegistry(wh, "web_content").champion()
         assert champion is not None
         for key in keys:
-            run([ws["predictions"]], partition_key=key)
+            run([ws.predictions], partition_key=key)
 
         # One run over two partitions (as a multi-run backfill does): both in the training window.
         in_window = run(
@@ -143,7 +139,7 @@ def test_drift_report_on_sample_then_shifted_batch(tmp_path: Path) -> None:
         # A batch unlike anything the champion was trained on.
         shifted_key = partition_key_for(_write_shifted_batch(settings.landing_dir))
         instance.add_dynamic_partitions(landing_partitions.name, [shifted_key])
-        run([raw_pages, page_features, ws["lf_votes"], ws["predictions"]], partition_key=shifted_key)
+        run([raw_pages, page_features, ws.lf_votes, ws.predictions], partition_key=shifted_key)
         shifted = run(monitoring_assets, partition_key=shifted_key)
         check = _check(shifted)
         assert not check.passed and check.severity.value == "ERROR"
@@ -213,4 +209,16 @@ def test_drift_report_is_partitioned_and_checked() -> None:
         "page_features",
         "lf_votes",
         "predictions",
+    }
+
+
+def test_drift_report_per_task_uses_the_specs_keys() -> None:
+    org = build_drift_report(ORG_SPEC)
+    assert org.key == AssetKey("org_drift_report")
+    assert org.group_names_by_key[org.key] == "monitoring_org"
+    assert {c.asset_key for c in org.check_specs} == {org.key}
+    assert {k.to_user_string() for k in org.dependency_keys} == {
+        "org_features",
+        "org_lf_votes",
+        "org_predictions",
     }

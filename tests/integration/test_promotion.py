@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
 
-from beambell_assets.assets.gold import gold_labels
-from beambell_assets.assets.ingest import page_features, raw_pages
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.assets.weak_supervision import build_weak_supervision_assets, by_name
-from beambell_assets.definitions import build_resources
+from beambell_assets.defs.assets.gold import gold_labels
+from beambell_assets.defs.assets.ingest import page_features, raw_pages
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+from beambell_assets.defs.resources import PromotionPolicyResource, build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
-from beambell_assets.resources import PromotionPolicyResource, landing_files
+from beambell_assets.ingest.contract import landing_files
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import Settings
 from beambell_assets.storage.artifacts import ArtifactStore
@@ -35,8 +35,8 @@ class Graph:
         ).ensure_dirs()
         write_sample_scrape(self.settings.landing_dir, n_batches=3, pages_per_batch=150, seed=11)
         write_sample_gold(self.settings.gold_dir, n_batches=3, pages_per_batch=150, seed=11, fraction=0.15)
-        self.ws = by_name(build_weak_supervision_assets())
-        self.all = [raw_pages, page_features, gold_labels, *self.ws.values()]
+        self.ws = build_weak_supervision_assets()
+        self.all = [raw_pages, page_features, gold_labels, *self.ws.all]
         self.instance = DagsterInstance.ephemeral()
         self.wh = Warehouse(self.settings.warehouse_url)
         self.store = ArtifactStore(self.settings.artifacts_dir)

@@ -9,8 +9,9 @@ import pytest
 import redis
 from dagster import DagsterInstance, RunRequest, SkipReason, build_sensor_context, materialize
 
-from beambell_assets.automation.streaming import StreamUnhealthy
-from beambell_assets.definitions import build_definitions, build_resources
+from beambell_assets.definitions import build_definitions
+from beambell_assets.defs.automation.streaming import StreamUnhealthy
+from beambell_assets.defs.resources import build_resources
 from beambell_assets.devtools.stream import PrivateRedis, as_messages, run_with_test_stream
 from beambell_assets.ingest.readers import read_landing_file
 from beambell_assets.settings import Settings, load_settings

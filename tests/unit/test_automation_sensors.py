@@ -24,8 +24,8 @@ from dagster import (
     build_sensor_context,
 )
 
-from beambell_assets.assets.partitions import landing_partitions
 from beambell_assets.definitions import INGEST_JOB, PROCESS_JOB, TRAIN_JOB, build_definitions
+from beambell_assets.defs.assets.partitions import landing_partitions
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import AutomationSettings, Settings, load_settings
 from beambell_assets.storage.warehouse import Warehouse, utcnow

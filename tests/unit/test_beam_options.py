@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from beambell_assets.beam.options import beam_args, describe, pipeline_options
-from beambell_assets.compute import ComputeResource
+from beambell_assets.defs.resources import ComputeResource
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.tasks.web_content import TASK
 

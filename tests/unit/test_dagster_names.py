@@ -3,7 +3,7 @@
 import pytest
 from dagster._core.storage import tags
 
-from beambell_assets.automation import dagster_names
+from beambell_assets.defs.automation import dagster_names
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from beambell_assets.compute import ComputeResource
-from beambell_assets.feedback.label_studio import LabelStudioResource
+from beambell_assets.defs.resources import ComputeResource, LabelStudioResource
 from beambell_assets.settings import load_settings
 
 
@@ -50,7 +49,7 @@ def test_a_bad_number_in_the_environment_is_a_clear_error(monkeypatch, tmp_path)
 
 
 def test_the_executor_and_celerys_urls_come_from_settings(monkeypatch, tmp_path) -> None:
-    from beambell_assets.execution import executor_for
+    from beambell_assets.defs.executors import executor_for
 
     monkeypatch.setenv("BEAMBELL_EXECUTOR", " MultiProcess ")
     monkeypatch.setenv("BEAMBELL_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")

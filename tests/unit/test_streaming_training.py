@@ -140,7 +140,7 @@ def test_bad_inputs_are_refused() -> None:
 
 
 def test_compute_resource_picks_the_classifier_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    from beambell_assets.compute import ComputeResource
+    from beambell_assets.defs.resources import ComputeResource
     from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 
     assert isinstance(ComputeResource().make_classifier(4), SoftLabelTextClassifier)

@@ -18,8 +18,8 @@ from dagster import AssetKey, DagsterInstance, Definitions
 # client has no backfill call): this is the one private import left, pinned by the backfill tests.
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 
-from beambell_assets.assets.partitions import BACKFILL_PARTITIONS_PER_RUN, landing_partitions
-from beambell_assets.automation.dagster_names import (
+from beambell_assets.defs.assets.partitions import BACKFILL_PARTITIONS_PER_RUN, landing_partitions
+from beambell_assets.defs.automation.dagster_names import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )

@@ -35,10 +35,10 @@ from dagster import (
     sensor,
 )
 
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.automation.dagster_names import RUN_KEY_TAG, SENSOR_NAME_TAG, AssetJob
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.automation.dagster_names import RUN_KEY_TAG, SENSOR_NAME_TAG, AssetJob
+from beambell_assets.defs.resources import LandingResource, TaskResource, WarehouseResource
 from beambell_assets.ingest.landing_files import file_stat, fingerprint, last_ingests
-from beambell_assets.resources import LandingResource, TaskResource, WarehouseResource
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import AutomationSettings
 

@@ -15,6 +15,9 @@ class WeakSupervisionSpec:
     task_resource: str = "task"
     features_asset: str = "page_features"
     group_suffix: str = ""
+    #: Whether the task's annotation queue is also exported to Label Studio (its project is
+    #: configured for one task's label space: ``Settings.label_studio``).
+    label_studio_export: bool = True
 
     def name(self, base: str) -> str:
         return f"{self.prefix}{base}"
@@ -26,8 +29,12 @@ class WeakSupervisionSpec:
     def resource_keys(self) -> set[str]:
         return {self.task_resource, "warehouse", "artifacts"}
 
+    def task(self, context: AssetExecutionContext | AssetCheckExecutionContext) -> Task:
+        """The task, from this spec's task resource."""
+        return getattr(context.resources, self.task_resource).get()
+
     def parts(
         self, context: AssetExecutionContext | AssetCheckExecutionContext
     ) -> tuple[Task, Warehouse, ArtifactStore]:
         res = context.resources
-        return getattr(res, self.task_resource).get(), res.warehouse.get(), res.artifacts.get()
+        return self.task(context), res.warehouse.get(), res.artifacts.get()

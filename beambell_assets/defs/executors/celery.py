@@ -3,7 +3,7 @@
 With ``BEAMBELL_EXECUTOR=celery`` every job's steps are sent as celery tasks to the ``dagster``
 queue; a worker started with::
 
-    celery -A beambell_assets.execution.celery worker -Q dagster --loglevel=INFO
+    celery -A beambell_assets.defs.executors.celery worker -Q dagster --loglevel=INFO
 
 (any number, on any machine that has the code, the same ``BEAMBELL_*`` environment and can reach
 the broker, the instance's PostgreSQL and the warehouse) takes a step, loads the job from
@@ -70,7 +70,7 @@ _app: Celery | None = None
 
 
 def __getattr__(name: str) -> Any:
-    """``app`` for ``celery -A beambell_assets.execution.celery``, built on first use only."""
+    """``app`` for ``celery -A beambell_assets.defs.executors.celery``, built on first use only."""
     global _app
     if name == "app":
         if _app is None:

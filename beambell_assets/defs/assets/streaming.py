@@ -4,9 +4,8 @@ The stream itself runs outside Dagster (``beambell stream``: a long-running Beam
 assets make it visible and part of the lineage. ``stream_predictions`` and ``stream_learned_state``
 are refreshed by ``stream_health_sensor`` (and on demand); ``stream_rollup`` turns the stream's pages
 into ordinary landing batches on a schedule, so drift reports, retrains and backfills cover them.
-One factory builds them for a task's :class:`~beambell_assets.assets.ws_spec.WeakSupervisionSpec`.
+One factory builds them for a task's :class:`~beambell_assets.defs.assets.ws_spec.WeakSupervisionSpec`
 """
-
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +14,8 @@ from typing import Any
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from beambell_assets.assets.metadata import md_table, scalar
-from beambell_assets.assets.ws_spec import WeakSupervisionSpec
+from beambell_assets.defs.assets.metadata import md_table, scalar
+from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.streaming.messages import StreamNames
 
 
@@ -39,10 +38,53 @@ def _table(df: pd.DataFrame) -> Any:
     return md_table(df) if len(df) else MetadataValue.md("_none_")
 
 
+def _activity_metadata(activity: dict[str, Any], status: Any, problems: list[str]) -> dict[str, Any]:
+    """What the stream did: throughput, latency, lag, health, predictors and quarantine."""
+    return {
+        "messages_committed": activity["messages"],
+        "messages_last_hour": activity["messages_in_window"],
+        "throughput_pages_per_s": scalar(activity.get("throughput_pages_per_s")),
+        "latency_p50_s": scalar(activity.get("latency_p50_s")),
+        "latency_p95_s": scalar(activity.get("latency_p95_s")),
+        "latency_p99_s": scalar(activity.get("latency_p99_s")),
+        "lag": scalar(status.pages_lag.get("lag")),
+        "pending": scalar(status.pages_lag.get("pending")),
+        "heartbeat_age_s": scalar(status.heartbeat_age_s),
+        "healthy": not problems,
+        "problems": "; ".join(problems) or "none",
+        "by_predictor_and_version": _table(activity["predictors"]),
+        "outcomes": _table(activity["outcomes"]),
+        "quarantine_by_reason": _table(activity["quarantine_reasons"]),
+    }
+
+
+def _learned_metadata(report: dict[str, Any]) -> dict[str, Any]:
+    """What the stream learned, from its newest durable checkpoint's report."""
+    s = report["summary"]
+    return {
+        "checkpoint": report["checkpoint"],
+        "pages_learned": s["pages_applied"],
+        "label_model": f"{s['label_model']['method']} {s['label_model']['version']}",
+        "refits_triplet": s["triplet_fits"],
+        "refits_snorkel": s["snorkel_fits"],
+        "last_refit": str(s.get("last_refit")),
+        "last_snorkel_fit": str(s.get("last_snorkel")),
+        "class_prior_estimate": str(s.get("class_prior")),
+        "online_model_version": s["online_model"]["version"],
+        "online_pages_learned": s["online_model"]["pages_learned"],
+        "online_gold_learned": s["online_model"]["gold_learned"],
+        "stateful_lf_version": s["lf_state_version"],
+        "gold_train_eval": f"{s['gold_train']} / {s['gold_eval']}",
+        "predictors": str(s.get("predictors")),
+        "online_vs_champion_on_eval_gold": _table(report["comparison"]),
+        "prequential_on_eval_gold": MetadataValue.json(s.get("prequential", {})),
+        "lf_weights": _table(report["lf_weights"]),
+    }
+
+
 def build_stream_assets(spec: WeakSupervisionSpec | None = None) -> StreamAssets:
     spec = spec or WeakSupervisionSpec()
     group = spec.group("streaming")
-    keys = {"task": spec.task_resource}
 
     @asset(
         name=spec.name("stream_predictions"),
@@ -57,29 +99,13 @@ def build_stream_assets(spec: WeakSupervisionSpec | None = None) -> StreamAssets
         from beambell_assets.streaming.report import stream_activity
         from beambell_assets.streaming.status import stream_status
 
-        task = getattr(context.resources, keys["task"]).get()
+        task = spec.task(context)
         stream = context.resources.stream
         names = StreamNames(stream.prefix, task.name)
         activity = stream_activity(context.resources.warehouse.get(), names.pages, task.name)
         status = stream_status(stream.settings(), task.name)
         problems = status.problems(stream.down_after_s, stream.max_lag)
-        md: dict[str, Any] = {
-            "messages_committed": activity["messages"],
-            "messages_last_hour": activity["messages_in_window"],
-            "throughput_pages_per_s": scalar(activity.get("throughput_pages_per_s")),
-            "latency_p50_s": scalar(activity.get("latency_p50_s")),
-            "latency_p95_s": scalar(activity.get("latency_p95_s")),
-            "latency_p99_s": scalar(activity.get("latency_p99_s")),
-            "lag": scalar(status.pages_lag.get("lag")),
-            "pending": scalar(status.pages_lag.get("pending")),
-            "heartbeat_age_s": scalar(status.heartbeat_age_s),
-            "healthy": not problems,
-            "problems": "; ".join(problems) or "none",
-            "by_predictor_and_version": _table(activity["predictors"]),
-            "outcomes": _table(activity["outcomes"]),
-            "quarantine_by_reason": _table(activity["quarantine_reasons"]),
-        }
-        return MaterializeResult(metadata=md)
+        return MaterializeResult(metadata=_activity_metadata(activity, status, problems))
 
     @asset(
         name=spec.name("stream_learned_state"),
@@ -93,31 +119,11 @@ def build_stream_assets(spec: WeakSupervisionSpec | None = None) -> StreamAssets
     def stream_learned_state(context: AssetExecutionContext) -> MaterializeResult:
         from beambell_assets.streaming.report import learned_state
 
-        task = getattr(context.resources, keys["task"]).get()
+        task = spec.task(context)
         report = learned_state(context.resources.warehouse.get(), context.resources.artifacts.get(), task)
         if report["checkpoint"] is None:
             return MaterializeResult(metadata={"checkpoint": "none yet: run `beambell stream`"})
-        s = report["summary"]
-        md: dict[str, Any] = {
-            "checkpoint": report["checkpoint"],
-            "pages_learned": s["pages_applied"],
-            "label_model": f"{s['label_model']['method']} {s['label_model']['version']}",
-            "refits_triplet": s["triplet_fits"],
-            "refits_snorkel": s["snorkel_fits"],
-            "last_refit": str(s.get("last_refit")),
-            "last_snorkel_fit": str(s.get("last_snorkel")),
-            "class_prior_estimate": str(s.get("class_prior")),
-            "online_model_version": s["online_model"]["version"],
-            "online_pages_learned": s["online_model"]["pages_learned"],
-            "online_gold_learned": s["online_model"]["gold_learned"],
-            "stateful_lf_version": s["lf_state_version"],
-            "gold_train_eval": f"{s['gold_train']} / {s['gold_eval']}",
-            "predictors": str(s.get("predictors")),
-            "online_vs_champion_on_eval_gold": _table(report["comparison"]),
-            "prequential_on_eval_gold": MetadataValue.json(s.get("prequential", {})),
-            "lf_weights": _table(report["lf_weights"]),
-        }
-        return MaterializeResult(metadata=md)
+        return MaterializeResult(metadata=_learned_metadata(report))
 
     @asset(
         name=spec.name("stream_rollup"),
@@ -131,7 +137,7 @@ def build_stream_assets(spec: WeakSupervisionSpec | None = None) -> StreamAssets
     def stream_rollup(context: AssetExecutionContext) -> MaterializeResult:
         from beambell_assets.streaming.rollup import roll_up
 
-        task = getattr(context.resources, keys["task"]).get()
+        task = spec.task(context)
         names = StreamNames(context.resources.stream.prefix, task.name)
         result = roll_up(
             context.resources.warehouse.get(),

@@ -22,19 +22,51 @@ from dagster import (
     asset,
 )
 
-from beambell_assets.assets.metadata import counts_table, md_table, rollup
-from beambell_assets.assets.partitions import batch_backfill_policy, landing_partitions
-from beambell_assets.execution import WAREHOUSE_RETRY_POLICY, retry_only_transient
+from beambell_assets.defs.assets.metadata import counts_table, md_table, rollup
+from beambell_assets.defs.assets.partitions import batch_backfill_policy, landing_partitions
+from beambell_assets.defs.executors import WAREHOUSE_RETRY_POLICY, retry_only_transient
+from beambell_assets.defs.resources import (
+    ArtifactStoreResource,
+    LandingResource,
+    TaskResource,
+    WarehouseResource,
+)
 from beambell_assets.ingest.features import build_page_features
 from beambell_assets.ingest.landing_files import check_unchanged, fingerprint, record_ingest
 from beambell_assets.ingest.quality import QualityOutcome, validate_pages
 from beambell_assets.ingest.readers import read_landing_file
-from beambell_assets.resources import ArtifactStoreResource, LandingResource, TaskResource, WarehouseResource
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
 from beambell_assets.training.encoder import configured_encoder, embedding_frame
 
 PAGE_COLUMNS = ["page_id", "url", "title", "text", "content_hash", "scraped_at", "source_file", "source_row"]
+
+
+def _ingest_metadata(
+    path: Path,
+    version: Any,
+    before: Any,
+    balance: dict[str, int],
+    accepted: pd.DataFrame,
+    quarantined: pd.DataFrame,
+) -> dict[str, Any]:
+    """One batch's metadata: the file and its version, the row balance, quarantine and a preview."""
+    metadata: dict[str, Any] = {
+        "source_file": MetadataValue.path(str(path)),
+        "file_version": version,
+        "file_size_bytes": before.size_bytes,
+        "file_sha256": before.sha256,
+        **balance,
+        "dagster/row_count": len(accepted),
+    }
+    if len(quarantined):
+        metadata["quarantine_by_reason"] = counts_table(quarantined["reason"], "reason")
+        metadata["quarantine_sample"] = md_table(
+            quarantined[["source_row", "reason", "detail", "url"]].head(20)
+        )
+    if len(accepted):
+        metadata["preview"] = md_table(accepted[["url", "title"]].head(10))
+    return metadata
 
 
 def _ingest_partition(
@@ -73,22 +105,7 @@ def _ingest_partition(
         "quarantined": len(quarantined),
         "quarantined_by_quality_suite": len(quality.failed),
     }
-    metadata: dict[str, Any] = {
-        "source_file": MetadataValue.path(str(path)),
-        "file_version": version,
-        "file_size_bytes": before.size_bytes,
-        "file_sha256": before.sha256,
-        **balance,
-        "dagster/row_count": len(accepted),
-    }
-    if len(quarantined):
-        metadata["quarantine_by_reason"] = counts_table(quarantined["reason"], "reason")
-        metadata["quarantine_sample"] = md_table(
-            quarantined[["source_row", "reason", "detail", "url"]].head(20)
-        )
-    if len(accepted):
-        metadata["preview"] = md_table(accepted[["url", "title"]].head(10))
-    return metadata, balance, quality
+    return _ingest_metadata(path, version, before, balance, accepted, quarantined), balance, quality
 
 
 @asset(
@@ -134,43 +151,48 @@ def raw_pages(
         for key in context.partition_keys:
             per_partition[key], balances[key], outcomes[key] = _ingest_partition(key, landing, wh, store)
 
-    unbalanced = [k for k, b in balances.items() if b["accepted"] + b["quarantined"] != b["rows_read"]]
-    bad_batches = {k: o.batch_problems for k, o in outcomes.items() if not o.batch_ok}
-    quality_md: dict[str, Any] = {
-        "batches_failing": len(bad_batches),
+    return MaterializeResult(
+        metadata=rollup(per_partition, totals=("rows_read", "accepted", "quarantined", "dagster/row_count")),
+        check_results=_ingest_checks(balances, outcomes),
+    )
+
+
+def _quality_metadata(outcomes: dict[str, QualityOutcome], bad: dict[str, list[str]]) -> dict[str, Any]:
+    """The GX suite's verdict: failing batches, quarantined rows; one batch's expectations in full."""
+    md: dict[str, Any] = {
+        "batches_failing": len(bad),
         "rows_quarantined_by_suite": sum(len(o.failed) for o in outcomes.values()),
     }
     if len(outcomes) == 1:
         only = next(iter(outcomes.values()))
-        quality_md["expectations"] = md_table(only.expectations)
-        quality_md.update({k: v for k, v in only.statistics.items() if isinstance(v, int | float)})
-    if bad_batches:
-        quality_md["problems"] = MetadataValue.md(
-            "\n".join(f"- **{k}**: {'; '.join(p)}" for k, p in bad_batches.items())
-        )
-    return MaterializeResult(
-        metadata=rollup(per_partition, totals=("rows_read", "accepted", "quarantined", "dagster/row_count")),
-        check_results=[
-            AssetCheckResult(
-                check_name="rows_accounted_for",
-                passed=not unbalanced,
-                severity=AssetCheckSeverity.ERROR,
-                metadata={
-                    **{
-                        k: sum(b[k] for b in balances.values())
-                        for k in ("rows_read", "accepted", "quarantined")
-                    },
-                    "unbalanced_partitions": ", ".join(unbalanced) or "none",
-                },
-            ),
-            AssetCheckResult(
-                check_name="page_quality",
-                passed=not bad_batches,
-                severity=AssetCheckSeverity.ERROR,
-                metadata=quality_md,
-            ),
-        ],
-    )
+        md["expectations"] = md_table(only.expectations)
+        md.update({k: v for k, v in only.statistics.items() if isinstance(v, int | float)})
+    if bad:
+        md["problems"] = MetadataValue.md("\n".join(f"- **{k}**: {'; '.join(p)}" for k, p in bad.items()))
+    return md
+
+
+def _ingest_checks(
+    balances: dict[str, dict[str, Any]], outcomes: dict[str, QualityOutcome]
+) -> list[AssetCheckResult]:
+    """``rows_accounted_for`` (every row read is accepted or quarantined) and ``page_quality``."""
+    unbalanced = [k for k, b in balances.items() if b["accepted"] + b["quarantined"] != b["rows_read"]]
+    bad = {k: o.batch_problems for k, o in outcomes.items() if not o.batch_ok}
+    totals = {k: sum(b[k] for b in balances.values()) for k in ("rows_read", "accepted", "quarantined")}
+    return [
+        AssetCheckResult(
+            check_name="rows_accounted_for",
+            passed=not unbalanced,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={**totals, "unbalanced_partitions": ", ".join(unbalanced) or "none"},
+        ),
+        AssetCheckResult(
+            check_name="page_quality",
+            passed=not bad,
+            severity=AssetCheckSeverity.ERROR,
+            metadata=_quality_metadata(outcomes, bad),
+        ),
+    ]
 
 
 @asset(

@@ -3,7 +3,7 @@
 ``executor_for(settings.executor)`` picks the executor (``BEAMBELL_EXECUTOR``) so one code location serves a
 laptop (``in_process``, the default: on two cores a process per step only adds start-up time) and
 a cluster (``celery``: each step is a task on the broker, run by whichever worker takes it; see
-``execution/celery.py`` and docs/production.md). The webserver, daemon, run workers and celery
+``defs/executors/celery.py`` and docs/production.md). The webserver, daemon, run workers and celery
 workers must all see the same value, since the executor is part of the job definition.
 
 ``WAREHOUSE_RETRY_POLICY`` is for the assets that write the warehouse: a dropped connection or a
@@ -87,7 +87,7 @@ def transient_retries_only(fn: Callable[P, R]) -> Callable[P, R]:
 def executor_for(settings: ExecutorSettings) -> ExecutorDefinition:
     """The executor for every job (``Settings.executor``): in_process | multiprocess | celery."""
     if settings.name == "celery":
-        from beambell_assets.execution.celery import celery_executor_for  # only where installed
+        from beambell_assets.defs.executors.celery import celery_executor_for  # only where installed
 
         return celery_executor_for(settings)
     if settings.name == "multiprocess":

@@ -5,9 +5,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from beambell_assets.assets.metadata import counts_table, md_table
+from beambell_assets.defs.assets.metadata import counts_table, md_table
+from beambell_assets.defs.resources import GoldFilesResource, TaskResource, WarehouseResource
 from beambell_assets.feedback.gold import read_gold_csvs, store_rejected
-from beambell_assets.resources import GoldFilesResource, TaskResource, WarehouseResource
 from beambell_assets.storage.warehouse import utcnow
 
 

@@ -30,22 +30,22 @@ from dagster import (
     sensor,
 )
 
-from beambell_assets.assets.partitions import landing_partitions
-from beambell_assets.automation.dagster_names import (
+from beambell_assets.defs.assets.partitions import landing_partitions
+from beambell_assets.defs.automation.dagster_names import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     AssetJob,
+)
+from beambell_assets.defs.resources import (
+    ArtifactStoreResource,
+    GoldFilesResource,
+    TaskResource,
+    WarehouseResource,
 )
 from beambell_assets.feedback.gold import new_gold_count
 from beambell_assets.monitoring.retrain_requests import (
     mark_retrain_requests_consumed,
     pending_retrain_requests,
-)
-from beambell_assets.resources import (
-    ArtifactStoreResource,
-    GoldFilesResource,
-    TaskResource,
-    WarehouseResource,
 )
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.settings import AutomationSettings

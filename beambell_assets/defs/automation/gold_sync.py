@@ -17,9 +17,9 @@ from dagster import (
     sensor,
 )
 
-from beambell_assets.automation.dagster_names import AssetJob
-from beambell_assets.feedback.label_studio import LabelStudioResource, fetch_annotations
-from beambell_assets.resources import TaskResource
+from beambell_assets.defs.automation.dagster_names import AssetJob
+from beambell_assets.defs.resources import LabelStudioResource, TaskResource
+from beambell_assets.feedback.label_studio import fetch_annotations
 
 GOLD_SYNC_JOB = "label_studio_gold_sync"
 

@@ -27,7 +27,7 @@ from dagster import (
     sensor,
 )
 
-from beambell_assets.resources import StreamResource, TaskResource
+from beambell_assets.defs.resources import StreamResource, TaskResource
 from beambell_assets.settings import StreamSettings
 
 STREAM_HEALTH_SENSOR = "stream_health_sensor"
