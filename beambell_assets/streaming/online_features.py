@@ -85,12 +85,16 @@ def _mix(h: np.ndarray, length: int) -> np.ndarray:
 
 
 def char_ngram_hash(ngram: str) -> int:
-    """The hash :class:`CharWbHasher` gives one n-gram (the scalar reference, for tests)."""
-    h = np.uint64(0)
-    with np.errstate(over="ignore"):
-        for c in ngram:
-            h = h * _P + np.uint64(ord(c))
-        return int(_mix(np.array([h], dtype=np.uint64), len(ngram))[0])
+    """The hash :class:`CharWbHasher` gives one n-gram (a plain-Python reference, for tests)."""
+    mask, p = 2**64 - 1, int(_P)
+    h = 0
+    for c in ngram:
+        h = (h * p + ord(c)) & mask
+    h ^= (len(ngram) * 0x9E3779B9) & mask
+    for mult in (int(_MIX1), int(_MIX2)):
+        h ^= h >> 33
+        h = (h * mult) & mask
+    return h ^ (h >> 33)
 
 
 class CharWbHasher:
