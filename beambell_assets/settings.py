@@ -135,9 +135,12 @@ class EndModelSettings:
     encoder, so the default path never loads one. Nothing is ever downloaded.
     ``spec`` (``BEAMBELL_END_MODEL``) overrides the task's ``end_model`` (auto | fixed | word |
     char | both | encoder); ``cv_folds`` / ``cv_max_rows`` bound the gold-free search.
+    ``encoder_precision`` (``BEAMBELL_ENCODER_PRECISION``): auto | fp32 | bf16 (auto = bf16 where
+    the CPU has it natively; ``training/encoder.py``).
     """
 
     encoder_path: str = ""
+    encoder_precision: str = "auto"
     spec: str = ""
     cv_folds: int = 3
     cv_max_rows: int = 2000
@@ -147,6 +150,7 @@ class EndModelSettings:
         d = cls()
         return cls(
             encoder_path=os.environ.get("BEAMBELL_ENCODER_PATH", d.encoder_path),
+            encoder_precision=os.environ.get("BEAMBELL_ENCODER_PRECISION", d.encoder_precision),
             spec=os.environ.get("BEAMBELL_END_MODEL", d.spec),
             cv_folds=int(_env_float("BEAMBELL_END_MODEL_FOLDS", d.cv_folds)),
             cv_max_rows=int(_env_float("BEAMBELL_END_MODEL_CV_ROWS", d.cv_max_rows)),

@@ -238,6 +238,7 @@ def quality(proc: StreamProcess, dev_path: Path) -> dict:
     return {
         "pages": len(pages),
         "online_pages_learned": learner.online.pages_learned,
+        "online_version": learner.online.version,
         "online_f1": online["macro_f1"],
         "online_acc": online["accuracy"],
         "batch_f1": batch["macro_f1"],
@@ -296,7 +297,8 @@ def report(loads: list[dict], idle: float, fresh: list[float], q: dict, seconds:
         + f"{len(fresh)} drops: {', '.join(f'{x:.1f}' for x in fresh)}) | stream p50 <= 1 s, p99 <= 3 s |",
         f"| idle CPU of the running pipeline | {idle:.1%} of a core | | <= 5 % |",
         f"| macro-F1 on the dev CSV after {q['pages']:,} streamed pages "
-        + f"| {q['online_f1']:.3f} (online model, {q['online_pages_learned']:,} pages learned; "
+        + f"| {q['online_f1']:.3f} (online model {q['online_version']}, "
+        + f"{q['online_pages_learned']:,} pages learned; "
         + f"acc {q['online_acc']:.3f}) | {q['batch_f1']:.3f} (batch retrain on the same pages, "
         + f"{q['batch_retrain_s']:.0f} s; acc {q['batch_acc']:.3f}) | within 0.02 |",
         "",

@@ -19,6 +19,7 @@ from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.warehouse import Warehouse
 from beambell_assets.streaming.learner import Champion
+from beambell_assets.training.end_model import end_model_spec
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class ChampionWatcher:
             log.error(self.last_error)
             return False
         previous = self.current.version if self.current else None
-        self.current = Champion(record.version, model)
+        self.current = Champion(record.version, model, end_model_spec(record.metrics))
         self.last_error = None
         self.swaps.append(
             {

@@ -8,7 +8,14 @@ A :class:`StreamLearner` holds, for one task:
   runs in a worker process on a snapshot of the statistics and takes effect ``snorkel_lag`` pages
   later (:mod:`~beambell_assets.streaming.background_fit`), so the pages meanwhile are not held up;
 * the online end model (:class:`OnlineSoftClassifier`), trained on every covered page's label-model
-  probabilities and on training-side gold;
+  probabilities and on training-side gold. Its featurisation and targets follow the champion's
+  gold-free end-model choice (``end_model_spec`` of its registry metrics, see
+  :mod:`~beambell_assets.streaming.online_features`); with no champion yet, hashed words and soft
+  labels. A champion whose choice differs from the online model's starts a new online model (a new
+  version ``online-<features>.<targets>-<updates>``, counted in ``online_models``): weights learned
+  on other features cannot carry over; it is kept, written to Beam state and checkpointed like the
+  old one, and predicts once it has learned ``online_min_pages`` pages. A champion that goes away
+  leaves the online model as it is;
 * the stateful LFs' state (:mod:`beambell_assets.labeling.stateful`), refitted from training-side
   gold as feedback arrives; the next pages are voted on with the new version;
 * the gold it has seen (page id, text, label, role) and prequential scores: each evaluation-side gold
@@ -49,6 +56,7 @@ from beambell_assets.streaming.label_models import (
     fit_triplet,
     majority_vote_model,
 )
+from beambell_assets.streaming.online_features import DEFAULT_SPEC, OnlineSpec, spec_from_end_model
 from beambell_assets.streaming.online_model import OnlineSoftClassifier
 from beambell_assets.streaming.statistics import ABSTAIN, VoteStatistics
 from beambell_assets.training.splits import GoldPolicy, gold_roles
@@ -85,10 +93,12 @@ class LearnerConfig:
 
 @dataclass
 class Champion:
-    """The registry's champion as the stream scores with it."""
+    """The registry's champion as the stream scores with it; ``end_model`` its chosen end model
+    (``training.end_model.end_model_spec`` of its metrics), which the online model follows."""
 
     version: str
     model: Any
+    end_model: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -167,19 +177,13 @@ class StreamLearner:
         self.m, self.k = len(self.lf_names), task.cardinality
         self.stats = VoteStatistics(self.m, self.k, decay=config.decay)
         self.label_model: StreamLabelModel = majority_vote_model(self.stats)
-        self.online = OnlineSoftClassifier(
-            self.k,
-            self.m,
-            alpha=config.online_alpha,
-            replay_size=config.online_replay_size,
-            replay_passes=config.online_replay_passes,
-            seed=config.seed,
-        )
+        self.online = self._new_online(DEFAULT_SPEC)
         self.lf_state = StatefulLFState.empty(task.name, task.label_names, (task.text_field,))
         self._stateful_applier: FastLFApplier | None = None
         self._appliers: dict[str, FastLFApplier] | None = None  # shared cache, see bind()
-        #: Covered pages not yet learned by the online model: (hashed counts, probabilities, L rows).
-        self._pending: list[tuple[Any, np.ndarray, np.ndarray]] = []
+        #: Covered pages not yet learned by the online model: (texts, probabilities, L rows); they are
+        #: featurised when learned, by the online model of that moment.
+        self._pending: list[tuple[list[str], np.ndarray, np.ndarray]] = []
         self.gold = pd.DataFrame(columns=["page_id", "text", "label", "source"])
         self.prequential = Prequential(self.k)
         self.last_applied: Position | None = None
@@ -192,6 +196,7 @@ class StreamLearner:
             "gold_train": 0,
             "gold_eval": 0,
             "lf_state_versions": 0,
+            "online_models": 1,
         }
         self.predictor_counts: dict[str, int] = dict.fromkeys(PREDICTORS, 0)
         self._pages_at_triplet = 0
@@ -237,6 +242,46 @@ class StreamLearner:
         learner holds none until it is given one again."""
         online, self.online = self.online, None
         return online
+
+    # ------------------------------------------------------------------ the online model's spec
+
+    def _new_online(self, spec: OnlineSpec, encoder_path: str | None = None) -> OnlineSoftClassifier:
+        c = self.config
+        return OnlineSoftClassifier(
+            self.k,
+            self.m,
+            alpha=c.online_alpha,
+            replay_size=c.online_replay_size,
+            replay_passes=c.online_replay_passes,
+            seed=c.seed,
+            spec=spec,
+            encoder_path=encoder_path,
+        )
+
+    def follow_champion(self, champion: Champion | None) -> bool:
+        """Make the online model's featurisation and targets the champion's end-model choice; True
+        when that started a new online model (the old one's pending pages go to the new one)."""
+        if champion is None or champion.end_model is None:
+            return False
+        encoder = None
+        if champion.end_model.get("features") == "encoder":
+            from beambell_assets.training.encoder import configured_encoder
+
+            encoder = configured_encoder()
+        spec = spec_from_end_model(champion.end_model, encoder)
+        if spec == self.online.spec:
+            return False
+        old = self.online
+        self.online = self._new_online(spec, encoder)
+        self.counters["online_models"] = self.counters.get("online_models", 1) + 1
+        log.info(
+            "online model follows champion %s: %s -> %s (was %s)",
+            champion.version,
+            old.spec.tag,
+            spec.tag,
+            old.version,
+        )
+        return True
 
     # ------------------------------------------------------------------ votes
 
@@ -303,6 +348,7 @@ class StreamLearner:
         positions = [Position.parse(m) for m in message_ids]
         if self.last_applied is not None:
             apply &= np.array([self.last_applied < p for p in positions])
+        self.follow_champion(champion)
         L = self.votes(features, L_task)
         probs, predictor, version = self.predict(features, L, champion)
         top = probs.argmax(axis=1)
@@ -343,9 +389,9 @@ class StreamLearner:
             if covered.any():
                 lm_probs = self.label_model.predict_proba(seg[covered])
                 self.stats.add_posteriors(lm_probs)
-                counts = self.online.counts([t for t, c in zip(seg_texts, covered, strict=True) if c])
-                self._pending.append((counts, lm_probs, seg[covered]))
-                if sum(c.shape[0] for c, _p, _l in self._pending) >= self.config.online_update_every:
+                kept = [t for t, c in zip(seg_texts, covered, strict=True) if c]
+                self._pending.append((kept, lm_probs, seg[covered]))
+                if self.pending_online >= self.config.online_update_every:
                     self.flush_online()
             self._maybe_refit()
             start = end
@@ -354,9 +400,7 @@ class StreamLearner:
         """Teach the online model the pending pages (one step); True when it changed."""
         if not self._pending:
             return False
-        import scipy.sparse as sp
-
-        counts = sp.vstack([c for c, _p, _l in self._pending], format="csr")
+        counts = self.online.counts([t for texts, _p, _l in self._pending for t in texts])
         probs = np.vstack([p for _c, p, _l in self._pending])
         L = np.vstack([lrow for _c, _p, lrow in self._pending])
         self._pending = []
@@ -365,7 +409,7 @@ class StreamLearner:
 
     @property
     def pending_online(self) -> int:
-        return sum(c.shape[0] for c, _p, _l in self._pending)
+        return sum(len(texts) for texts, _p, _l in self._pending)
 
     def _pages_to_next_refit(self) -> int:
         pages = self.stats.pages
@@ -507,6 +551,7 @@ class StreamLearner:
         result: dict[str, Any] = {"received": len(labels), "unknown_label": len(labels) - len(keep)}
         if not keep:
             return result
+        self.follow_champion(champion)
         features = features.iloc[keep].reset_index(drop=True)
         L = self.votes(features, np.asarray(L_task)[keep])
         texts = self._texts(features)
@@ -599,6 +644,7 @@ class StreamLearner:
             ),
             "online_model": {
                 "version": self.online.version,
+                "spec": self.online.spec.tag,
                 "pages_learned": self.online.pages_learned,
                 "gold_learned": self.online.gold_learned,
                 "pending": self.pending_online,

@@ -1,5 +1,9 @@
 """The stream's end model: hashed TF-IDF + logistic SGD, learning page by page from soft labels.
 
+Its featurisation and targets follow the champion's gold-free choice of end model (an
+:class:`~beambell_assets.streaming.online_features.OnlineSpec`: hashed word tokens, hashed char_wb
+n-grams, both, or sentence embeddings; soft or hard targets); the default is hashed words, soft.
+
 It is the batch path's out-of-core classifier
 (:class:`~beambell_assets.training.streaming_classifier.StreamingSoftClassifier`: the same hashed
 features, the same soft-label row expansion, ``partial_fit``) with the two things a stream adds:
@@ -12,23 +16,25 @@ features, the same soft-label row expansion, ``partial_fit``) with the two thing
   the current label model** (which keeps improving as statistics accumulate) and with gold where a
   human labelled the page. That is experience replay, bounded in memory by ``replay_size``.
 
-Gold labels are learned as one-hot targets weighted ``gold_weight``.
+Gold labels are learned as one-hot targets weighted ``gold_weight``. Hard targets (``spec.targets``
+= "hard", when the batch search preferred the argmax) turn every label-model row into its argmax.
+The buffer also holds at most ``replay_max_nnz`` stored nonzeros (char n-grams give ~10x a page's
+word count), so its memory and Beam-state size stay those of the word buffer whatever is chosen.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
-from beambell_assets.training.hashed_features import (
-    TokenHasher,
-    document_frequencies,
-    idf_from_counts,
-    tfidf,
-)
+from beambell_assets.streaming.online_features import DEFAULT_SPEC, OnlineFeaturizer, OnlineSpec
+from beambell_assets.training.hashed_features import document_frequencies, idf_from_counts
 from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
+
+log = logging.getLogger(__name__)
 
 #: Relabels buffered pages: (L rows) -> (n, k) probabilities.
 Relabel = Callable[[np.ndarray], np.ndarray]
@@ -51,6 +57,9 @@ class OnlineSoftClassifier:
         replay_batch: int = 256,
         gold_weight: float = 3.0,
         seed: int = 0,
+        spec: OnlineSpec = DEFAULT_SPEC,
+        encoder_path: str | None = None,
+        replay_max_nnz: int = 2_000_000,
     ) -> None:
         if n_classes < 2:
             raise ValueError("need at least two classes")
@@ -64,21 +73,25 @@ class OnlineSoftClassifier:
         self.replay_batch = int(replay_batch)
         self.gold_weight = float(gold_weight)
         self.seed = int(seed)
-        self.hasher = TokenHasher(self.n_features)
-        self.df = np.zeros(self.n_features, dtype=np.int64)
+        self.spec = spec
+        self.encoder_path = encoder_path if spec.features == "encoder" else None
+        self.replay_max_nnz = int(replay_max_nnz)
+        self.featurizer = OnlineFeaturizer(spec.features, self.n_features, self.encoder_path)
+        self.width = self.featurizer.width
+        self.df = np.zeros(self.width, dtype=np.int64)
         self.n_docs = 0
         self.updates = 0
         self.pages_learned = 0
         self.gold_learned = 0
         self.clf = StreamingSoftClassifier(
             self.n_classes,
-            n_features=self.n_features,
+            n_features=self.width,
             alpha=self.alpha,
             min_prob=self.min_prob,
             random_state=self.seed,
         ).start(idf_from_counts(self.df, 0), n_classes=self.n_classes)
         # The replay buffer: a ring of hashed counts, label-matrix rows and gold (-1: none).
-        self.buf_counts = sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        self.buf_counts = sp.csr_matrix((0, self.width), dtype=np.float32)
         self.buf_L = np.zeros((0, self.n_lfs), dtype=np.int8 if n_classes < 127 else np.int16)
         self.buf_gold = np.zeros(0, dtype=np.int64)
         self._rng = np.random.default_rng(self.seed)
@@ -89,10 +102,13 @@ class OnlineSoftClassifier:
 
     @property
     def version(self) -> str:
-        return f"online-{self.updates}"
+        """``online-<updates>`` for the default spec, ``online-<features>.<targets>-<updates>`` else."""
+        if self.spec == DEFAULT_SPEC:
+            return f"online-{self.updates}"
+        return f"online-{self.spec.tag}-{self.updates}"
 
     def counts(self, texts: list[str]) -> sp.csr_matrix:
-        return self.hasher.counts(texts)
+        return self.featurizer.counts(texts)
 
     def _idf(self) -> np.ndarray:
         return idf_from_counts(self.df, self.n_docs)
@@ -100,13 +116,15 @@ class OnlineSoftClassifier:
     def predict_proba_counts(self, counts: sp.csr_matrix) -> np.ndarray:
         if not self.fitted:
             raise RuntimeError("the online model has not learned anything yet")
-        return self.clf.predict_proba_features(tfidf(counts, self._idf()))
+        return self.clf.predict_proba_features(self.featurizer.weight(counts, self._idf()))
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         return self.predict_proba_counts(self.counts(texts))
 
     def _targets(self, probs: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         targets = np.asarray(probs, dtype=float).copy()
+        if self.spec.targets == "hard" and len(targets):
+            targets = np.eye(self.n_classes)[targets.argmax(axis=1)]
         weights = np.ones(len(targets))
         has_gold = gold >= 0
         if has_gold.any():
@@ -116,7 +134,7 @@ class OnlineSoftClassifier:
 
     def _step(self, counts: sp.csr_matrix, targets: np.ndarray, weights: np.ndarray) -> None:
         """One SGD pass; a row of weight ``w`` is repeated ``round(w)`` times (gold rows)."""
-        X = tfidf(counts, self._idf())
+        X = self.featurizer.weight(counts, self._idf())
         if (weights != 1).any():
             idx = np.repeat(np.arange(len(targets)), np.maximum(1, np.round(weights).astype(int)))
             X, targets = X[idx], targets[idx]
@@ -168,6 +186,10 @@ class OnlineSoftClassifier:
         self.buf_L = np.vstack([self.buf_L, np.asarray(L, dtype=self.buf_L.dtype)])
         self.buf_gold = np.concatenate([self.buf_gold, gold])
         extra = self.buf_counts.shape[0] - self.replay_size
+        nnz = np.diff(self.buf_counts.indptr)
+        over = int(nnz.sum()) - self.replay_max_nnz
+        if over > 0:  # drop the oldest rows until the buffer fits its nonzero budget
+            extra = max(extra, int(np.searchsorted(np.cumsum(nnz), over, side="left")) + 1)
         if extra > 0:
             self.buf_counts = self.buf_counts[extra:]
             self.buf_L = self.buf_L[extra:]
@@ -203,6 +225,8 @@ def online_model_arrays(model: OnlineSoftClassifier) -> dict[str, np.ndarray]:
             dtype=np.int64,
         ),
         "floats": np.array([model.alpha, model.min_prob, model.gold_weight], dtype=np.float64),
+        "spec": np.array([model.spec.features, model.spec.targets, model.encoder_path or ""]),
+        "limits": np.array([model.replay_max_nnz], dtype=np.int64),
         "df": model.df,
         "buf_data": c.data.astype(np.float32),
         "buf_indices": c.indices.astype(np.int32),
@@ -212,11 +236,33 @@ def online_model_arrays(model: OnlineSoftClassifier) -> dict[str, np.ndarray]:
     }
 
 
-def online_model_from_arrays(a: dict[str, np.ndarray], clf: StreamingSoftClassifier) -> OnlineSoftClassifier:
+def online_model_from_arrays(
+    a: dict[str, np.ndarray], clf: StreamingSoftClassifier, encoder_path: str | None = None
+) -> OnlineSoftClassifier:
+    """The model :func:`online_model_arrays` stored (checkpoints from before the spec: word, soft).
+    An encoder model restores with ``encoder_path`` (default: the stored one); where no encoder can
+    be used it comes back as a fresh default model (the next champion check picks the spec again)."""
     (k, m, nf, replay_size, replay_passes, replay_batch, seed, n_docs, updates, pages, gold) = (
         int(v) for v in a["params"]
     )
     alpha, min_prob, gold_weight = (float(v) for v in a["floats"])
+    features, targets, stored_path = (str(v) for v in a["spec"]) if "spec" in a else ("word", "soft", "")
+    spec = OnlineSpec(features, targets)
+    max_nnz = int(a["limits"][0]) if "limits" in a else 2_000_000
+    if spec.features == "encoder":
+        encoder_path = encoder_path or stored_path or None
+        from beambell_assets.training.encoder import encoder_available, resolve_encoder_path
+
+        try:
+            encoder_path = resolve_encoder_path(encoder_path)
+        except FileNotFoundError as exc:
+            log.warning("the online model's encoder is gone (%s)", exc)
+            encoder_path = None
+        if not encoder_available(encoder_path):
+            log.warning("no encoder to restore the online model with: starting a default one")
+            encoder_path = None
+        if encoder_path is None:
+            return OnlineSoftClassifier(k, m, n_features=nf, alpha=alpha, seed=seed)
     model = OnlineSoftClassifier(
         k,
         m,
@@ -228,12 +274,17 @@ def online_model_from_arrays(a: dict[str, np.ndarray], clf: StreamingSoftClassif
         replay_batch=replay_batch,
         gold_weight=gold_weight,
         seed=seed,
+        spec=spec,
+        encoder_path=encoder_path,
+        replay_max_nnz=max_nnz,
     )
     model.df = np.asarray(a["df"], dtype=np.int64)
     model.n_docs, model.updates, model.pages_learned, model.gold_learned = n_docs, updates, pages, gold
     model.clf = clf
     n_buf = len(a["buf_indptr"]) - 1
-    model.buf_counts = sp.csr_matrix((a["buf_data"], a["buf_indices"], a["buf_indptr"]), shape=(n_buf, nf))
+    model.buf_counts = sp.csr_matrix(
+        (a["buf_data"], a["buf_indices"], a["buf_indptr"]), shape=(n_buf, model.width)
+    )
     model.buf_L = np.asarray(a["buf_L"], dtype=model.buf_L.dtype)
     model.buf_gold = np.asarray(a["buf_gold"], dtype=np.int64)
     model._rng = np.random.default_rng([seed, updates])  # a fresh, reproducible stream after a restore

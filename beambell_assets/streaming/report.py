@@ -78,8 +78,11 @@ def learned_state(wh: Warehouse, store: ArtifactStore, task: Task) -> dict[str, 
     learner = load_checkpoint(store, ref, StreamLearner(task))
     lm = learner.label_model
     weights = pd.DataFrame(
-        {"lf": learner.lf_names, "weight": lm.lf_weights if len(lm.lf_weights) else np.nan,
-         "coverage": learner.stats.lf_coverage()}
+        {
+            "lf": learner.lf_names,
+            "weight": lm.lf_weights if len(lm.lf_weights) else np.nan,
+            "coverage": learner.stats.lf_coverage(),
+        }
     ).sort_values("weight", ascending=False, na_position="last")
     out: dict[str, Any] = {
         "checkpoint": ref.version,
@@ -113,6 +116,13 @@ def compare_on_gold(wh: Warehouse, task: Task, learner: StreamLearner) -> pd.Dat
         if not texts:
             continue
         res = evaluate(y, np.asarray(predict(texts)).argmax(axis=1), list(task.label_names))
-        rows.append({"model": name, "version": version, "n_gold": len(y), "accuracy": res["accuracy"],
-                     "macro_f1": res["macro_f1"]})
+        rows.append(
+            {
+                "model": name,
+                "version": version,
+                "n_gold": len(y),
+                "accuracy": res["accuracy"],
+                "macro_f1": res["macro_f1"],
+            }
+        )
     return pd.DataFrame(rows, columns=["model", "version", "n_gold", "accuracy", "macro_f1"])

