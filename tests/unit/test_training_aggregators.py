@@ -240,7 +240,7 @@ def test_with_gold_the_weighted_vote_stays_unless_its_lead_is_significant() -> N
 
 
 def test_gold_cv_scores_report_the_paired_lead_over_the_weighted_vote() -> None:
-    L, y, gold = correlated_trap(seed=3)
+    L, _, gold = correlated_trap(seed=3)
     cv = gold_cv_scores(L, 3, gold, ["majority_vote", "weighted_vote"]).set_index("aggregator")
     assert cv.loc["weighted_vote", "lead"] == 0.0
     assert cv.loc["majority_vote", "lead"] == pytest.approx(
