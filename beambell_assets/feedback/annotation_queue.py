@@ -25,6 +25,14 @@ plain score order); a page whose cosine to a picked page exceeds ``max_similarit
 near-duplicate and skipped, and at most ``max_per_class`` share of the budget goes to one
 predicted class (so the queue does not fill up with, say, every uncertain "News" page). Each pick
 keeps its component scores and a reason text.
+
+**Cold start.** Uncertainty is only worth following once the models have seen a few labels of every
+class: before that the classifier and the label model are unsure everywhere, their uncertainty
+points at odd pages, and labels spent there teach little about the corpus (worse, the stateful
+LFs learned from them generalise badly). So while the task has fewer than ``cold_start_per_class``
+gold labels per class, the queue picks *representative* pages instead: every page scores the same,
+so the pick is information density times coverage — a density-weighted k-center walk over the TF-IDF
+space (each next page typical of many pages and far from those already picked or labelled).
 """
 
 from __future__ import annotations
@@ -71,6 +79,8 @@ class QueueWeights:
     diversity: float = 1.5
     #: information density: the score is multiplied by (typicality / max typicality) ** this (0 = off)
     density: float = 1.0
+    #: representative picks (density x coverage) until the task has this many gold labels per class
+    cold_start_per_class: float = 2.0
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
@@ -128,6 +138,14 @@ def _reason(row: pd.Series, weights: QueueWeights) -> str:
     parts.append((weights.lm_entropy * row["lm_entropy"], f"label model entropy {row['lm_entropy']:.2f}"))
     parts.sort(key=lambda p: -p[0])
     return "; ".join(text for w, text in parts if w > 0.05) or "lowest-confidence remaining page"
+
+
+COLD_START_REASON = "cold start: a representative page (typical of many, unlike those labelled)"
+
+
+def cold_start_labels(k: int, weights: QueueWeights = QueueWeights()) -> int:
+    """Gold labels the task needs before the queue follows uncertainty instead of representativeness."""
+    return math.ceil(weights.cold_start_per_class * k)
 
 
 def score_pages(
@@ -288,9 +306,15 @@ def build_queue(
     weights: QueueWeights = QueueWeights(),
     max_similarity: float = 0.9,
     max_per_class: float = 0.5,
+    n_labelled: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The queue for one partition: ``QUEUE_COLUMNS`` plus ``text``, best first; and skip counts."""
+    """The queue for one partition: ``QUEUE_COLUMNS`` plus ``text``, best first; and skip counts.
+
+    ``n_labelled``: the task's gold labels so far (default: ``len(gold_page_ids)``); below
+    :func:`cold_start_labels` the picks are representative rather than uncertain (module docstring).
+    """
     k = len(label_names)
+    cold = (len(gold_page_ids) if n_labelled is None else n_labelled) < cold_start_labels(k, weights)
     scored = score_pages(
         features["page_id"].astype(str).tolist(),
         L,
@@ -299,6 +323,8 @@ def build_queue(
         lm_proba=lm_proba,
         weights=weights,
     )
+    if cold:
+        scored["score"] = 1.0  # no uncertainty trusted yet: density x coverage decides
     scored["url"] = features["url"].astype(str).to_numpy()
     scored["text"] = features[text_field].fillna("").astype(str).to_numpy()
     if classifier_proba is not None and len(classifier_proba):
@@ -322,8 +348,11 @@ def build_queue(
         max_similarity=max_similarity,
         max_per_class=max_per_class,
         exclude=gold_page_ids,
-        diversity=weights.diversity,
-        density=weights.density,
+        diversity=max(weights.diversity, 1.0) if cold else weights.diversity,
+        density=max(weights.density, 1.0) if cold else weights.density,
     )
-    picks["reason"] = [_reason(r, weights) for _, r in picks.iterrows()] if len(picks) else []
+    if cold:
+        picks["reason"] = COLD_START_REASON
+    else:
+        picks["reason"] = [_reason(r, weights) for _, r in picks.iterrows()] if len(picks) else []
     return picks[[*QUEUE_COLUMNS, "text"]], skipped

@@ -11,6 +11,15 @@ labels refits these LFs, and the next ``lf_votes`` uses the new version. Two LFs
   Laplace smoothing; votes when the best class beats the runner-up by ``min_margin_per_token`` nats
   per known token, on pages with at least ``min_tokens`` known tokens.
 
+**Validated before they vote.** A model learned from a handful of gold pages (25 pages over 16
+classes, often picked by an active-learning queue for being *unusual*) can be confidently wrong on
+most of the corpus, and an aggregator without enough gold to weigh it (majority vote) trusts it
+like any hand-written LF. So ``fit_state`` also cross-validates each stateful LF on the gold itself
+(``validation_folds`` folds: learned on the other folds, applied to the held-out gold pages) and
+keeps the out-of-fold counts (fired, correct); an LF votes only when the one-sided Wilson lower
+bound (``validation_z``) of its out-of-fold precision reaches ``min_validated_precision`` — a vote
+that is more often right than wrong, with evidence. It starts voting once the gold shows it works.
+
 The state is plain JSON (term lists, a vocabulary and a log-probability table): versioned by a hash
 of its content, diffable, and loaded without unpickling anything. Only gold pages on the
 *training* side of the gold split (``training/splits.py::gold_roles``) are learned from, so the
@@ -51,6 +60,9 @@ class StatefulLFParams:
     min_tokens: int = 4
     min_gold: int = 10  # training-side gold pages needed before any state is learned
     min_classes: int = 2
+    validation_folds: int = 5  # out-of-fold check of each LF on the gold (0: trust it unchecked)
+    min_validated_precision: float = 0.5  # Wilson lower bound of out-of-fold precision to vote
+    validation_z: float = 1.645  # one-sided 95 %
 
 
 @dataclass
@@ -67,11 +79,24 @@ class StatefulLFState:
     nb_vocab: list[str] = field(default_factory=list)
     nb_log_prob: list[list[float]] = field(default_factory=list)  # (classes, vocab)
     params: dict[str, Any] = field(default_factory=dict)
+    #: LF name -> [fired, correct] on held-out gold (out-of-fold); absent: not validated (yet)
+    validation: dict[str, list[int]] = field(default_factory=dict)
     format: int = STATE_FORMAT
 
     @property
     def fitted(self) -> bool:
         return bool(self.keywords) or bool(self.nb_classes)
+
+    def validated(self, lf_name: str) -> bool:
+        """Whether ``lf_name`` earned its vote: the Wilson lower bound of its out-of-fold precision on
+        the gold reaches ``min_validated_precision`` (always, when validation is switched off)."""
+        p = self.params
+        if int(p.get("validation_folds", StatefulLFParams.validation_folds)) <= 0:
+            return True
+        fired, correct = self.validation.get(lf_name, (0, 0))
+        z = float(p.get("validation_z", StatefulLFParams.validation_z))
+        bar = float(p.get("min_validated_precision", StatefulLFParams.min_validated_precision))
+        return wilson_lower_bound(correct, fired, z) >= bar
 
     def content(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +125,17 @@ class StatefulLFState:
         return cls(task=task, label_names=list(label_names), text_fields=list(text_fields))
 
 
+def wilson_lower_bound(successes: int, trials: int, z: float) -> float:
+    """Lower end of the Wilson score interval for a proportion (0 with no trials)."""
+    if trials <= 0:
+        return 0.0
+    phat = successes / trials
+    denom = 1 + z * z / trials
+    centre = phat + z * z / (2 * trials)
+    half = z * np.sqrt(phat * (1 - phat) / trials + z * z / (4 * trials * trials))
+    return float((centre - half) / denom)
+
+
 def fit_state(
     texts: Sequence[str],
     labels: Sequence[int],
@@ -109,7 +145,60 @@ def fit_state(
     text_fields: Sequence[str] = ("text",),
     params: StatefulLFParams = StatefulLFParams(),
 ) -> StatefulLFState:
-    """Learn the state from gold pages (``labels`` are class indices)."""
+    """Learn the state from gold pages (``labels`` are class indices), and validate each LF on
+    them out of fold (``params.validation_folds``)."""
+    state = _fit_state(
+        texts, labels, task=task, label_names=label_names, text_fields=text_fields, params=params
+    )
+    if state.fitted and params.validation_folds > 0:
+        state.validation = _out_of_fold_counts(texts, labels, state, params)
+    return state
+
+
+def _out_of_fold_counts(
+    texts: Sequence[str], labels: Sequence[int], state: StatefulLFState, params: StatefulLFParams
+) -> dict[str, list[int]]:
+    """[fired, correct] of each stateful LF on gold pages it was not learned from (k folds,
+    deterministic: pages dealt round-robin within each class, so every fold sees every class)."""
+    y = np.asarray(labels, dtype=np.int64)
+    folds = max(2, min(params.validation_folds, len(y)))
+    fold_of = np.zeros(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        fold_of[rows] = np.arange(len(rows)) % folds
+    text_arr = np.asarray(list(texts), dtype=object)
+    counts = {name: [0, 0] for name in STATEFUL_LF_NAMES}
+    for f in range(folds):
+        held = fold_of == f
+        if not held.any() or held.all():
+            continue
+        inner = _fit_state(
+            text_arr[~held].tolist(),
+            y[~held].tolist(),
+            task=state.task,
+            label_names=state.label_names,
+            text_fields=state.text_fields,
+            params=params,
+        )
+        if not inner.fitted:
+            continue
+        for lf in (GoldKeywordLF(inner, validate=False), GoldNaiveBayesLF(inner, validate=False)):
+            votes = lf.votes_for_texts(text_arr[held].tolist())
+            fired = votes != ABSTAIN
+            counts[lf.name][0] += int(fired.sum())
+            counts[lf.name][1] += int((votes[fired] == y[held][fired]).sum())
+    return counts
+
+
+def _fit_state(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    task: str,
+    label_names: Sequence[str],
+    text_fields: Sequence[str],
+    params: StatefulLFParams,
+) -> StatefulLFState:
     k = len(label_names)
     y = np.asarray(labels, dtype=np.int64)
     state = StatefulLFState.empty(task, label_names, text_fields)
@@ -150,11 +239,12 @@ class GoldKeywordLF(ModelLF):
 
     kind = "gold_keywords"
 
-    def __init__(self, state: StatefulLFState, min_hits: int | None = None) -> None:
+    def __init__(self, state: StatefulLFState, min_hits: int | None = None, *, validate: bool = True) -> None:
         self.state_version = state.version
         self.min_hits = int(min_hits or state.params.get("min_hits", StatefulLFParams.min_hits))
         self.term_classes: dict[str, list[int]] = {}
-        for c, terms in state.keywords.items():
+        keywords = state.keywords if not validate or state.validated(KEYWORDS_LF) else {}
+        for c, terms in keywords.items():
             for term in terms:
                 self.term_classes.setdefault(term, []).append(int(c))
         super().__init__(KEYWORDS_LF, labels=range(len(state.label_names)), fields=state.text_fields)
@@ -182,9 +272,10 @@ class GoldNaiveBayesLF(ModelLF):
 
     kind = "gold_naive_bayes"
 
-    def __init__(self, state: StatefulLFState) -> None:
+    def __init__(self, state: StatefulLFState, *, validate: bool = True) -> None:
         self.state_version = state.version
         p = state.params
+        voting = not validate or state.validated(NAIVE_BAYES_LF)
         default_margin = StatefulLFParams.min_margin_per_token
         self.min_margin_per_token = float(p.get("min_margin_per_token", default_margin))
         self.min_tokens = int(p.get("min_tokens", StatefulLFParams.min_tokens))
@@ -193,7 +284,7 @@ class GoldNaiveBayesLF(ModelLF):
         self.log_prob = log_prob.reshape(len(self.classes), -1) if log_prob.size else np.zeros((0, 0))
         self.vectorizer = (
             CountVectorizer(analyzer=analyze, binary=True, vocabulary=state.nb_vocab)
-            if state.nb_vocab
+            if state.nb_vocab and voting
             else None
         )
         super().__init__(NAIVE_BAYES_LF, labels=range(len(state.label_names)), fields=state.text_fields)
@@ -212,7 +303,8 @@ class GoldNaiveBayesLF(ModelLF):
 
 
 def build_stateful_lfs(state: StatefulLFState) -> list[ModelLF]:
-    """The stateful LFs for a state (abstaining everywhere when it learned nothing yet)."""
+    """The stateful LFs for a state (each abstains everywhere until it learned something *and* its
+    out-of-fold precision on the gold validated it)."""
     return [GoldKeywordLF(state), GoldNaiveBayesLF(state)]
 
 

@@ -22,13 +22,15 @@ the gold rows' empirical ones, ``mu_u(y) <- (s mu_u(y) + #gold(u fired, Y=y)) / 
 **Choice** (:func:`choose_aggregator`):
 
 * with at least ``min_gold`` training-side gold labels: ``folds``-fold cross-fitting on the gold
-  rows — each fold's gold is predicted by fits anchored on the *other* folds' gold — and the best
-  accuracy wins (ties: the lower Brier score, then the earlier, simpler aggregator) — but the
-  gold-weighted vote stays unless another beats it by ``gold_margin`` (2 points). It is majority
-  vote moved only as far as the gold supports (an L2 pull toward equal weights), so it is the
-  safe use of gold; with ~100 gold labels the cross-fitted accuracies of the others differ from
-  it by 1-3 gold rows, which is noise (on the dev websites, an anchored triplet fit that led by
-  1-3 rows was 1 point *worse* on the other rows);
+  rows — each fold's gold is predicted by fits anchored on the *other* folds' gold. The
+  gold-weighted vote is the default: it is majority vote moved only as far as the gold supports
+  (an L2 pull toward equal weights), so it is the safe use of gold. Another aggregator replaces it
+  only when its cross-fitted lead is *statistically* clear: a one-sided paired test on the per-row
+  correctness differences (``lead / SE(lead) > z``, ``z`` the normal quantile at ``gold_alpha``
+  Bonferroni-divided by the number of challengers), so the bar scales with the gold: with ~100 gold
+  rows a lead of 2-3 rows is noise (on the dev websites an anchored Snorkel or triplet fit that led
+  by 2-3 gold rows was worse on the other rows), with thousands it is not. Among clear winners the
+  best accuracy wins (ties: the lower Brier score, then the earlier, simpler aggregator);
 * otherwise, gold-free: **held-out LF agreement**. The LFs are dealt into ``folds`` groups; each
   group in turn is hidden, every aggregator is fitted on the remaining LFs, and its predictions are
   scored against the hidden LFs' votes where both exist. Hidden LFs act as noisy, independent
@@ -55,6 +57,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import logsumexp
+from scipy.stats import norm
 
 from beambell_assets.streaming.label_models import StreamLabelModel, fit_triplet
 from beambell_assets.streaming.statistics import VoteStatistics, majority_vote_probs, vote_indicators
@@ -64,9 +67,10 @@ from beambell_assets.training.label_model import ABSTAIN, LabelModelFit, _hard, 
 MIN_GOLD_FOR_SELECTION = 40
 #: Pseudo-rows per class the learned ``mu`` counts for when gold anchors it.
 ANCHOR_STRENGTH = 10.0
-#: With gold, the aggregator kept unless another beats it by ``GOLD_MARGIN`` cross-fitted accuracy.
+#: With gold, the aggregator kept unless another's cross-fitted lead over it is significant at
+#: ``GOLD_ALPHA`` (one-sided paired test, Bonferroni over the challengers).
 DEFAULT_WITH_GOLD = "weighted_vote"
-GOLD_MARGIN = 0.02
+GOLD_ALPHA = 0.05
 #: Rows the candidates are scored on at most (scoring refits each several times).
 MAX_ROWS_FOR_CHOICE = 20_000
 #: Gold-free choice: how much better than majority vote (held-out LF agreement) an aggregator must be.
@@ -519,10 +523,11 @@ def gold_cv_scores(
     folds: int = 5,
 ) -> pd.DataFrame:
     """Accuracy (and Brier score, the tie-breaker) on each gold row of fits anchored on the other
-    folds' gold: no row scores a fit it anchored."""
+    folds' gold: no row scores a fit it anchored. ``lead`` and ``lead_se`` are each aggregator's
+    paired accuracy lead over ``DEFAULT_WITH_GOLD`` (when it is a candidate) and its standard error."""
     rows = np.flatnonzero(gold != ABSTAIN)
     fold_of = np.random.default_rng(seed).permutation(len(rows)) % max(2, min(folds, len(rows)))
-    correct = {name: 0 for name in names}
+    hit = {name: np.zeros(len(rows)) for name in names}
     brier = {name: 0.0 for name in names}
     for f in np.unique(fold_of):
         held = rows[fold_of == f]
@@ -531,16 +536,25 @@ def gold_cv_scores(
         onehot = np.eye(k)[gold[held]]
         for name in names:
             fit = _fit(name, L, k, train_gold, prior, seed)
-            correct[name] += int((fit.preds[held] == gold[held]).sum())
+            hit[name][fold_of == f] = fit.preds[held] == gold[held]
             brier[name] += float(((fit.probs[held] - onehot) ** 2).sum())
+    base = hit.get(DEFAULT_WITH_GOLD)
+    diffs = {nm: (hit[nm] - base if base is not None else np.full(len(rows), np.nan)) for nm in names}
     return pd.DataFrame(
         {
             "aggregator": list(names),
-            "score": [correct[nm] / len(rows) for nm in names],
+            "score": [hit[nm].mean() for nm in names],
             "brier": [brier[nm] / len(rows) for nm in names],
             "n_scored": len(rows),
+            "lead": [diffs[nm].mean() for nm in names],
+            "lead_se": [_paired_se(diffs[nm]) for nm in names],
         }
     )
+
+
+def _paired_se(diff: np.ndarray) -> float:
+    """Standard error of the mean of paired differences (0 when there are fewer than two)."""
+    return float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
 
 
 def heldout_lf_agreement(
@@ -604,7 +618,7 @@ def choose_aggregator(
     min_gold: int = MIN_GOLD_FOR_SELECTION,
     folds: int = 5,
     margin: float = GOLD_FREE_MARGIN,
-    gold_margin: float = GOLD_MARGIN,
+    gold_alpha: float = GOLD_ALPHA,
     max_rows: int = MAX_ROWS_FOR_CHOICE,
 ) -> AggregatorChoice:
     """Score the candidates (by gold when there are ``min_gold`` gold rows, else gold-free) and refit
@@ -627,7 +641,7 @@ def choose_aggregator(
         chosen, criterion = names[0], "only_candidate"
     elif gold_s is not None and n_gold >= min_gold:
         scores = gold_cv_scores(L_s, k, gold_s, names, prior=prior, seed=seed, folds=folds)
-        chosen, criterion = _gold_pick(scores, gold_margin), "gold_cv_accuracy"
+        chosen, criterion = _gold_pick(scores, gold_alpha), "gold_cv_accuracy"
     else:
         scores = heldout_lf_agreement(L_s, k, names, prior=prior, seed=seed, folds=folds)
         chosen, criterion = _gold_free_pick(scores, margin), "heldout_lf_agreement"
@@ -647,17 +661,21 @@ def _sample_rows(L: np.ndarray, gold: np.ndarray | None, max_rows: int, seed: in
     return np.sort(np.concatenate([np.flatnonzero(is_gold), picked]))
 
 
-def _gold_pick(scores: pd.DataFrame, margin: float) -> str:
-    """The gold-weighted vote unless another aggregator beats its cross-fitted accuracy by ``margin``;
-    then the best (ties: lower Brier score, then the earlier aggregator)."""
+def _gold_pick(scores: pd.DataFrame, alpha: float = GOLD_ALPHA) -> str:
+    """The gold-weighted vote unless another aggregator's paired cross-fitted lead over it is
+    significant (``lead > z * lead_se``, one-sided, Bonferroni over the challengers); then the
+    best of those (ties: lower Brier score, then the earlier aggregator). Without the default among
+    the candidates: the best cross-fitted accuracy."""
     ranked = scores.assign(order=range(len(scores))).sort_values(
         ["score", "brier", "order"], ascending=[False, True, True]
     )
-    best = ranked.iloc[0]
-    default = scores[scores["aggregator"] == DEFAULT_WITH_GOLD]
-    if len(default) and float(best["score"]) < float(default["score"].iloc[0]) + margin:
-        return DEFAULT_WITH_GOLD
-    return str(best["aggregator"])
+    if not (scores["aggregator"] == DEFAULT_WITH_GOLD).any():
+        return str(ranked.iloc[0]["aggregator"])
+    challengers = max(1, len(scores) - 1)
+    z = float(norm.ppf(1.0 - alpha / challengers))
+    lead, se = ranked["lead"].to_numpy(dtype=float), ranked["lead_se"].to_numpy(dtype=float)
+    clear = (ranked["aggregator"] != DEFAULT_WITH_GOLD).to_numpy() & (lead > 0) & (lead > z * se)
+    return str(ranked[clear].iloc[0]["aggregator"]) if clear.any() else DEFAULT_WITH_GOLD
 
 
 def _gold_free_pick(scores: pd.DataFrame, margin: float) -> str:

@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 
 from beambell_assets.feedback.annotation_queue import (
+    COLD_START_REASON,
     QUEUE_COLUMNS,
     QueueWeights,
     build_queue,
     classifier_signals,
+    cold_start_labels,
     lf_signals,
     score_pages,
     select_diverse,
@@ -73,6 +75,7 @@ def test_queue_ranks_uncertain_first_skips_gold_and_near_duplicates() -> None:
         model_version="m1",
         gold_page_ids={"p4"},
         weights=QueueWeights(diversity=0.0, density=0.0),  # plain score order
+        n_labelled=100,  # past the cold start: uncertainty decides
     )
     assert list(picks.columns) == [*QUEUE_COLUMNS, "text"]
     assert set(picks["page_id"][:2]) == {"p1", "p3"} and picks["page_id"].iat[2] == "p0"
@@ -95,7 +98,9 @@ def test_class_cap_spreads_predicted_classes_and_fills_budget_when_needed() -> N
 
 
 def test_without_champion_lf_signals_alone() -> None:
-    picks, _ = build_queue(_features(["a b c d", "e f g h"]), np.array([[0, 1], [0, 0]]), LABELS, budget=5)
+    picks, _ = build_queue(
+        _features(["a b c d", "e f g h"]), np.array([[0, 1], [0, 0]]), LABELS, budget=5, n_labelled=100
+    )
     assert picks["page_id"].tolist() == ["p0", "p1"]
     assert picks["model_version"].isna().all() and picks["classifier_margin"].isna().all()
 
@@ -144,3 +149,32 @@ def test_density_prefers_a_typical_uncertain_page_to_an_outlier() -> None:
     dense, _ = select_diverse(scored, texts, [None] * 4, budget=1, density=1.0)
     assert plain["page_id"].tolist() == ["p0"]
     assert dense["page_id"].tolist() == ["p1"]
+
+
+def test_cold_start_picks_representative_pages_not_uncertain_outliers() -> None:
+    # Three topics of 6 near-identical pages each, plus 3 uncertain outliers (odd one-off texts).
+    topics = [
+        "football match league goal striker coach",
+        "pasta recipe oven kitchen garlic dinner",
+        "hotel flight beach resort airport booking",
+    ]
+    texts = [f"{t} page{i}" for t in topics for i in range(6)]
+    texts += ["zzz qqq xxx", "lorem ipsum dolor", "foo bar baz"]
+    n = len(texts)
+    L = np.repeat(np.arange(3), 6).tolist() + [-1] * 3  # the outliers: no LF covers them
+    L = np.asarray(L).reshape(n, 1)
+    proba = np.full((n, 3), 0.01)
+    proba[np.arange(18), L[:18, 0]] = 0.98
+    proba[-3:] = 0.33 + 0.01 * np.eye(3)  # and the classifier is torn on them
+    kwargs = dict(budget=3, classifier_proba=proba, gold_page_ids=frozenset())
+    warm, _ = build_queue(_features(texts), L, LABELS, n_labelled=100, **kwargs)
+    assert set(warm["page_id"]) == {f"p{i}" for i in range(n - 3, n)}  # uncertainty: the outliers
+    assert cold_start_labels(len(LABELS)) == 6
+    cold, _ = build_queue(_features(texts), L, LABELS, n_labelled=0, **kwargs)
+    topic_of = {f"p{i}": i // 6 for i in range(18)}
+    assert {topic_of.get(p) for p in cold["page_id"]} == {0, 1, 2}  # one typical page per topic
+    assert (cold["reason"] == COLD_START_REASON).all()
+    # n_labelled defaults to the gold pages given: 6 gold pages end the cold start for 3 classes
+    gold = frozenset(f"p{i}" for i in (0, 1, 6, 7, 12, 13))
+    after, _ = build_queue(_features(texts), L, LABELS, **{**kwargs, "gold_page_ids": gold})
+    assert (after["reason"] != COLD_START_REASON).all()

@@ -11,6 +11,7 @@ from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.lf_types import KeywordLF
 from beambell_assets.labeling.stateful import (
     STATEFUL_LF_NAMES,
+    StatefulLFParams,
     StatefulLFState,
     build_stateful_lfs,
     fit_state,
@@ -114,3 +115,36 @@ def test_gold_roles_and_split_keep_eval_and_overrides_disjoint() -> None:
     assert not (held & override).any()
     assert override.sum() == (roles == "train").sum() and held.sum() == (roles == "eval").sum()
     assert gold_roles(gold, GoldPolicy(training_sources=("label_studio", "csv"))).eq("train").sum() > 150
+
+
+def test_lfs_vote_only_once_out_of_fold_validation_on_the_gold_supports_them() -> None:
+    texts, labels = _corpus(60)
+    good = fit_state(texts, labels, task="t", label_names=LABELS)
+    # out-of-fold: every counted vote was made by an LF not learned from that page
+    for name in STATEFUL_LF_NAMES:
+        fired, correct = good.validation[name]
+        assert fired > 0 and correct / fired > 0.9 and good.validated(name)
+    # the same pages with shuffled labels: the LFs learn something, but it does not hold out of fold
+    shuffled = list(np.random.default_rng(5).permutation(labels))
+    noisy = fit_state(texts, shuffled, task="t", label_names=LABELS)
+    assert noisy.fitted
+    assert not any(noisy.validated(name) for name in STATEFUL_LF_NAMES)
+    frame = pd.DataFrame({"text": texts})
+    for lf in build_stateful_lfs(noisy):
+        assert (lf.column_votes(frame) == -1).all()  # unvalidated: abstains everywhere
+    # switching validation off trusts the fitted LFs unchecked
+    trusting = fit_state(
+        texts, shuffled, task="t", label_names=LABELS, params=StatefulLFParams(validation_folds=0)
+    )
+    assert all(trusting.validated(name) for name in STATEFUL_LF_NAMES)
+    assert any((lf.column_votes(frame) != -1).any() for lf in build_stateful_lfs(trusting))
+    # the counts survive the JSON round trip with the state
+    assert StatefulLFState.from_json(json.loads(json.dumps(noisy.to_json()))).validation == noisy.validation
+
+
+def test_wilson_lower_bound_needs_evidence() -> None:
+    from beambell_assets.labeling.stateful import wilson_lower_bound
+
+    assert wilson_lower_bound(0, 0, 1.645) == 0.0
+    assert wilson_lower_bound(2, 2, 1.645) < 0.5 < wilson_lower_bound(30, 30, 1.645)
+    assert wilson_lower_bound(60, 100, 1.645) < 0.6

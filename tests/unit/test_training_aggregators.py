@@ -208,14 +208,42 @@ def test_classes_nobody_votes_get_no_probability_from_dawid_skene() -> None:
     assert np.all(agg.probs[covered][:, 3:] == 0)
 
 
-def test_with_gold_the_weighted_vote_stays_unless_clearly_beaten() -> None:
+def test_with_gold_the_weighted_vote_stays_unless_its_lead_is_significant() -> None:
     import pandas as pd
 
     from beambell_assets.training.aggregators import _gold_pick
 
-    def scores(**acc: float) -> pd.DataFrame:
-        return pd.DataFrame({"aggregator": list(acc), "score": list(acc.values()), "brier": 0.1})
+    def scores(n: int, **wins: tuple[int, int]) -> pd.DataFrame:
+        """Cross-fitted per-row results on ``n`` gold rows: (rows won, rows lost) vs the weighted vote."""
+        rows = []
+        for name, (won, lost) in {"weighted_vote": (0, 0), **wins}.items():
+            d = np.r_[np.ones(won), -np.ones(lost), np.zeros(n - won - lost)]
+            se = d.std(ddof=1) / np.sqrt(n)
+            rows.append(
+                {"aggregator": name, "score": 0.9 + d.mean(), "brier": 0.1, "lead": d.mean(), "lead_se": se}
+            )
+        return pd.DataFrame(rows)
 
-    assert _gold_pick(scores(majority_vote=0.9, weighted_vote=0.9, triplet=0.91), 0.02) == "weighted_vote"
-    assert _gold_pick(scores(majority_vote=0.9, weighted_vote=0.9, triplet=0.93), 0.02) == "triplet"
-    assert _gold_pick(scores(majority_vote=0.92, dawid_skene=0.9), 0.02) == "majority_vote"  # no default
+    # 3 rows won, 1 lost out of 100: a 2-point lead, but within noise -> keep the weighted vote
+    assert _gold_pick(scores(100, triplet=(3, 1))) == "weighted_vote"
+    # the same 2-point lead on 10,000 rows (300 won, 100 lost) is significant
+    assert _gold_pick(scores(10_000, triplet=(300, 100))) == "triplet"
+    # the best clear winner wins
+    assert _gold_pick(scores(10_000, triplet=(300, 100), dawid_skene=(500, 100))) == "dawid_skene"
+    # a larger lead needs more evidence when there are more challengers (Bonferroni)
+    one = scores(400, triplet=(9, 2))
+    many = scores(400, triplet=(9, 2), snorkel=(0, 5), dawid_skene=(0, 5), majority_vote=(0, 9))
+    assert _gold_pick(one) == "triplet" and _gold_pick(many) == "weighted_vote"
+    # without the default among the candidates: the best cross-fitted accuracy
+    no_default = scores(100, triplet=(1, 0)).iloc[1:]
+    assert _gold_pick(no_default) == "triplet"
+
+
+def test_gold_cv_scores_report_the_paired_lead_over_the_weighted_vote() -> None:
+    L, _, gold = correlated_trap(seed=3)
+    cv = gold_cv_scores(L, 3, gold, ["majority_vote", "weighted_vote"]).set_index("aggregator")
+    assert cv.loc["weighted_vote", "lead"] == 0.0
+    assert cv.loc["majority_vote", "lead"] == pytest.approx(
+        cv.loc["majority_vote", "score"] - cv.loc["weighted_vote", "score"]
+    )
+    assert cv.loc["majority_vote", "lead_se"] > 0
