@@ -291,3 +291,39 @@ def load_settings(home: str | os.PathLike[str] | None = None) -> Settings:
         compute=ComputeSettings.from_env(),
         executor=ExecutorSettings.from_env(),
     )
+
+
+# -- process-level switches: read here too, so no other module touches the environment ----------
+
+#: The prediction service's token variable (``beambell serve``).
+API_TOKEN_ENV = "BEAMBELL_API_TOKEN"
+#: Test-only: see ``storage.warehouse._test_pause``.
+TEST_PAUSE_ENV = "BEAMBELL_TEST_PAUSE_FILE"
+
+
+def api_token() -> str:
+    """``$BEAMBELL_API_TOKEN`` ("" when unset): the service refuses to start without one."""
+    return os.environ.get(API_TOKEN_ENV, "")
+
+
+def sql_dir_override() -> Path | None:
+    """``$BEAMBELL_SQL_DIR``: the warehouse migrations folder when not the project's ``sql/migrations``."""
+    raw = os.environ.get("BEAMBELL_SQL_DIR")
+    return Path(raw) if raw else None
+
+
+def test_pause_file() -> str | None:
+    """``$BEAMBELL_TEST_PAUSE_FILE``: the fault tests' hook that holds a partition write open."""
+    return os.environ.get(TEST_PAUSE_ENV) or None
+
+
+def set_home(home: str | os.PathLike[str]) -> None:
+    """Point ``BEAMBELL_HOME`` at ``home`` for this process and its children (``serve --home``)."""
+    os.environ["BEAMBELL_HOME"] = str(Path(home).expanduser().resolve())
+
+
+def force_offline_model_hubs() -> None:
+    """Tell Hugging Face's libraries never to reach a hub (nothing may download at run time); a
+    setting the user made explicitly is kept."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

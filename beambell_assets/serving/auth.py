@@ -10,15 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import os
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from beambell_assets.serving.bodies import AsciiJSONResponse
+from beambell_assets.settings import API_TOKEN_ENV, api_token
 
-TOKEN_ENV = "BEAMBELL_API_TOKEN"
+TOKEN_ENV = API_TOKEN_ENV
 #: Paths served without the token (probes, load balancers). Everything else, /docs and
 #: /openapi.json included, needs it.
 OPEN_PATHS = frozenset({"/health"})
@@ -26,7 +26,7 @@ OPEN_PATHS = frozenset({"/health"})
 
 def token_from_env(token: str | None) -> str:
     """``token``, else ``$BEAMBELL_API_TOKEN``, stripped; refuses to run the service without one."""
-    token = token if token is not None else os.environ.get(TOKEN_ENV, "")
+    token = token if token is not None else api_token()
     if not token or not token.strip():
         raise RuntimeError(
             f"the prediction service needs a token: set {TOKEN_ENV} (e.g. `openssl rand -hex 24`) "

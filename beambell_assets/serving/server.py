@@ -9,12 +9,11 @@ from the command line, where other users of the machine could read it in the pro
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from beambell_assets.settings import Settings, load_settings
+from beambell_assets.settings import Settings, load_settings, set_home
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9090  # Label Studio's conventional ML-backend port
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", help="beambell home folder (default: $BEAMBELL_HOME or ./.beambell)")
     args = add_serve_arguments(parser).parse_args(argv)
     if args.home:
-        os.environ["BEAMBELL_HOME"] = str(Path(args.home).expanduser().resolve())
+        set_home(args.home)
     return int(args.func(args) or 0)
 
 

@@ -30,6 +30,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from beambell_assets.settings import TEST_PAUSE_ENV, sql_dir_override, test_pause_file
+
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
 T = TypeVar("T")
 
@@ -37,14 +39,14 @@ T = TypeVar("T")
 #: PostgreSQL restart or fail-over.
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 #: Test-only hook: see :func:`_test_pause`.
-PAUSE_ENV = "BEAMBELL_TEST_PAUSE_FILE"
+PAUSE_ENV = TEST_PAUSE_ENV
 
 
 def migrations_dir() -> Path:
     """``sql/migrations`` at the project root (override with ``BEAMBELL_SQL_DIR``)."""
-    override = os.environ.get("BEAMBELL_SQL_DIR")
-    if override:
-        return Path(override)
+    override = sql_dir_override()
+    if override is not None:
+        return override
     return Path(__file__).resolve().parents[2] / "sql" / "migrations"
 
 
@@ -98,7 +100,7 @@ def _test_pause(table: str, partition_key: str) -> None:
     ``table partition_key``). Then this writes ``<file>.<pid>.paused`` (holding the partition key) and
     waits while the file exists (at most 120 s). Deleting the file releases every paused writer.
     """
-    path = os.environ.get(PAUSE_ENV)
+    path = test_pause_file()
     if not path:
         return
     armed = Path(path)

@@ -28,7 +28,6 @@ does not include the precision: a stored vector serves either.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -37,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from beambell_assets.settings import force_offline_model_hubs
 
 DEFAULT_MAX_SEQ_LENGTH = 128
 _CACHE_MAX = 200_000
@@ -85,8 +86,7 @@ def encoder_available(path: str | None) -> bool:
 def load_encoder(path: str, max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH, precision: str = "fp32") -> Any:
     """The SentenceTransformer at ``path`` on CPU (weights in ``precision``: fp32 | bf16), loaded
     once per process; never downloads."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    force_offline_model_hubs()
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(path, device="cpu", local_files_only=True)
