@@ -166,10 +166,11 @@ def test_cold_start_picks_representative_pages_not_uncertain_outliers() -> None:
     proba = np.full((n, 3), 0.01)
     proba[np.arange(18), L[:18, 0]] = 0.98
     proba[-3:] = 0.33 + 0.01 * np.eye(3)  # and the classifier is torn on them
-    kwargs = dict(budget=3, classifier_proba=proba, gold_page_ids=frozenset())
+    on = QueueWeights(cold_start_per_class=2.0)
+    kwargs = dict(budget=3, classifier_proba=proba, gold_page_ids=frozenset(), weights=on)
     warm, _ = build_queue(_features(texts), L, LABELS, n_labelled=100, **kwargs)
     assert set(warm["page_id"]) == {f"p{i}" for i in range(n - 3, n)}  # uncertainty: the outliers
-    assert cold_start_labels(len(LABELS)) == 6
+    assert cold_start_labels(len(LABELS), on) == 6 and cold_start_labels(len(LABELS)) == 0  # off by default
     cold, _ = build_queue(_features(texts), L, LABELS, n_labelled=0, **kwargs)
     topic_of = {f"p{i}": i // 6 for i in range(18)}
     assert {topic_of.get(p) for p in cold["page_id"]} == {0, 1, 2}  # one typical page per topic
