@@ -1,9 +1,16 @@
-"""Shared fixtures: the real dev data (skips when absent), temporary warehouses on SQLite and PostgreSQL."""
+"""Shared fixtures: the real dev data (skips when absent), temporary warehouses on SQLite and PostgreSQL.
+
+Also the suite's order: test files run longest first (by the durations the last run on this machine
+recorded, else by their marks), so that with ``-n 3 --dist loadfile --no-loadscope-reorder`` the slow
+independent files start together and the many short unit files fill the workers at the end.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,3 +60,70 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'warehouse.db'}"
     return request.getfixturevalue("pg_url")
+
+
+# --- order: longest test files first --------------------------------------------------------------
+
+#: Seconds per test file (setup + call + teardown), written by the last run on this machine; outside
+#: the checkout (like the Label Studio virtualenv), so every clone on the machine uses it.
+DURATIONS_FILE = Path(
+    os.environ.get("BEAMBELL_TEST_DURATIONS")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "beambell" / "test-durations.json"
+)
+#: Without recorded durations: a guess from the marks (seconds per test).
+_GUESS_S = {"slow": 60.0, "integration": 10.0, "unit": 0.3}
+_ran_s: dict[str, float] = defaultdict(float)
+
+
+def _load_durations() -> dict[str, float]:
+    try:
+        data = json.loads(DURATIONS_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # type: ignore[no-untyped-def]
+    """pytest-xdist, on the controller: every worker orders by the same snapshot of the durations
+    (reading the file in each worker could differ if another run writes it meanwhile, and workers
+    that collect different orders abort the run)."""
+    node.workerinput["beambell_file_durations"] = _load_durations()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    known = workerinput["beambell_file_durations"] if workerinput is not None else _load_durations()
+    guess: dict[str, float] = defaultdict(float)
+    for item in items:
+        kind = next((m for m in ("slow", "integration") if item.get_closest_marker(m)), "unit")
+        guess[_file_of(item.nodeid)] += _GUESS_S[kind]
+    first_seen = {f: i for i, f in reversed(list(enumerate(_file_of(it.nodeid) for it in items)))}
+
+    def cost(item: pytest.Item) -> tuple[float, int]:
+        f = _file_of(item.nodeid)
+        return (-known.get(f, guess[f]), first_seen[f])
+
+    items.sort(key=cost)  # stable: a file's tests keep their order
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _ran_s[_file_of(report.nodeid)] += report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Record this run's per-file durations (on the controller only; merged into earlier ones)."""
+    if hasattr(session.config, "workerinput") or not _ran_s or exitstatus not in (0, 1):
+        return
+    merged = {**_load_durations(), **{f: round(s, 2) for f, s in _ran_s.items()}}
+    try:
+        DURATIONS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        tmp = DURATIONS_FILE.with_name(f".{DURATIONS_FILE.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(dict(sorted(merged.items())), indent=1))
+        tmp.replace(DURATIONS_FILE)
+    except OSError:  # a read-only home: the order falls back to the marks next time
+        pass

@@ -11,7 +11,10 @@ to it at once::
         client = ls.client()          # label_studio_sdk.LabelStudio
         client.projects.create(title="x", label_config=...)
 
-The first start runs Django migrations (about a minute here); ``/health`` answers when it is up.
+A fresh data directory needs Django's migrations (about a minute here). They run once per machine
+into an empty template database next to the virtualenv (``label_studio.sqlite3``, no users); every
+start copies it, so Label Studio finds nothing to migrate and only creates its user. ``/health``
+answers when it is up.
 The process group is terminated on exit, so no ``label-studio`` process outlives the block.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,6 +94,68 @@ def ensure_label_studio_venv(venv: Path | None = None, requirement: str = LABEL_
     return exe
 
 
+#: Label Studio's SQLite database in its data directory (``DJANGO_DB=sqlite``).
+DB_FILE = "label_studio.sqlite3"
+
+
+def _server_env(data_dir: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+        "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "false",
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
+        "COLLECT_ANALYTICS": "false",
+        "DJANGO_DB": "sqlite",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def ensure_migrated_template(exe: Path) -> Path:
+    """An empty, fully migrated Label Studio database for this install, made once (under a lock)."""
+    venv = exe.parent.parent
+    template_dir = venv.parent / f"{venv.name}-migrated-db"
+    template = template_dir / DB_FILE
+    if template.exists():
+        return template
+    import fcntl
+
+    with open(venv.parent / f".{template_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if template.exists():
+            return template
+        work = template_dir.with_name(f"{template_dir.name}.tmp-{os.getpid()}")
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        python = _venv_python(venv)
+        manage = subprocess.run(
+            [str(python), "-c", "import label_studio, os; print(os.path.dirname(label_studio.__file__))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        out = subprocess.run(
+            [str(python), os.path.join(manage, "manage.py"), "migrate", "--noinput"],
+            env=_server_env(work),
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
+        if out.returncode != 0 or not (work / DB_FILE).exists():
+            raise RuntimeError(
+                f"label-studio migrations failed ({out.returncode}):\n"
+                + out.stdout[-2000:]
+                + out.stderr[-3000:]
+            )
+        template_dir.mkdir(parents=True, exist_ok=True)
+        (work / DB_FILE).replace(template)
+        shutil.rmtree(work, ignore_errors=True)
+    return template
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -114,21 +180,13 @@ def running_label_studio(
     base_dir = Path(base_dir)
     data_dir = base_dir / "label-studio-data"
     data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ensure_migrated_template(exe), data_dir / DB_FILE)
     port = port or free_port()
     username, password = "admin@beambell.test", "beambell-" + secrets.token_hex(6)
     token = secrets.token_hex(20)
     env = {
-        **os.environ,
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
-        "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "false",
-        "SENTRY_DSN": "",
-        "FRONTEND_SENTRY_DSN": "",
-        "COLLECT_ANALYTICS": "false",
-        "DJANGO_DB": "sqlite",
-        "PYTHONUNBUFFERED": "1",
+        **_server_env(data_dir),
     }
-    env.pop("VIRTUAL_ENV", None)
     cmd = [
         str(exe),
         "start",

@@ -12,25 +12,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import materialize
 from snorkel.labeling import LabelingFunction, PandasLFApplier, labeling_function
 
 from beambell_assets.beam.lf_pipeline import BeamLFApplier
 from beambell_assets.beam.options import pipeline_options
 from beambell_assets.beam.scoring_pipeline import score_pages_beam
 from beambell_assets.defs.assets.gold import gold_labels
-from beambell_assets.defs.assets.ingest import page_features, raw_pages
-from beambell_assets.defs.assets.partitions import landing_partitions
 from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
 from beambell_assets.defs.resources import ComputeResource, build_resources
-from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
-from beambell_assets.ingest.contract import landing_files
+from beambell_assets.devtools.sample_home import Home
 from beambell_assets.ingest.features import build_page_features
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.lf_types import ABSTAIN, RegexLF
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.serving.scoring import score_pages
-from beambell_assets.settings import Settings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
@@ -68,24 +64,11 @@ def _faulty_lfs() -> list[LabelingFunction]:
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory):
-    """A sample scrape landed and materialized through page_features (one batch)."""
-    home = tmp_path_factory.mktemp("beam") / "home"
-    settings = Settings(
-        home=home,
-        warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
-        task_spec="beambell_assets.labeling.tasks.web_content",
-    ).ensure_dirs()
-    write_sample_scrape(settings.landing_dir, n_batches=1, pages_per_batch=150, seed=11)
-    write_sample_gold(settings.gold_dir, n_batches=1, pages_per_batch=150, seed=11)
-    instance = DagsterInstance.ephemeral()
-    keys = sorted(landing_files(settings.landing_dir))
-    instance.add_dynamic_partitions(landing_partitions.name, keys)
-    resources = {**build_resources(settings), "compute": LOCAL}
-    assert materialize(
-        [raw_pages, page_features], partition_key=keys[0], resources=resources, instance=instance
-    ).success
-    yield settings, instance, keys[0]
+def graph(ingested_home: Home, tmp_path_factory: pytest.TempPathFactory):
+    """A copy of the shared sample, landed and ingested (page_features, lf_votes), for its first batch."""
+    home = ingested_home.copy(tmp_path_factory.mktemp("beam") / "home")
+    instance = home.instance()
+    yield home.settings, instance, home.keys[0]
     instance.dispose()
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, materialize
+from dagster import AssetKey, Definitions, materialize
 
 from beambell_assets.defs.assets.domains import (
     DOMAINS_JOB,
@@ -18,11 +19,9 @@ from beambell_assets.defs.assets.ingest import page_features, raw_pages
 from beambell_assets.defs.assets.partitions import landing_partitions
 from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
 from beambell_assets.defs.resources import build_resources
-from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
-from beambell_assets.ingest.contract import landing_files
+from beambell_assets.devtools.sample_home import Home
 from beambell_assets.labeling.tasks.org_type import LABELS as ORG_LABELS
 from beambell_assets.serving.registry import ModelRegistry
-from beambell_assets.settings import Settings
 from beambell_assets.storage.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -32,15 +31,10 @@ def _profiles(wh: Warehouse) -> pd.DataFrame:
     return wh.read("SELECT * FROM domain_profiles ORDER BY registered_domain").set_index("registered_domain")
 
 
-def test_pages_domains_and_organisations(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    settings = Settings(
-        home=home,
-        warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
-        task_spec="beambell_assets.labeling.tasks.web_content",
-    ).ensure_dirs()
-    write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=100, seed=11)
-    write_sample_gold(settings.gold_dir, n_batches=2, pages_per_batch=100, seed=11)
+def test_pages_domains_and_organisations(graph_home: Home, home_copy: Callable[[Home], Home]) -> None:
+    # The shared sample graph, trained and scored (page assets); the domain assets are added here.
+    home = home_copy(graph_home)
+    settings, keys = home.settings, list(home.keys)
     page = build_weak_supervision_assets()
     dom = build_domain_and_org_definitions()
     org = dom.org.chain
@@ -59,24 +53,9 @@ def test_pages_domains_and_organisations(tmp_path: Path) -> None:
     assert AssetKey("org_features") in graph.get(AssetKey("org_lf_votes")).parent_keys
     assert defs.resolve_job_def(DOMAINS_JOB).partitions_def == landing_partitions
 
-    with DagsterInstance.ephemeral() as instance:
-        keys = sorted(landing_files(settings.landing_dir))
-        instance.add_dynamic_partitions(landing_partitions.name, keys)
-        for key in keys:
-            ok = materialize(
-                [raw_pages, page_features, page.lf_votes],
-                partition_key=key,
-                resources=resources,
-                instance=instance,
-            )
-            assert ok.success
-        assert materialize([gold_labels, *page.train_graph], resources=resources, instance=instance).success
-        for key in keys:
-            assert materialize(
-                [page.predictions], partition_key=key, resources=resources, instance=instance
-            ).success
-
+    with home.instance() as instance:
         wh = Warehouse(settings.warehouse_url)
+        assert ModelRegistry(wh, "web_content").champion() is not None  # the page task's, from the snapshot
         assert materialize(domain_step, partition_key=keys[0], resources=resources, instance=instance).success
         first = _profiles(wh)
         assert len(first) > 20 and first["category"].notna().all()
@@ -103,6 +82,8 @@ def test_pages_domains_and_organisations(tmp_path: Path) -> None:
         assert {t: wh.count(t) for t in counts} == counts
         cols = ["n_pages", "category", "confidence", "evidence_json"]
         pd.testing.assert_frame_equal(_profiles(wh)[cols], second[cols])
+        for key in keys[2:]:  # the remaining batches, so every partition has its organisations
+            assert materialize(domain_step, partition_key=key, resources=resources, instance=instance).success
 
         # The org-type task, built by the same factory, trains, is promoted and scores organisations.
         assert materialize(org.train_graph, resources=resources, instance=instance).success

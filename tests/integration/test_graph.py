@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from beambell_assets.defs.assets.ingest import page_features, raw_pages
 from beambell_assets.defs.assets.partitions import landing_partitions
 from beambell_assets.defs.assets.weak_supervision import WeakSupervisionAssets, build_weak_supervision_assets
 from beambell_assets.defs.resources import build_resources
-from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
+from beambell_assets.devtools.sample_home import SAMPLE, Home, home_settings, materialize_train_and_score
 from beambell_assets.ingest.contract import landing_files
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.serving.model_store import load_model
@@ -27,15 +28,6 @@ from beambell_assets.training.end_model import end_model_spec
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _settings(tmp_path: Path, warehouse_url: str | None = None) -> Settings:
-    home = tmp_path / "home"
-    return Settings(
-        home=home,
-        warehouse_url=warehouse_url or f"sqlite:///{home / 'warehouse.db'}",
-        task_spec="beambell_assets.labeling.tasks.web_content",
-    ).ensure_dirs()
 
 
 def _latest_metadata(instance: DagsterInstance, asset: str, partition: str | None = None) -> dict:
@@ -75,13 +67,11 @@ def _materialize_all(
 
 
 @pytest.mark.slow
-def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
-    written = write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=120, seed=7)
-    write_sample_gold(settings.gold_dir, n_batches=2, pages_per_batch=120, seed=7)
-    assert len(written) == 2
-    with DagsterInstance.ephemeral() as instance:
-        keys, ws = _materialize_all(settings, instance)
+def test_full_graph_on_sample_scrape(graph_home: Home, home_copy: Callable[[Home], Home]) -> None:
+    """The shared sample graph (ingest, train, score; see tests/integration/conftest.py), read in place."""
+    settings, keys = graph_home.settings, list(graph_home.keys)
+    assert len(keys) == SAMPLE.n_batches
+    with graph_home.instance() as instance:
         wh = Warehouse(settings.warehouse_url)
 
         for key in keys:
@@ -126,10 +116,15 @@ def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
         assert set(preds["model_version"]) == {champion.version}
         assert preds["probability"].between(0, 1).all()
         assert set(preds["label"]) <= set(TASK.label_names)
+        wh.dispose()
 
-        # Re-running a partition replaces its rows: no duplicates anywhere.
-        before = {t: wh.count(t) for t in ("pages", "quarantine", "predictions", "lf_stats")}
-        resources = build_resources(settings)
+    # Re-running a partition replaces its rows: no duplicates anywhere (on this test's own copy).
+    mine = home_copy(graph_home)
+    wh = Warehouse(mine.settings.warehouse_url)
+    before = {t: wh.count(t) for t in ("pages", "quarantine", "predictions", "lf_stats")}
+    ws = build_weak_supervision_assets()
+    resources = build_resources(mine.settings)
+    with mine.instance() as instance:
         assert materialize(
             [raw_pages, page_features, ws.lf_votes],
             partition_key=keys[0],
@@ -139,20 +134,16 @@ def test_full_graph_on_sample_scrape(tmp_path: Path) -> None:
         assert materialize(
             [ws.predictions], partition_key=keys[0], resources=resources, instance=instance
         ).success
-        assert {t: wh.count(t) for t in before} == before
-        wh.dispose()
+    assert {t: wh.count(t) for t in before} == before
+    wh.dispose()
 
 
 @pytest.mark.slow
 def test_full_graph_on_dev_csv_with_mapping(tmp_path: Path, dev_csv: Path) -> None:
     """A user's own file with other column names: one batch, labels used as gold for evaluation."""
-    home = tmp_path / "home"
-    settings = Settings(
-        home=home,
-        warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
-        task_spec="beambell_assets.labeling.tasks.web_content",
-        column_mapping="url=website_url,text=cleaned_website_text,label=Category",
-    ).ensure_dirs()
+    settings = home_settings(
+        tmp_path / "home", column_mapping="url=website_url,text=cleaned_website_text,label=Category"
+    )
     (settings.landing_dir / "websites-2026-11-01.csv").write_bytes(dev_csv.read_bytes())
     raw = pd.read_csv(dev_csv)
     gold = raw.dropna(subset=["Category"]).rename(columns={"website_url": "url", "Category": "label"})
@@ -186,7 +177,7 @@ def test_definitions_validate(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_classifier_kind_is_configuration(tmp_path: Path) -> None:
+def test_classifier_kind_is_configuration(ingested_home: Home, home_copy: Callable[[Home], Home]) -> None:
     """``Settings.compute.classifier = "hashed-sgd"`` (``BEAMBELL_CLASSIFIER``, see test_settings): the
     same graph trains, registers, promotes and scores with the hashed tf-idf + SGD model (the
     streaming retrain's classifier) - no asset code changes."""
@@ -195,11 +186,13 @@ def test_classifier_kind_is_configuration(tmp_path: Path) -> None:
     from beambell_assets.settings import ComputeSettings
     from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
 
-    settings = dataclasses.replace(_settings(tmp_path), compute=ComputeSettings(classifier="hashed-sgd"))
-    write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=120, seed=11)
-    write_sample_gold(settings.gold_dir, n_batches=2, pages_per_batch=120, seed=11)
-    with DagsterInstance.ephemeral() as instance:
-        keys, _ = _materialize_all(settings, instance)
+    mine = home_copy(ingested_home)  # the shared sample, landed and ingested; trained here
+    mine = dataclasses.replace(
+        mine, settings=dataclasses.replace(mine.settings, compute=ComputeSettings(classifier="hashed-sgd"))
+    )
+    settings, keys = mine.settings, mine.keys
+    with mine.instance() as instance:
+        materialize_train_and_score(mine, instance)
         assert _latest_metadata(instance, "classifier")["model_kind"] == "StreamingSoftClassifier"
         wh = Warehouse(settings.warehouse_url)
         champion = ModelRegistry(wh, TASK.name).champion()

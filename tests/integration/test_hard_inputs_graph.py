@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,16 +18,6 @@ from beambell_assets.storage.warehouse import Warehouse
 
 pytestmark = pytest.mark.integration
 TEXT = "An ordinary page about trains, timetables, platforms and tickets to the coast."
-
-
-def _settings(tmp_path: Path, mapping: str = "") -> Settings:
-    home = tmp_path / "home"
-    return Settings(
-        home=home,
-        warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
-        task_spec="beambell_assets.labeling.tasks.web_content",
-        column_mapping=mapping,
-    ).ensure_dirs()
 
 
 def _pages(n: int, url_key: str = "url") -> str:
@@ -47,8 +38,10 @@ def _ingest(settings: Settings, instance: DagsterInstance, key: str, raise_on_er
     )
 
 
-def test_a_landing_name_as_long_as_the_file_system_allows_is_ingested(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+def test_a_landing_name_as_long_as_the_file_system_allows_is_ingested(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
     name = "batch-" + "x" * (255 - len("batch-") - len(".jsonl")) + ".jsonl"
     assert len(name.encode()) == 255
     (settings.landing_dir / name).write_text(_pages(5))
@@ -61,8 +54,10 @@ def test_a_landing_name_as_long_as_the_file_system_allows_is_ingested(tmp_path: 
     assert wh.scalar("SELECT COUNT(*) FROM pages WHERE partition_key = :k", {"k": name}) == 5
 
 
-def test_a_link_out_of_the_landing_folder_is_quarantined_unread(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+def test_a_link_out_of_the_landing_folder_is_quarantined_unread(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
     secret = tmp_path / "outside" / "secret.jsonl"
     secret.parent.mkdir()
     secret.write_text(json.dumps({"url": "https://secret.example/", "text": "TOP-SECRET " * 10}) + "\n")
@@ -81,11 +76,11 @@ def test_a_link_out_of_the_landing_folder_is_quarantined_unread(tmp_path: Path) 
     [("", "link", "'url'"), ("url=url,title=headline", "url", "'headline'")],
 )
 def test_a_batch_level_schema_error_fails_the_run_at_once_naming_the_columns(
-    tmp_path: Path, mapping: str, url_key: str, named: str
+    make_settings: Callable[..., Settings], tmp_path: Path, mapping: str, url_key: str, named: str
 ) -> None:
     import time
 
-    settings = _settings(tmp_path, mapping)
+    settings = make_settings(column_mapping=mapping)
     (settings.landing_dir / "batch.jsonl").write_text(_pages(5, url_key))
     t0 = time.monotonic()
     with DagsterInstance.ephemeral() as instance:
@@ -102,10 +97,12 @@ def test_a_batch_level_schema_error_fails_the_run_at_once_naming_the_columns(
     assert time.monotonic() - t0 < 60  # generous; the point is no 2+4+8 s of retries (see above)
 
 
-def test_demo_refuses_a_mapping_naming_a_column_the_file_lacks(tmp_path: Path) -> None:
+def test_demo_refuses_a_mapping_naming_a_column_the_file_lacks(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     from beambell_assets.cli import _land_user_data
 
-    settings = _settings(tmp_path)
+    settings = make_settings()
     data = tmp_path / "mine.csv"
     data.write_text("website_url,cleaned_website_text\nhttps://a.example/,some text\n")
     with pytest.raises(SystemExit, match="Category"):
@@ -115,8 +112,10 @@ def test_demo_refuses_a_mapping_naming_a_column_the_file_lacks(tmp_path: Path) -
     assert settings.mapping_file.exists()
 
 
-def test_a_landing_file_deleted_before_its_run_fails_with_the_real_error(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+def test_a_landing_file_deleted_before_its_run_fails_with_the_real_error(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
     with DagsterInstance.ephemeral() as instance:
         result = _ingest(settings, instance, "gone.jsonl", raise_on_error=False)
         failures = [e for e in result.all_events if e.is_step_failure]
@@ -125,14 +124,16 @@ def test_a_landing_file_deleted_before_its_run_fails_with_the_real_error(tmp_pat
         assert "FileNotFoundError" in description and "gone.jsonl" in description
 
 
-def test_gold_labels_outside_the_label_space_are_kept_and_counted(tmp_path: Path) -> None:
+def test_gold_labels_outside_the_label_space_are_kept_and_counted(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     import pandas as pd
 
     from beambell_assets.cli import _gold_from_labeled_batches
     from beambell_assets.defs.assets.gold import gold_labels
     from beambell_assets.labeling.tasks.web_content import TASK
 
-    settings = _settings(tmp_path)
+    settings = make_settings()
     known = TASK.label_names[0]
     raw = pd.DataFrame(
         {

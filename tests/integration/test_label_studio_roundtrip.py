@@ -187,7 +187,7 @@ def test_label_studio_round_trip(tmp_path: Path) -> None:
     print(f"timings: {timings}")
 
 
-def test_human_in_the_loop_on_the_graph(tmp_path: Path) -> None:
+def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None:  # type: ignore[no-untyped-def]
     """Queue -> Label Studio file -> human gold (synced as Label Studio gold) -> stateful LFs in
     lf_votes and the label model -> gold overrides in the training set, never in the evaluation set."""
     from dagster import AssetKey
@@ -197,19 +197,15 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path) -> None:
     from beambell_assets.defs.assets.partitions import landing_partitions
     from beambell_assets.defs.assets.task_family import build_task_assets
     from beambell_assets.defs.resources import build_resources
-    from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
+    from beambell_assets.devtools.sample_home import SampleScrape
     from beambell_assets.feedback.gold_sync import project_source, sync_gold
-    from beambell_assets.ingest.contract import landing_files, normalize_url, page_id_for
+    from beambell_assets.ingest.contract import normalize_url, page_id_for
     from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES
-    from beambell_assets.settings import Settings
     from beambell_assets.storage.artifacts import ArtifactStore
 
-    home = tmp_path / "home"
-    settings = Settings(home=home, warehouse_url=f"sqlite:///{home / 'warehouse.db'}", task_spec=TASK_SPEC)
-    settings.ensure_dirs()
-    write_sample_scrape(settings.landing_dir, n_batches=2, pages_per_batch=150, seed=5)
-    truth_dir = tmp_path / "truth"
-    write_sample_gold(truth_dir, n_batches=2, pages_per_batch=150, seed=5, fraction=1.0)
+    settings = make_settings(task_spec=TASK_SPEC)
+    truth_dir = tmp_path / "truth"  # every page's true label: the humans' answers, not gold files
+    keys = SampleScrape(n_batches=2, pages_per_batch=150, seed=5, gold_fraction=1.0).land(settings, truth_dir)
     page = build_task_assets()
     every = [
         raw_pages,
@@ -222,7 +218,6 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path) -> None:
     ]
     resources = {**build_resources(settings), "label_studio": LabelStudioResource()}
     instance = DagsterInstance.ephemeral()
-    keys = sorted(landing_files(settings.landing_dir))
     instance.add_dynamic_partitions(landing_partitions.name, keys)
 
     def run(names: list[str], **kw: object) -> None:

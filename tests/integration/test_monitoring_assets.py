@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInstance, RunConfig, materialize
+from dagster import AssetKey, RunConfig, materialize
 
 from beambell_assets.defs.assets.domains import ORG_SPEC
 from beambell_assets.defs.assets.gold import gold_labels
@@ -19,8 +20,8 @@ from beambell_assets.defs.assets.weak_supervision import (
     build_weak_supervision_assets,
 )
 from beambell_assets.defs.resources import build_resources
-from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
-from beambell_assets.ingest.contract import landing_files, partition_key_for
+from beambell_assets.devtools.sample_home import Home
+from beambell_assets.ingest.contract import partition_key_for
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.monitoring.reference import REFERENCE_ASSET, load_or_build_reference
 from beambell_assets.monitoring.retrain_requests import (
@@ -29,7 +30,6 @@ from beambell_assets.monitoring.retrain_requests import (
     request_retrain,
 )
 from beambell_assets.serving.registry import ModelRegistry
-from beambell_assets.settings import Settings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
 
@@ -76,23 +76,19 @@ def _meta(result, asset: str = "drift_report") -> dict:
     return {k: getattr(v, "value", v) for k, v in mats[-1].metadata.items()}
 
 
-def test_drift_report_on_sample_then_shifted_batch(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    settings = Settings(
-        home=home,
-        warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
-        task_spec="beambell_assets.labeling.tasks.web_content",
-    ).ensure_dirs()
-    write_sample_scrape(settings.landing_dir, n_batches=3, pages_per_batch=100, seed=3)
-    write_sample_gold(settings.gold_dir, n_batches=3, pages_per_batch=100, seed=3)
+def test_drift_report_on_sample_then_shifted_batch(
+    ingested_home: Home, home_copy: Callable[[Home], Home]
+) -> None:
+    # The shared sample, landed and ingested (raw_pages, page_features, lf_votes); no model yet.
+    home = home_copy(ingested_home)
+    settings, keys = home.settings, list(home.keys)
+    assert len(keys) == 3  # the range run below covers the last two, the first stays out
     resources = build_resources(settings)
     ws = build_weak_supervision_assets()
     wh = Warehouse(settings.warehouse_url)
     store = ArtifactStore(settings.artifacts_dir)
-    keys = sorted(landing_files(settings.landing_dir))
 
-    with DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions(landing_partitions.name, keys)
+    with home.instance() as instance:
 
         def run(assets, **kw):
             result = materialize(assets, resources=resources, instance=instance, raise_on_error=False, **kw)
@@ -101,9 +97,6 @@ def test_drift_report_on_sample_then_shifted_batch(tmp_path: Path) -> None:
             ]
             assert result.success, failed
             return result
-
-        for key in keys:
-            run([raw_pages, page_features, ws.lf_votes], partition_key=key)
 
         # No champion yet: the asset still materializes, and says why there is no verdict.
         early = run(monitoring_assets, partition_key=keys[0])

@@ -1,21 +1,18 @@
 """Safe promotion on the real graph: a corrupted model is refused, a worse one is refused, a better
 one is promoted, and rollback restores the previous champion — each decision in the registry."""
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from dagster import AssetKey, AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import AssetKey, AssetSelection, ExecuteInProcessResult, materialize
 
 from beambell_assets.defs.assets.gold import gold_labels
 from beambell_assets.defs.assets.ingest import page_features, raw_pages
-from beambell_assets.defs.assets.partitions import landing_partitions
 from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
 from beambell_assets.defs.resources import PromotionPolicyResource, build_resources
-from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
-from beambell_assets.ingest.contract import landing_files
+from beambell_assets.devtools.sample_home import SAMPLE, Home
 from beambell_assets.serving.registry import ModelRegistry
-from beambell_assets.settings import Settings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
 from beambell_assets.training.training_set import prob_columns
@@ -26,25 +23,20 @@ K = 16
 
 
 class Graph:
-    def __init__(self, tmp_path: Path) -> None:
-        home = tmp_path / "home"
-        self.settings = Settings(
-            home=home,
-            warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
-            task_spec="beambell_assets.labeling.tasks.web_content",
-        ).ensure_dirs()
-        write_sample_scrape(self.settings.landing_dir, n_batches=3, pages_per_batch=150, seed=11)
-        write_sample_gold(self.settings.gold_dir, n_batches=3, pages_per_batch=150, seed=11, fraction=0.15)
+    def __init__(self, home: Home) -> None:
+        """``home``: a copy of the shared ingested sample; its gold is replaced by a larger share."""
+        self.settings = home.settings
+        for old in self.settings.gold_dir.iterdir():
+            old.unlink()
+        SAMPLE.write_gold(self.settings.gold_dir, fraction=0.15)
         self.ws = build_weak_supervision_assets()
         self.all = [raw_pages, page_features, gold_labels, *self.ws.all]
-        self.instance = DagsterInstance.ephemeral()
+        self.instance = home.instance()
         self.wh = Warehouse(self.settings.warehouse_url)
         self.store = ArtifactStore(self.settings.artifacts_dir)
         self.registry = ModelRegistry(self.wh, TASK)
-        self.keys = sorted(landing_files(self.settings.landing_dir))
-        self.instance.add_dynamic_partitions(landing_partitions.name, self.keys)
-        for key in self.keys:
-            assert self._run(["raw_pages", "page_features", "lf_votes"], partition_key=key).success
+        self.keys = list(home.keys)
+        assert self.registry.champion() is None
 
     def _run(
         self, names: list[str], policy: PromotionPolicyResource | None = None, **kw: object
@@ -85,8 +77,10 @@ class Graph:
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> Graph:
-    return Graph(tmp_path_factory.mktemp("promotion"))
+def graph(ingested_home: Home, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Graph]:
+    graph = Graph(ingested_home.copy(tmp_path_factory.mktemp("promotion") / "home"))
+    yield graph
+    graph.instance.dispose()
 
 
 def test_first_model_passes_the_gates_and_becomes_champion(graph: Graph) -> None:
