@@ -135,14 +135,14 @@ class EndModelSettings:
     encoder, so the default path never loads one. Nothing is ever downloaded.
     ``spec`` (``BEAMBELL_END_MODEL``) overrides the task's ``end_model`` (auto | fixed | word |
     char | both | encoder); ``cv_folds`` / ``cv_max_rows`` / ``cv_repeats`` bound the gold-free
-    search (``cv_repeats`` 0: as many k-fold splits as a fixed text budget pays for, 1-3).
+    search (``cv_repeats`` 0: as many k-fold splits as a fixed text budget pays for, 1-3; default 1).
     """
 
     encoder_path: str = ""
     spec: str = ""
     cv_folds: int = 3
     cv_max_rows: int = 2000
-    cv_repeats: int = 0
+    cv_repeats: int = 1
 
     @classmethod
     def from_env(cls) -> EndModelSettings:

@@ -127,9 +127,10 @@ def test_splits_are_stratified_and_repeated() -> None:
 
 def test_search_records_repeats_and_cpu() -> None:
     texts, probs = _corpus(90)
-    sel = select_end_model(texts, probs, 2, features=("word",), c_grid=(10.0,), folds=3)
+    sel = select_end_model(texts, probs, 2, features=("word",), c_grid=(10.0,), folds=3, repeats=None)
     assert sel.repeats == 3  # short texts: the budget pays for every repeat
     m = sel.metrics()
     assert m["cv_repeats"] == 3 and m["cpu_seconds"] >= 0
-    one = select_end_model(texts, probs, 2, features=("word",), c_grid=(10.0,), folds=3, repeats=1)
-    assert one.repeats == 1
+    assert len(sel.table) == 2 and sel.table["expected_accuracy_sd"].ge(0).all()
+    one = select_end_model(texts, probs, 2, features=("word",), c_grid=(10.0,), folds=3)
+    assert one.repeats == 1  # the default: one split
