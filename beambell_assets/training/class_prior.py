@@ -21,15 +21,7 @@ correct a classifier trained on covered rows only for the class mix it will see 
 EM runs over the distinct vote patterns (weighted by their counts), so it costs O(patterns · m · k)
 per iteration however many rows there are. The confusion matrices are smoothed towards "right
 with probability ``init_accuracy`` when voting" (a Dirichlet pseudo-count), which also fixes the
-label permutation EM could otherwise swap. The smoothing is add-one: ``PSEUDO_PER_OUTCOME`` = 1
-observation per outcome of an LF's distribution, i.e. ``k + 1`` per (LF, class), shaped like that
-starting point. Each LF has ``k (k + 1)`` free numbers, so the fixed total it replaces (2 per
-(LF, class)) all but vanished with many classes and EM over-fitted them: total-variation error of
-the prior on the dev websites (16 classes, 85 LFs, 565 rows) 0.25 -> 0.07, AG News (4 classes)
-0.11 -> 0.11, synthetic independent LFs (12 classes, 500 rows, 20 draws) 0.10 -> 0.07; binary tasks
-move by a few tenths of a point. (Measured, and the per-outcome form and the constant chosen, on
-those numbers: see the README.)
-Plain numpy, no torch: any aggregator can call it.
+label permutation EM could otherwise swap. Plain numpy, no torch: any aggregator can call it.
 """
 
 from __future__ import annotations
@@ -39,9 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 
 ABSTAIN = -1
-#: Dirichlet pseudo-observations per outcome (abstain or a class) of each LF's class-conditional
-#: vote distribution (see the module docstring).
-PSEUDO_PER_OUTCOME = 1.0
 
 
 @dataclass(frozen=True)
@@ -92,18 +81,15 @@ def estimate_class_prior(
     max_iter: int = 100,
     tol: float = 1e-6,
     init_accuracy: float = 0.7,
-    pseudo_count: float | None = None,
+    pseudo_count: float = 2.0,
     prior_floor: float = 1e-3,
 ) -> ClassPrior:
     """EM estimate of the class prior from the label matrix alone (see the module docstring).
 
     ``L``: (n, m) votes, ``-1`` = abstain. ``pseudo_count`` is the Dirichlet strength per (LF, class)
-    of the smoothing towards ``init_accuracy`` (default ``PSEUDO_PER_OUTCOME * (k + 1)``);
-    ``prior_floor`` keeps every class possible.
+    of the smoothing towards ``init_accuracy``; ``prior_floor`` keeps every class possible.
     """
     k = int(cardinality)
-    if pseudo_count is None:
-        pseudo_count = PSEUDO_PER_OUTCOME * (k + 1)
     L = np.asarray(L)
     if L.ndim != 2:
         raise ValueError(f"L must be 2-D, got shape {L.shape}")

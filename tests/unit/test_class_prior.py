@@ -66,26 +66,3 @@ def test_label_model_without_gold_uses_the_learned_prior() -> None:
     err_uniform = abs(uniform.probs[covered, 1].mean() - truth)
     assert err_learned < 0.06 and err_learned < err_uniform
 
-
-def _many_classes(k: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """k unevenly sized classes, 3 independent LFs per class (fire on half of it, on 2 % of others)."""
-    rng = np.random.default_rng(seed)
-    y = rng.choice(k, size=n, p=rng.dirichlet(np.ones(k)))
-    L = np.full((n, 3 * k), -1, dtype=np.int64)
-    for c in range(k):
-        for j in range(3):
-            L[np.where(y == c, rng.random(n) < 0.5, rng.random(n) < 0.02), 3 * c + j] = c
-    return L, y
-
-
-def test_smoothing_grows_with_the_class_count() -> None:
-    """With 12 classes and 500 rows each LF has 156 free numbers: the add-one smoothing per outcome
-    (13 pseudo-observations per LF and class) estimates the prior better on average than the fixed
-    total of 2 it replaced."""
-    new, old = [], []
-    for seed in range(8):
-        L, y = _many_classes(12, 500, seed)
-        truth = np.bincount(y, minlength=12) / len(y)
-        new.append(0.5 * np.abs(estimate_class_prior(L, 12).prior - truth).sum())
-        old.append(0.5 * np.abs(estimate_class_prior(L, 12, pseudo_count=2.0).prior - truth).sum())
-    assert np.mean(new) < np.mean(old)
