@@ -65,4 +65,3 @@ def test_label_model_without_gold_uses_the_learned_prior() -> None:
     err_learned = abs(learned.probs[covered, 1].mean() - truth)
     err_uniform = abs(uniform.probs[covered, 1].mean() - truth)
     assert err_learned < 0.06 and err_learned < err_uniform
-
