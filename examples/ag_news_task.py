@@ -9,7 +9,9 @@ A task module exposes ``TASK`` (or ``build_task()``): a label space, labeling fu
 field the classifier reads. The LFs below mix beambell's declarative kinds (fast, vectorised) with
 plain Snorkel ``@labeling_function``\\ s (any Snorkel LF works; they are applied row by row).
 Each LF reads ``x.<field>`` of a ``page_features`` row: here ``text`` (AG's description) and
-``title``.
+``title``. The classifier reads ``title_text``, the headline and the description together (a
+column ``prepare`` adds): a headline is the densest summary of a news item, and on texts this
+short the end model needs every word it can get.
 
 AG's CSV has no header and no url, and beambell's landing contract wants a header row and a url per
 page. Running this file converts it::
@@ -26,6 +28,7 @@ from __future__ import annotations
 import re
 import sys
 
+import pandas as pd
 from snorkel.labeling import labeling_function
 
 from beambell_assets.labeling.lf_types import ABSTAIN, KeywordLF, RegexLF
@@ -137,8 +140,19 @@ LFS = [
 ]
 
 
+def add_title_text(features: pd.DataFrame) -> pd.DataFrame:
+    """``title_text``: the headline, then the description (what the classifier reads)."""
+    out = features.copy()
+    titles = out["title"] if "title" in out else pd.Series("", index=out.index)
+    out["title_text"] = [
+        ". ".join(part for part in (str(t or "").strip(), str(d or "").strip()) if part)
+        for t, d in zip(titles.fillna(""), out["text"].fillna(""), strict=True)
+    ]
+    return out
+
+
 def build_task() -> Task:
-    return make_task("ag_news", LABELS, LFS, text_field="text")
+    return make_task("ag_news", LABELS, LFS, text_field="title_text", prepare=add_title_text)
 
 
 TASK = build_task()
@@ -146,8 +160,6 @@ TASK = build_task()
 
 def to_landing_csv(src: str, dst: str) -> int:
     """AG's headerless ``class,title,description`` CSV -> a landing CSV ``url,title,text,label``."""
-    import pandas as pd
-
     raw = pd.read_csv(src, header=None, names=["cls", "title", "text"], dtype={"cls": int})
     stem = re.sub(r"[^a-z0-9]+", "-", src.rsplit("/", 1)[-1].lower()).strip("-")
     out = pd.DataFrame(

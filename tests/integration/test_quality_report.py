@@ -70,15 +70,32 @@ def test_quality_report_on_a_user_task_and_file(shared_data: Path, tmp_path: Pat
     ag.to_landing_csv(str(shared_data / "ag_news_small" / "train.csv"), str(data))
     res = report.main(
         [
-            "--task", str(ROOT / "examples" / "ag_news_task.py"), "--data", str(data),
-            "--map", "url=url,title=title,text=text,label=label", "--out", str(tmp_path / "ag.md"),
-            "--folds", "2", "--n-epochs", "100", "--c-grid", "10",
+            "--task",
+            str(ROOT / "examples" / "ag_news_task.py"),
+            "--data",
+            str(data),
+            "--map",
+            "url=url,title=title,text=text,label=label",
+            "--out",
+            str(tmp_path / "ag.md"),
+            "--folds",
+            "2",
+            "--n-epochs",
+            "100",
+            "--c-grid",
+            "10",
+            "--baseline-field",
+            "text",
         ]
     )
     assert res["names"] == ["World", "Sports", "Business", "Sci/Tech"]
     cv = res["cv"].set_index("method")
     auto = cv.loc["(b) auto end model (gold-free choice)", "accuracy"]
     assert auto > cv.loc["(d) always the majority class", "accuracy"] + 0.2
+    # the classifier reads the task's prepared title_text; the pre-#13 model on the description too
+    assert "(b) fixed model, pre-#13, reading `text`" in cv.index
+    assert res["search_repeats"] == [1, 1]  # the default search: one k-fold split
+    assert all(c >= 0 for c in res["search_cpu"])
 
 
 def test_imbalanced_task_soft_labels_hold_up(dev_csv: Path, tmp_path: Path) -> None:
@@ -88,8 +105,20 @@ def test_imbalanced_task_soft_labels_hold_up(dev_csv: Path, tmp_path: Path) -> N
     report = _load_report_module()
     res = report.main(
         [
-            "--data", str(dev_csv), "--out", str(tmp_path / "imb.md"), "--folds", "3", "--n-epochs", "200",
-            "--c-grid", "10", "--one-vs-rest", "Travel", "--positive-rate", "0.1",
+            "--data",
+            str(dev_csv),
+            "--out",
+            str(tmp_path / "imb.md"),
+            "--folds",
+            "3",
+            "--n-epochs",
+            "200",
+            "--c-grid",
+            "10",
+            "--one-vs-rest",
+            "Travel",
+            "--positive-rate",
+            "0.1",
         ]
     )
     cv = res["cv"].set_index("method")["accuracy"]

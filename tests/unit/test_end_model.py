@@ -99,3 +99,38 @@ def test_char_only_and_class_weight_factors() -> None:
     assert tilted.predict_proba(texts)[:, 1].mean() < plain.predict_proba(texts)[:, 1].mean()
     with pytest.raises(ValueError, match="class_weight"):
         SoftLabelTextClassifier(n_classes=2, class_weight=[1.0]).fit(texts, probs)
+
+
+def test_repeats_follow_the_text_budget() -> None:
+    from beambell_assets.training.end_model import CV_TEXT_BUDGET, MAX_REPEATS, cv_repeats
+
+    headlines = ["short news item"] * 400  # ~6k characters: as many splits as allowed
+    pages = ["x" * 5000] * 400  # 2M characters: more than the budget already
+    assert cv_repeats(headlines) == MAX_REPEATS
+    assert cv_repeats(pages) == 1
+    assert cv_repeats(["x" * (CV_TEXT_BUDGET // 2)]) == 2
+    assert cv_repeats([]) == MAX_REPEATS
+
+
+def test_splits_are_stratified_and_repeated() -> None:
+    from beambell_assets.training.end_model import cv_splits
+
+    y = np.array([0] * 90 + [1] * 9)  # a rare class: every held-out fold still gets 3 of them
+    splits = cv_splits(y, folds=3, repeats=2, seed=0)
+    assert len(splits) == 6
+    for tr, te in splits:
+        assert (y[te] == 1).sum() == 3 and len(np.intersect1d(tr, te)) == 0
+    assert not np.array_equal(np.sort(splits[0][1]), np.sort(splits[3][1]))  # another shuffle
+    tiny = cv_splits(np.array([0, 0, 0, 0, 1]), folds=3, repeats=1, seed=0)  # 1 < folds: plain k-fold
+    assert sorted(np.concatenate([te for _, te in tiny]).tolist()) == list(range(5))
+
+
+def test_search_records_repeats_and_cpu() -> None:
+    texts, probs = _corpus(90)
+    sel = select_end_model(texts, probs, 2, features=("word",), c_grid=(10.0,), folds=3, repeats=None)
+    assert sel.repeats == 3  # short texts: the budget pays for every repeat
+    m = sel.metrics()
+    assert m["cv_repeats"] == 3 and m["cpu_seconds"] >= 0
+    assert len(sel.table) == 2 and sel.table["expected_accuracy_sd"].ge(0).all()
+    one = select_end_model(texts, probs, 2, features=("word",), c_grid=(10.0,), folds=3)
+    assert one.repeats == 1  # the default: one split

@@ -49,7 +49,10 @@ def test_example_task_loads_from_an_absolute_file_path() -> None:
     assert isinstance(task, Task)
     assert task.name == "ag_news"
     assert task.label_names == ("World", "Sports", "Business", "Sci/Tech")
-    assert task.text_field == "text"
+    assert task.text_field == "title_text"  # the classifier reads the headline and the description
+    frame = task.prepare(_frame()[0])
+    assert frame["title_text"].iloc[0] == f"{HEADLINES[0][1]}. {HEADLINES[0][2]}"
+    assert task.prepare(pd.DataFrame({"text": ["body only"]}))["title_text"].tolist() == ["body only"]
     assert 8 <= len(task.lfs) <= 15
     assert all(isinstance(lf, LabelingFunction) for lf in task.lfs)
     # At least one plain Snorkel @labeling_function, not one of beambell's declarative kinds.
