@@ -330,3 +330,41 @@ def force_offline_model_hubs() -> None:
     setting the user made explicitly is kept."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+# -- the test and benchmark harnesses' switches (``devtools/``) --------------------------------
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/beambell`` (default ``~/.cache/beambell``): what survives between runs on
+    one machine (the Label Studio virtualenv, the test-duration record)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "beambell"
+
+
+def label_studio_venv_override() -> Path | None:
+    """``$BEAMBELL_LABEL_STUDIO_VENV``: a Label Studio virtualenv to use instead of the cached one."""
+    raw = os.environ.get("BEAMBELL_LABEL_STUDIO_VENV")
+    return Path(raw) if raw else None
+
+
+def test_pg_admin_url(default: str) -> str:
+    """``$BEAMBELL_TEST_PG_URL``: the PostgreSQL server the tests create their databases on."""
+    return os.environ.get("BEAMBELL_TEST_PG_URL", default)
+
+
+def pg_restart_command() -> str | None:
+    """``$BEAMBELL_PG_RESTART_CMD``: how the fault tests restart PostgreSQL on a non-Debian host."""
+    return os.environ.get("BEAMBELL_PG_RESTART_CMD") or None
+
+
+def child_environment(
+    *, unset: tuple[str, ...] = (), drop_prefixes: tuple[str, ...] = (), **overrides: str
+) -> dict[str, str]:
+    """This process's environment for a child process (a server a harness starts), less ``unset``
+    and the variables starting with ``drop_prefixes``, plus ``overrides``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in unset and not (drop_prefixes and k.startswith(drop_prefixes))
+    }
+    return {**env, **overrides}

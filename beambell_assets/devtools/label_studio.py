@@ -36,15 +36,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from beambell_assets.settings import child_environment, label_studio_venv_override, user_cache_dir
+
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LABEL_STUDIO_REQUIREMENT = "label-studio==1.23.*"
 #: Outside the checkout, like pip's cache: every clone on the machine reuses one install (1-3 min).
-DEFAULT_VENV = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "beambell" / "venv-label-studio-1.23"
-)
+DEFAULT_VENV = user_cache_dir() / "venv-label-studio-1.23"
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _venv_python(venv: Path) -> Path:
 
 def ensure_label_studio_venv(venv: Path | None = None, requirement: str = LABEL_STUDIO_REQUIREMENT) -> Path:
     """The ``label-studio`` executable, installing it into ``venv`` first if needed (1-3 min once)."""
-    venv = Path(os.environ.get("BEAMBELL_LABEL_STUDIO_VENV", venv or DEFAULT_VENV))
+    venv = label_studio_venv_override() or Path(venv or DEFAULT_VENV)
     exe = venv / ("Scripts/label-studio.exe" if os.name == "nt" else "bin/label-studio")
     stamp = venv / ".beambell-label-studio-installed"
     if exe.exists() and stamp.exists():
@@ -100,7 +100,7 @@ DB_FILE = "label_studio.sqlite3"
 
 def _server_env(data_dir: Path) -> dict[str, str]:
     env = {
-        **os.environ,
+        **child_environment(),
         "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
         "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
         "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "false",

@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from beambell_assets.settings import child_environment
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE_YAML = REPO_ROOT / "workspace.yaml"
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
@@ -303,7 +305,7 @@ def stop_processes(processes: Iterable[subprocess.Popen[bytes]], grace: float = 
 
 
 def _child_env(home: Path, env: Mapping[str, str] | None) -> dict[str, str]:
-    child = {k: v for k, v in os.environ.items() if not k.startswith(("BEAMBELL_", "DAGSTER_"))}
+    child = child_environment(drop_prefixes=("BEAMBELL_", "DAGSTER_"))
     child.update(env or {})
     child["BEAMBELL_HOME"] = str(home)
     child["DAGSTER_HOME"] = str(Path(child.get("DAGSTER_HOME") or home / "dagster_home").resolve())

@@ -12,7 +12,6 @@ The server is found from ``BEAMBELL_TEST_PG_URL`` (an admin SQLAlchemy URL, defa
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from beambell_assets.settings import pg_restart_command, test_pg_admin_url
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_POSTGRES_YAML = REPO_ROOT / "dagster.postgres.yaml"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -31,7 +32,7 @@ DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 def admin_url() -> str:
     """The URL tests administer the server with (must be allowed to CREATE/DROP DATABASE)."""
-    return os.environ.get("BEAMBELL_TEST_PG_URL", DEFAULT_ADMIN_URL)
+    return test_pg_admin_url(DEFAULT_ADMIN_URL)
 
 
 def _url_for(name: str, admin: str | None = None) -> str:
@@ -114,7 +115,7 @@ def wait_until_accepting(timeout: float = 60.0, url: str | None = None) -> None:
 
 
 def _cluster_command(action: str) -> list[str]:
-    custom = os.environ.get("BEAMBELL_PG_RESTART_CMD")
+    custom = pg_restart_command()
     if custom and action == "restart":
         return shlex.split(custom)
     versions = sorted(p.name for p in Path("/etc/postgresql").glob("*") if p.is_dir())

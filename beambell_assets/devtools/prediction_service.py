@@ -7,7 +7,6 @@ starts the service in a subprocess on a loopback port, waits for ``/health`` and
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from beambell_assets.labeling.task import load_task
 from beambell_assets.serving.features_online import online_features
 from beambell_assets.serving.model_store import save_model
 from beambell_assets.serving.registry import ModelRegistry
-from beambell_assets.settings import DEFAULT_TASK, Settings, load_settings
+from beambell_assets.settings import DEFAULT_TASK, Settings, child_environment, load_settings
 from beambell_assets.storage.warehouse import Warehouse
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 
@@ -102,7 +101,7 @@ def running_prediction_service(
     ``unset`` drops inherited variables so the home's own warehouse and the default task apply.
     """
     port = port or free_port()
-    child_env = {k: v for k, v in os.environ.items() if k not in unset}
+    child_env = child_environment(unset=tuple(unset))
     child_env.update({"BEAMBELL_HOME": str(home), "BEAMBELL_API_TOKEN": token, **(env or {})})
     cmd = [sys.executable, "-m", "beambell_assets.serving.server", "--port", str(port), *args]
     with open(log, "wb") as out:

@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from beambell_assets.settings import child_environment
 from beambell_assets.storage.warehouse import Warehouse
 
 
@@ -112,7 +113,7 @@ class StreamProcess:
 
     @property
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = child_environment()
         env.update(
             BEAMBELL_HOME=str(self.home),
             BEAMBELL_REDIS_URL=self.redis_url,
