@@ -35,6 +35,8 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "beambell_assets.training.encoder.EncoderFeatures",
         "beambell_assets.training.streaming_classifier.StreamingSoftClassifier",
         "beambell_assets.training.hashed_features.TokenHasher",
+        # a used TokenHasher holds its own token table's slot (saved empty: its max size only)
+        "beambell_assets.labeling.tokens.TokenTableSlot",
         "sklearn.feature_extraction.text.TfidfVectorizer",
         "sklearn.feature_extraction.text.TfidfTransformer",
         "sklearn.feature_extraction.text.CountVectorizer",

@@ -21,7 +21,12 @@ from dagster import (
 
 from beambell_assets.defs.assets.annotation import label_studio_gold
 from beambell_assets.defs.automation.gold_sync import build_label_studio_gold_sensor
-from beambell_assets.defs.resources import LabelStudioResource, TaskResource, WarehouseResource
+from beambell_assets.defs.resources import (
+    LabelStudioResource,
+    StreamResource,
+    TaskResource,
+    WarehouseResource,
+)
 from beambell_assets.devtools.label_studio import running_label_studio
 from beambell_assets.feedback.gold_sync import import_label_studio_export_file, label_studio_gold_rows
 from beambell_assets.feedback.label_studio import (
@@ -92,6 +97,9 @@ def test_label_studio_round_trip(tmp_path: Path) -> None:
             "task": TaskResource(spec=TASK_SPEC),
             "warehouse": WarehouseResource(url=wh_url),
             "label_studio": resource,
+            # new gold is also published to the stream's feedback stream (the local Redis), under
+            # this test's own prefix
+            "stream": StreamResource(prefix=f"beambell-test-{tmp_path.name}"),
         }
         job = define_asset_job("label_studio_gold_sync", selection=AssetSelection.assets(label_studio_gold))
         sensor = build_label_studio_gold_sensor(job, interval_s=5)
