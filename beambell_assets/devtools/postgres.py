@@ -12,9 +12,11 @@ The server is found from ``BEAMBELL_TEST_PG_URL`` (an admin SQLAlchemy URL, defa
 
 from __future__ import annotations
 
+import fcntl
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +30,20 @@ from beambell_assets.settings import pg_restart_command, test_pg_admin_url
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_POSTGRES_YAML = REPO_ROOT / "dagster.postgres.yaml"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+#: One machine-wide lock between the tests that use the server (shared) and a restart (exclusive):
+#: test files run concurrently (pytest-xdist), and a restart cuts every connection on the server.
+SERVER_LOCK = Path(tempfile.gettempdir()) / "beambell-postgres-server.lock"
+
+
+@contextmanager
+def server_lock(exclusive: bool = False) -> Iterator[None]:
+    """Hold the server: many users at once (shared), or alone for a restart (exclusive)."""
+    with open(SERVER_LOCK, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def admin_url() -> str:
@@ -130,6 +146,11 @@ def restart_server(timeout: float = 90.0) -> float:
     Returns the seconds it was unavailable for us. If the restart command fails, the server is
     started so it is never left down.
     """
+    with server_lock(exclusive=True):  # waits until no other test uses the server
+        return _restart(timeout)
+
+
+def _restart(timeout: float) -> float:
     t0 = time.monotonic()
     try:
         subprocess.run(_cluster_command("restart"), check=True, capture_output=True, timeout=timeout)
