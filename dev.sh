@@ -50,8 +50,17 @@ case "$cmd" in
     exec "$VENV/bin/beambell" demo "$@"
     ;;
   test)
+    # On a fresh machine, Label Studio's own virtualenv (+ its migrated template database) and
+    # Debian's chromium install in the background while .venv installs, not inside a test later.
+    prep_log="${XDG_CACHE_HOME:-$HOME/.cache}/beambell/prepare-label-studio.log"
+    mkdir -p "$(dirname "$prep_log")"
+    PYTHONPATH="$PWD" python3 beambell_assets/devtools/label_studio.py >"$prep_log" 2>&1 &
+    ls_prep=$!
+    ensure_chromium &
+    chromium_prep=$!
     setup
-    ensure_chromium
+    wait "$chromium_prep" || true
+    wait "$ls_prep" || echo "dev.sh: preparing Label Studio failed (see $prep_log); its tests will retry" >&2
     "$VENV/bin/ruff" check .
     # Three workers, a test file per worker at a time (files share their fixtures): the integration
     # tests mostly wait on servers and subprocesses, so three fit two cores. Every test still runs.

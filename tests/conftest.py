@@ -1,7 +1,8 @@
 """Shared fixtures: the real dev data (skips when absent), temporary warehouses on SQLite and PostgreSQL.
 
 Also the suite's order: test files run longest first (by the durations the last run on this machine
-recorded, else by their marks), so that with ``-n 3 --dist loadfile --no-loadscope-reorder`` the slow
+recorded, else by the checked-in ``tests/file-durations.json`` of a fresh-clone CI run, else by
+their marks), so that with ``-n 3 --dist loadfile --no-loadscope-reorder`` the slow
 independent files start together and the many short unit files fill the workers at the end.
 """
 
@@ -78,17 +79,26 @@ DURATIONS_FILE = Path(
     os.environ.get("BEAMBELL_TEST_DURATIONS")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "beambell" / "test-durations.json"
 )
+#: Checked in: a fresh-clone CI run's per-file seconds, the order on a machine with no record yet
+#: (a new file not in it falls back to its marks). Refresh with ``cp ~/.cache/beambell/test-durations.json
+#: tests/file-durations.json`` after a full run when files are added or get much slower.
+SEED_DURATIONS_FILE = Path(__file__).with_name("file-durations.json")
 #: Without recorded durations: a guess from the marks (seconds per test).
 _GUESS_S = {"slow": 60.0, "integration": 10.0, "unit": 0.3}
 _ran_s: dict[str, float] = defaultdict(float)
 
 
-def _load_durations() -> dict[str, float]:
+def _read_durations(path: Path) -> dict[str, float]:
     try:
-        data = json.loads(DURATIONS_FILE.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _load_durations() -> dict[str, float]:
+    """This machine's record over the checked-in seed (files deleted since are harmless)."""
+    return {**_read_durations(SEED_DURATIONS_FILE), **_read_durations(DURATIONS_FILE)}
 
 
 def _file_of(nodeid: str) -> str:

@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from beambell_assets.settings import child_environment, label_studio_venv_override, user_cache_dir
 
 if TYPE_CHECKING:
@@ -218,6 +216,8 @@ def running_label_studio(
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float, log_path: Path) -> None:
+    import httpx
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -239,6 +239,8 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float, log_p
 
 def _enable_legacy_tokens(server: LabelStudioServer) -> None:
     """New organisations may default to personal access tokens only; this token is a legacy one."""
+    import httpx
+
     headers = {"Authorization": f"Token {server.api_key}"}
     r = httpx.get(f"{server.url}/api/current-user/whoami", headers=headers, timeout=10)
     if r.status_code == 200:
@@ -278,3 +280,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def prepare() -> Path:
+    """Install Label Studio and migrate its template database, if not done yet (idempotent)."""
+    return ensure_migrated_template(ensure_label_studio_venv())
+
+
+if __name__ == "__main__":
+    # ``python3 beambell_assets/devtools/label_studio.py`` (stdlib only, any Python >= 3.11 with the
+    # checkout on PYTHONPATH): dev.sh runs it in the background while it installs .venv, so a fresh
+    # machine's first test run does not wait for Label Studio's install inside a test.
+    print(f"label-studio ready: {prepare()}")
