@@ -15,8 +15,12 @@ A simulated annotator answers with the dev CSV's true categories
 
    * **ours** — beambell's annotation queue (``feedback/annotation_queue.py``): the pool pages
      scored by classifier margin and entropy (the current model), label-model entropy, LF conflict
-     and LF coverage, then picked greedily with its near-duplicate and per-class limits;
+     and LF coverage, then picked greedily with its near-duplicate and per-class limits, a fifth
+     of each batch drawn uniformly at random (audit picks);
    * **random** — uniformly random pool pages.
+
+   The label model's aggregator is chosen and anchored only on gold that is a random sample (all
+   of random's, the queue's audit picks), as in the product: queue picks sit where the LFs fail.
 
 The claim tested: ours reaches random's accuracy at 200 labels with at most 100 labels (means
 over seeds; the spread is printed with them). Results: ``benchmarks/results/active_learning.md``
@@ -45,7 +49,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from beambell_assets.feedback.annotation_queue import QueueWeights, build_queue, cold_start_labels  # noqa: E402
+from beambell_assets.feedback.annotation_queue import (  # noqa: E402
+    AUDIT_REASON,
+    QueueWeights,
+    build_queue,
+    cold_start_labels,
+)
 from beambell_assets.labeling.applier import FastLFApplier  # noqa: E402
 from beambell_assets.labeling.stateful import build_stateful_lfs, fit_state  # noqa: E402
 from beambell_assets.labeling.task import Task, load_task  # noqa: E402
@@ -70,6 +79,9 @@ WEIGHTS = QueueWeights(
     }
 )
 
+#: Gold labels before the aggregator is chosen on gold (``BENCH_MIN_GOLD`` overrides, for ablations).
+MIN_GOLD = int(os.environ.get("BENCH_MIN_GOLD", MIN_GOLD_FOR_SELECTION))
+
 #: Aggregators the loop chooses among after every step (Snorkel's LabelModel is left out only for
 #: the benchmark's run time: it is refitted ~20 times per step by the choice).
 LOOP_AGGREGATORS = ("majority_vote", "weighted_vote", "triplet", "dawid_skene")
@@ -85,10 +97,16 @@ class WeakLabels:
 
 
 def weak_labels(
-    task: Task, pool: pd.DataFrame, L_pool: np.ndarray, gold: np.ndarray, seed: int
+    task: Task,
+    pool: pd.DataFrame,
+    L_pool: np.ndarray,
+    gold: np.ndarray,
+    seed: int,
+    sampled: np.ndarray | None = None,
 ) -> WeakLabels:
     """beambell's use of gold before training: it refits the stateful LFs (``labeling/stateful.py``),
-    whose votes join the matrix, and it anchors and chooses the aggregator (``training/aggregators``)."""
+    whose votes join the matrix, and it anchors and chooses the aggregator (``training/aggregators``)
+    on the gold that is a random sample (``sampled``; default: all of it), as the product does."""
     known = gold != -1
     L = L_pool
     if known.any():
@@ -102,7 +120,10 @@ def weak_labels(
         if state.fitted:
             L_state, _ = FastLFApplier(build_stateful_lfs(state), n_jobs=1).apply(pool)
             L = np.hstack([L_pool, L_state])
-    choice = choose_aggregator(L, task.cardinality, gold=gold, seed=seed, candidates=LOOP_AGGREGATORS)
+    agg_gold = gold if sampled is None else np.where(sampled, gold, -1)
+    choice = choose_aggregator(
+        L, task.cardinality, gold=agg_gold, seed=seed, candidates=LOOP_AGGREGATORS, min_gold=MIN_GOLD
+    )
     return WeakLabels(L=L, probs=choice.fit.probs, aggregator=choice.chosen)
 
 
@@ -134,7 +155,8 @@ def queue_picks(
     clf: SoftLabelTextClassifier,
     labeled: set[str],
     n: int,
-) -> list[str]:
+    seed: int = 0,
+) -> tuple[list[str], list[str]]:
     """The next ``n`` pages beambell's annotation queue would send to Label Studio: the product's
     ``build_queue`` (the ``annotation_queue`` asset's call), cold start included."""
     texts = pool[task.text_field].fillna("").astype(str).tolist()
@@ -148,8 +170,10 @@ def queue_picks(
         lm_proba=weak.probs,
         gold_page_ids=frozenset(labeled),
         weights=WEIGHTS,
+        seed=seed,
     )
-    return picks["page_id"].tolist()
+    audit = picks.loc[picks["reason"] == AUDIT_REASON, "page_id"].tolist()
+    return picks["page_id"].tolist(), audit
 
 
 def run_seed(
@@ -176,6 +200,7 @@ def run_seed(
     rows: list[dict[str, Any]] = []
     for strategy in [s for s in STRATEGIES if s in os.environ.get("BENCH_STRATEGIES", "ours,random")]:
         labeled: list[str] = []
+        audited: set[str] = set()  # queue audit picks: the queue's random sample
         weak, clf = lf_only, None
         # The queue is asked in steps of ``step`` labels (a human's batch), scored at each budget.
         stops = sorted({*budgets, *range(0, max(budgets) + 1, step)})
@@ -188,12 +213,16 @@ def run_seed(
                     labeled += [p for p in order if p not in done][:need]
                 else:
                     assert clf is not None  # stops start at 0: a model exists before any pick
-                    labeled += queue_picks(task, pool, weak, clf, done, need)
+                    picked, audit = queue_picks(task, pool, weak, clf, done, need, seed + len(labeled))
+                    labeled += picked
+                    audited |= set(audit)
             done = set(labeled)
             gold = np.array([truth[p] if p in done else -1 for p in pool["page_id"]])
             if strategy == "random" and budget not in budgets:
                 continue  # random picks do not depend on the model: train only where scored
-            weak = weak_labels(task, pool, L_pool, gold, seed) if done else lf_only
+            # random picks are a random sample; of the queue's, only its audit picks are
+            sampled = None if strategy == "random" else pool["page_id"].isin(audited).to_numpy()
+            weak = weak_labels(task, pool, L_pool, gold, seed, sampled) if done else lf_only
             scores, clf = train_and_score(task, pool, weak, gold, test_texts, y_test)
             if budget not in budgets:
                 continue
@@ -344,14 +373,17 @@ Generated by `python benchmarks/active_learning.py` on {datetime.now(UTC):%Y-%m-
   the simulated annotator labels from (with the true category).
 - Weak labels: the scenario's LFs; after every step beambell's use of the gold so far: the
   stateful LFs (`labeling/stateful.py`: gold-mined keywords, gold naive Bayes) are refitted on it
-  and join the label matrix, and the aggregator is chosen and anchored on it
+  and join the label matrix, and the aggregator is chosen and anchored on the gold that is a
+  random sample of the pool, as the product does (`training/weak_labels.py::fit_window`, `sampled`):
+  all of random's picks, only the queue's audit picks
   (`training/aggregators.py`: {", ".join(LOOP_AGGREGATORS)}; Snorkel's LabelModel is left out of
-  the loop for run time only; gold-free choice below {MIN_GOLD_FOR_SELECTION} labels, uniform class
-  prior). Classifier: `SoftLabelTextClassifier` defaults, retrained on the weak labels with the gold
-  so far as overrides. The same procedure for both strategies: only the choice of pages differs.
+  the loop for run time only; gold-free choice below {MIN_GOLD} such labels, uniform class
+  prior). Classifier: `SoftLabelTextClassifier` defaults, retrained on the weak labels with all the
+  gold so far as overrides. Otherwise the same procedure for both strategies.
 - Ours: `feedback/annotation_queue.py::build_queue` (the `annotation_queue` asset's code path): a
   cold start of representative picks (density × coverage on TF-IDF) until the task has
-  {cold_start_labels(16, WEIGHTS)} labels (for the 16 classes; 0 = no cold start), then `score_pages`
+  {cold_start_labels(16, WEIGHTS)} labels (for the 16 classes; 0 = no cold start), a share
+  {WEIGHTS.audit_share:g} of every batch as uniformly random audit picks, and `score_pages`
   with the current classifier's probabilities, the chosen label model's posterior and the
   classifier/label-model
   disagreement, and `select_diverse` with information density and diversity against picked and

@@ -85,6 +85,9 @@ class QueueWeights:
     #: representative picks (density x coverage) until the task has this many gold labels per class
     #: (0 = off: with 2 per class it measured worse than random at 25-50 labels, see the README)
     cold_start_per_class: float = 0.0
+    #: share of each batch drawn uniformly at random ("audit" picks, interleaved): the only queue
+    #: gold that is a random sample, so the only queue gold the label model may choose and anchor on
+    audit_share: float = 0.2
 
 
 def _entropy(p: np.ndarray) -> np.ndarray:
@@ -145,6 +148,8 @@ def _reason(row: pd.Series, weights: QueueWeights) -> str:
 
 
 COLD_START_REASON = "cold start: a representative page (typical of many, unlike those labelled)"
+#: The reason of a uniformly random pick; ``feedback/gold.py::sampled_gold_mask`` looks for it.
+AUDIT_REASON = "audit: a uniformly random page (an unbiased sample for the label model)"
 
 
 def cold_start_labels(k: int, weights: QueueWeights = QueueWeights()) -> int:
@@ -311,11 +316,13 @@ def build_queue(
     max_similarity: float = 0.9,
     max_per_class: float = 0.5,
     n_labelled: int | None = None,
+    seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The queue for one partition: ``QUEUE_COLUMNS`` plus ``text``, best first; and skip counts.
 
     ``n_labelled``: the task's gold labels so far (default: ``len(gold_page_ids)``); below
     :func:`cold_start_labels` the picks are representative rather than uncertain (module docstring).
+    ``weights.audit_share`` of the budget are audit picks (:func:`add_audit_picks`, ``seed``).
     """
     k = len(label_names)
     cold = (len(gold_page_ids) if n_labelled is None else n_labelled) < cold_start_labels(k, weights)
@@ -344,11 +351,12 @@ def build_queue(
         scored["predicted_label"] = [label_names[i] if c else None for i, c in zip(top, covered, strict=True)]
         scored["predicted_probability"] = np.nan
         scored["model_version"] = None
+    n_audit = audit_count(budget, weights.audit_share)
     picks, skipped = select_diverse(
         scored,
         scored["text"].tolist(),
         scored["predicted_label"].tolist(),
-        budget,
+        budget - n_audit,
         max_similarity=max_similarity,
         max_per_class=max_per_class,
         exclude=gold_page_ids,
@@ -359,4 +367,46 @@ def build_queue(
         picks["reason"] = COLD_START_REASON
     else:
         picks["reason"] = [_reason(r, weights) for _, r in picks.iterrows()] if len(picks) else []
+    picks = add_audit_picks(picks, scored, budget, gold_page_ids, seed)
     return picks[[*QUEUE_COLUMNS, "text"]], skipped
+
+
+def audit_count(budget: int, share: float) -> int:
+    """Audit picks in a batch of ``budget``: ``round(share * budget)``, at least one when the share
+    is positive and the batch has room for a chosen page too."""
+    if share <= 0 or budget < 2:
+        return 0
+    return int(min(budget - 1, max(1, round(share * budget))))
+
+
+def add_audit_picks(
+    picks: pd.DataFrame,
+    scored: pd.DataFrame,
+    budget: int,
+    exclude: set[str] | frozenset[str],
+    seed: int,
+) -> pd.DataFrame:
+    """Fill the batch up to ``budget`` with uniformly random pages (not gold, not picked), spread
+    evenly through the ranks so a human who stops early still labels some.
+
+    Why: queue picks are chosen *because* the models are unsure there, so their gold is no sample of
+    the corpus; fitting the label model's LF weights or choosing the aggregator on them measured
+    worse than doing neither (``benchmarks/active_learning.py``). Audit gold is a random sample.
+    """
+    need = budget - len(picks)
+    taken = set(picks["page_id"].astype(str)) | {str(p) for p in exclude}
+    pool = scored[~scored["page_id"].astype(str).isin(taken)]
+    if need <= 0 or pool.empty:
+        return picks
+    rng = np.random.default_rng(seed)
+    audit = pool.iloc[np.sort(rng.choice(len(pool), size=min(need, len(pool)), replace=False))].copy()
+    audit["reason"] = AUDIT_REASON
+    n = len(picks) + len(audit)
+    slots = np.linspace(0, n - 1, len(audit) + 2)[1:-1].round().astype(int)  # evenly, never first
+    order = np.empty(n, dtype=object)
+    order[slots] = list(range(len(picks), n))
+    order[np.setdiff1d(np.arange(n), slots)] = list(range(len(picks)))
+    merged = pd.concat([picks.drop(columns="queue_rank", errors="ignore"), audit], ignore_index=True)
+    merged = merged.iloc[order.astype(int)].reset_index(drop=True)
+    merged["queue_rank"] = np.arange(1, n + 1)
+    return merged

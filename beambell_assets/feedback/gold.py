@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from beambell_assets.feedback.annotation_queue import AUDIT_REASON
 from beambell_assets.ingest.contract import normalize_url, page_id_for
 from beambell_assets.labeling.task import Task
 from beambell_assets.storage.warehouse import Warehouse, utcnow
+from beambell_assets.training.splits import GoldPolicy
 
 
 @dataclass(frozen=True)
@@ -153,3 +155,44 @@ def texts_of_pages(
         hit = frame[frame["page_id"].astype(str).isin(wanted)]
         texts.update(zip(hit["page_id"].astype(str), hit[text_field].fillna("").astype(str), strict=True))
     return texts
+
+
+def record_audit_picks(wh: Warehouse, task: Task, partition_key: str, picks: pd.DataFrame) -> int:
+    """Remember the queue's audit picks (``audit_picks`` table, kept when the queue is replaced)."""
+    audit = picks.loc[picks["reason"] == AUDIT_REASON, "page_id"].astype(str)
+    rows = [
+        {"task": task.name, "page_id": p, "partition_key": partition_key, "picked_at": utcnow()}
+        for p in audit
+    ]
+    return wh.upsert("audit_picks", rows, key=("task", "page_id")) if rows else 0
+
+
+def sampled_gold_mask(
+    gold: pd.DataFrame,
+    audit_page_ids: set[str],
+    page_ids: pd.Series | np.ndarray,
+    policy: GoldPolicy | None = None,
+) -> np.ndarray:
+    """Per row of ``page_ids``: its gold label is a *random sample* of the pages.
+
+    Gold from the humans in the loop (``policy.training_sources``) was mostly asked for by the
+    annotation queue *because* the models were unsure there: only the queue's audit picks (and any
+    ``policy.sampled_sources``) are a sample. Other gold (a CSV brought with the data) counts as the
+    user's sample. The label model takes its class prior, weights and aggregator choice from these
+    rows only; every train-role gold label still overrides its weak label and teaches the stateful LFs.
+    """
+    policy = policy or GoldPolicy()
+    if gold.empty:
+        return np.zeros(len(page_ids), dtype=bool)
+    source = gold["source"].fillna("").astype(str)
+    in_loop = source.map(lambda s: any(s.startswith(p) for p in policy.training_sources))
+    declared = source.map(lambda s: any(s.startswith(p) for p in policy.sampled_sources))
+    pid = gold["page_id"].astype(str)
+    ok = set(pid[(~in_loop) | declared | pid.isin(audit_page_ids)])
+    return np.array([str(p) in ok for p in page_ids], dtype=bool)
+
+
+def audit_pages(wh: Warehouse, task: Task) -> set[str]:
+    """The task's recorded audit picks."""
+    rows = wh.read("SELECT page_id FROM audit_picks WHERE task = :t", {"t": task.name})
+    return set(rows["page_id"].astype(str))

@@ -54,6 +54,9 @@ class GoldPolicy:
 
     #: Humans in the loop: Label Studio, a POST to the prediction service, feedback on the stream.
     training_sources: tuple[str, ...] = ("label_studio", "service", "stream")
+    #: Of those, sources whose pages were picked at random (a user who imports random pages into
+    #: Label Studio may say so); the queue's audit picks are one anyway (``feedback/gold.py``).
+    sampled_sources: tuple[str, ...] = ()
     min_training_gold: int = 40
     eval_share: float = 0.5
 

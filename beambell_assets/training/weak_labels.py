@@ -43,13 +43,22 @@ def fit_window(
     page_ids: Sequence[str],
     roles: pd.Series,
     *,
+    sampled: np.ndarray | None = None,
     seed: int = 0,
     n_epochs: int = 500,
 ) -> WindowFit:
-    """Fit the label model on ``L`` and choose the aggregator, anchored on training-side gold."""
-    fit = fit_label_model(L, k, gold=gold, seed=seed, n_epochs=n_epochs)
+    """Fit the label model on ``L`` and choose the aggregator, anchored on training-side gold.
+
+    ``sampled`` (per row; ``feedback/gold.py::sampled_gold_mask``): gold that is a random sample of
+    the pages. When given, only that gold sets the class prior and anchors and chooses the
+    aggregator: gold the annotation queue asked for sits where the LFs fail, and weights or a prior
+    fitted there are wrong for the other pages (measured: ``benchmarks/active_learning.py``).
+    """
+    unbiased = gold if sampled is None else np.where(np.asarray(sampled, dtype=bool), gold, -1)
+    fit = fit_label_model(L, k, gold=unbiased, seed=seed, n_epochs=n_epochs)
     _, train_gold = split_gold([str(p) for p in page_ids], gold != -1, roles)
-    choice = choose_aggregator(L, k, gold=np.where(train_gold, gold, -1), prior=fit.class_balance, seed=seed)
+    anchors = np.where(train_gold, unbiased, -1)
+    choice = choose_aggregator(L, k, gold=anchors, prior=fit.class_balance, seed=seed)
     return WindowFit(fit=fit, choice=choice, gold=gold, train_gold=train_gold)
 
 

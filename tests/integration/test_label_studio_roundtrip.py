@@ -29,6 +29,7 @@ from beambell_assets.defs.resources import (
     WarehouseResource,
 )
 from beambell_assets.devtools.label_studio import running_label_studio
+from beambell_assets.feedback.annotation_queue import AUDIT_REASON
 from beambell_assets.feedback.gold_sync import import_label_studio_export_file, label_studio_gold_rows
 from beambell_assets.feedback.label_studio import (
     build_tasks,
@@ -257,6 +258,10 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
     queue = wh.read("SELECT * FROM annotation_queue WHERE partition_key = :k", {"k": keys[-1]})
     assert len(queue) == 20 and queue["reason"].str.len().min() > 0
     assert sorted(queue["queue_rank"]) == list(range(1, 21))
+    # a fifth of the batch is audit picks, recorded apart: their gold is a random sample
+    audit = wh.read("SELECT page_id FROM audit_picks WHERE partition_key = :k", {"k": keys[-1]})
+    assert set(audit["page_id"]) == set(queue.loc[queue["reason"] == AUDIT_REASON, "page_id"])
+    assert len(audit) == 4
     store = ArtifactStore(settings.artifacts_dir)
     exported = json.loads(store.path("label_studio_export", f"{keys[-1]}.json").read_text())
     assert len(exported) == 20 and exported[0]["predictions"][0]["model_version"]

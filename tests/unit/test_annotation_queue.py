@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 
 from beambell_assets.feedback.annotation_queue import (
+    AUDIT_REASON,
     COLD_START_REASON,
     QUEUE_COLUMNS,
     QueueWeights,
+    audit_count,
     build_queue,
     classifier_signals,
     cold_start_labels,
@@ -74,7 +76,7 @@ def test_queue_ranks_uncertain_first_skips_gold_and_near_duplicates() -> None:
         classifier_proba=proba,
         model_version="m1",
         gold_page_ids={"p4"},
-        weights=QueueWeights(diversity=0.0, density=0.0),  # plain score order
+        weights=QueueWeights(diversity=0.0, density=0.0, audit_share=0.0),  # plain score order
         n_labelled=100,  # past the cold start: uncertainty decides
     )
     assert list(picks.columns) == [*QUEUE_COLUMNS, "text"]
@@ -166,7 +168,7 @@ def test_cold_start_picks_representative_pages_not_uncertain_outliers() -> None:
     proba = np.full((n, 3), 0.01)
     proba[np.arange(18), L[:18, 0]] = 0.98
     proba[-3:] = 0.33 + 0.01 * np.eye(3)  # and the classifier is torn on them
-    on = QueueWeights(cold_start_per_class=2.0)
+    on = QueueWeights(cold_start_per_class=2.0, audit_share=0.0)
     kwargs = dict(budget=3, classifier_proba=proba, gold_page_ids=frozenset(), weights=on)
     warm, _ = build_queue(_features(texts), L, LABELS, n_labelled=100, **kwargs)
     assert set(warm["page_id"]) == {f"p{i}" for i in range(n - 3, n)}  # uncertainty: the outliers
@@ -179,3 +181,32 @@ def test_cold_start_picks_representative_pages_not_uncertain_outliers() -> None:
     gold = frozenset(f"p{i}" for i in (0, 1, 6, 7, 12, 13))
     after, _ = build_queue(_features(texts), L, LABELS, **{**kwargs, "gold_page_ids": gold})
     assert (after["reason"] != COLD_START_REASON).all()
+
+
+def test_audit_picks_are_random_pages_spread_through_the_batch() -> None:
+    rng = np.random.default_rng(1)
+    words = np.array(["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "iota"])
+    texts = [" ".join(rng.choice(words, size=6)) + f" page{i}" for i in range(60)]
+    L = rng.integers(-1, 3, size=(60, 3))
+    proba = rng.dirichlet(np.ones(3), size=60)
+    gold = frozenset({"p0", "p1", "p2"})
+    kwargs = dict(budget=10, classifier_proba=proba, gold_page_ids=gold, n_labelled=100)
+    picks, _ = build_queue(_features(texts), L, LABELS, seed=7, **kwargs)
+    audit = picks[picks["reason"] == AUDIT_REASON]
+    assert audit_count(10, 0.2) == 2 and len(audit) == 2 and len(picks) == 10
+    assert picks["page_id"].is_unique and not set(picks["page_id"]) & gold
+    assert picks["queue_rank"].tolist() == list(range(1, 11))
+    assert 1 not in audit["queue_rank"].tolist() and audit["queue_rank"].max() < 10  # interleaved
+    # the uncertainty picks are the queue without audit, less its last two
+    plain, _ = build_queue(_features(texts), L, LABELS, weights=QueueWeights(audit_share=0.0), **kwargs)
+    chosen = picks.loc[picks["reason"] != AUDIT_REASON, "page_id"].tolist()
+    assert chosen == plain["page_id"].head(8).tolist()
+    # reproducible by seed; another seed draws other pages (a uniform draw over 50 open pages)
+    again, _ = build_queue(_features(texts), L, LABELS, seed=7, **kwargs)
+    assert again["page_id"].tolist() == picks["page_id"].tolist()
+    draws = {
+        frozenset(q.loc[q["reason"] == AUDIT_REASON, "page_id"])
+        for q in (build_queue(_features(texts), L, LABELS, seed=s, **kwargs)[0] for s in range(8))
+    }
+    assert len(draws) > 4
+    assert audit_count(1, 0.2) == 0 and audit_count(3, 0.2) == 1 and audit_count(5, 0.0) == 0

@@ -33,7 +33,7 @@ from beambell_assets.defs.resources import (
     WarehouseResource,
 )
 from beambell_assets.feedback.annotation_queue import QUEUE_COLUMNS, QueueWeights, build_queue
-from beambell_assets.feedback.gold import gold_for_task
+from beambell_assets.feedback.gold import gold_for_task, record_audit_picks
 from beambell_assets.feedback.gold_sync import project_source, sync_gold
 from beambell_assets.feedback.label_studio import (
     build_tasks,
@@ -48,6 +48,7 @@ from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
+from beambell_assets.training.splits import stable_unit_interval
 from beambell_assets.training.weak_labels import partition_probs
 
 
@@ -64,6 +65,7 @@ class AnnotationQueueConfig(Config):
     weight_uncovered: float = 0.25
     weight_model_disagreement: float = 1.0
     diversity: float = 1.5  # penalty per unit of cosine to a page already picked or labelled
+    audit_share: float = 0.2  # share of the budget picked uniformly at random (an unbiased sample)
 
 
 def _queue_weights(config: AnnotationQueueConfig) -> QueueWeights:
@@ -75,6 +77,7 @@ def _queue_weights(config: AnnotationQueueConfig) -> QueueWeights:
         uncovered=config.weight_uncovered,
         model_disagreement=config.weight_model_disagreement,
         diversity=config.diversity,
+        audit_share=config.audit_share,
     )
 
 
@@ -110,6 +113,7 @@ def _queue_partition(
     L = aligned_label_matrix(store.read_frame(spec.name("lf_votes"), key), features, key)
     texts = features[task.text_field].fillna("").astype(str).tolist()
     lm_probs = _read_optional(store, spec.name("label_model"), "probs")
+    gold_ids = frozenset(gold_for_task(wh, task)["page_id"].astype(str))
     picks, skipped = build_queue(
         features,
         L,
@@ -119,11 +123,15 @@ def _queue_partition(
         classifier_proba=np.asarray(model.predict_proba(texts)) if model is not None and len(texts) else None,
         model_version=version,
         lm_proba=partition_probs(lm_probs, key, features["page_id"], task.cardinality),
-        gold_page_ids=frozenset(gold_for_task(wh, task)["page_id"].astype(str)),
+        gold_page_ids=gold_ids,
         weights=_queue_weights(config),
         max_similarity=config.max_similarity,
         max_per_class=config.max_per_class,
+        # a rerun of the same partition with the same gold draws the same audit pages
+        seed=int(stable_unit_interval(f"{task.name}|{key}|{len(gold_ids)}") * 2**32),
     )
+    # before the queue: a recorded audit pick that never reached the queue only loses its sample
+    record_audit_picks(wh, task, key, picks)
     store.write_frame(spec.name("annotation_queue"), key, picks.assign(partition_key=key))
     rows = picks[QUEUE_COLUMNS].assign(queued_at=utcnow())
     wh.replace_partition("annotation_queue", key, rows, where={"task": task.name})

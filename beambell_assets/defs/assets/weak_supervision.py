@@ -36,7 +36,7 @@ from beambell_assets.defs.assets.partitions import batch_backfill_policy, landin
 from beambell_assets.defs.assets.ws_spec import WeakSupervisionSpec
 from beambell_assets.defs.executors import WAREHOUSE_RETRY_POLICY, transient_retries_only
 from beambell_assets.defs.resources import ComputeResource
-from beambell_assets.feedback.gold import gold_for_task, gold_vector
+from beambell_assets.feedback.gold import audit_pages, gold_for_task, gold_vector, sampled_gold_mask
 from beambell_assets.labeling.analysis import label_matrix_stats, lf_summary
 from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES, build_stateful_lfs, load_current_state
 from beambell_assets.labeling.task import Task
@@ -219,12 +219,14 @@ def _label_model(
     L = votes[lf_columns].to_numpy(dtype="int64")
     gold_rows = gold_for_task(wh, task)
     gold = gold_vector(gold_rows, task, votes["page_id"])
+    sampled = sampled_gold_mask(gold_rows, audit_pages(wh, task), votes["page_id"])
     result = fit_window(
         L,
         task.cardinality,
         gold,
         votes["page_id"],
         gold_roles(gold_rows),
+        sampled=sampled,
         seed=config.seed,
         n_epochs=config.n_epochs,
     )
@@ -234,7 +236,10 @@ def _label_model(
         store.write_frame(
             n("label_model"), "class_prior", pd.DataFrame(result.fit.class_prior.as_rows(task.label_names))
         )
-    return MaterializeResult(metadata=_label_model_metadata(result, task, keys, lf_columns, len(L)))
+    metadata = _label_model_metadata(result, task, keys, lf_columns, len(L))
+    # gold that is a random sample (audit picks, CSV gold): the only gold the prior and choice use
+    metadata["gold_rows_random_sample"] = int(((gold != -1) & sampled).sum())
+    return MaterializeResult(metadata=metadata)
 
 
 def _label_model_metadata(
