@@ -54,7 +54,9 @@ case "$cmd" in
     # Debian's chromium install in the background while .venv installs, not inside a test later.
     prep_log="${XDG_CACHE_HOME:-$HOME/.cache}/beambell/prepare-label-studio.log"
     mkdir -p "$(dirname "$prep_log")"
-    PYTHONPATH="$PWD" python3 beambell_assets/devtools/label_studio.py >"$prep_log" 2>&1 &
+    # (run_path with the checkout on sys.path, not PYTHONPATH: pip and Label Studio must not see it)
+    python3 -c 'import runpy, sys; sys.path.insert(0, "."); runpy.run_path(sys.argv[1], run_name="__main__")' \
+      beambell_assets/devtools/label_studio.py >"$prep_log" 2>&1 &
     ls_prep=$!
     ensure_chromium &
     chromium_prep=$!

@@ -288,7 +288,7 @@ def prepare() -> Path:
 
 
 if __name__ == "__main__":
-    # ``python3 beambell_assets/devtools/label_studio.py`` (stdlib only, any Python >= 3.11 with the
-    # checkout on PYTHONPATH): dev.sh runs it in the background while it installs .venv, so a fresh
-    # machine's first test run does not wait for Label Studio's install inside a test.
+    # Run as a file with the checkout on sys.path (stdlib only, any Python >= 3.11): dev.sh runs it
+    # in the background while it installs .venv, so a fresh machine's first test run does not wait
+    # for Label Studio's install inside a test.
     print(f"label-studio ready: {prepare()}")
