@@ -66,9 +66,9 @@ case "$cmd" in
     "$VENV/bin/ruff" check .
     # Three workers, a test file per worker at a time (files share their fixtures): the integration
     # tests mostly wait on servers and subprocesses, so three fit two cores. Every test still runs.
-    # Longest files first (tests/conftest.py orders them by the durations the last run on this
-    # machine recorded in ~/.cache/beambell); --no-loadscope-reorder keeps that order (xdist would
-    # otherwise start the files with the most tests first, leaving the slow one-test files for last).
+    # Unit files first, then integration files longest first (tests/conftest.py orders them by the
+    # durations recorded in ~/.cache/beambell, else tests/file-durations.json); --no-loadscope-reorder
+    # keeps that order (xdist would otherwise start the files with the most tests first).
     exec "$VENV/bin/python" -m pytest tests/unit tests/integration -n "${BEAMBELL_TEST_WORKERS:-3}" \
       --dist loadfile --no-loadscope-reorder --durations=25 "$@"
     ;;
