@@ -5,6 +5,7 @@ JSON file export and the import of a Label Studio JSON export file."""
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -237,7 +238,7 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(landing_partitions.name, keys)
 
-    def run(names: list[str], **kw: object) -> None:
+    def run(names: list[str], **kw: object) -> Any:
         result = materialize(
             every,
             selection=AssetSelection.assets(*[AssetKey(n) for n in names]),
@@ -246,6 +247,7 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
             **kw,
         )
         assert result.success
+        return result
 
     for key in keys:
         run(["raw_pages", "page_features", "lf_votes"], partition_key=key)
@@ -269,11 +271,15 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
     # Humans label 120 pages in Label Studio (their true categories), synced as Label Studio gold.
     truth = pd.concat([pd.read_csv(p) for p in sorted(truth_dir.glob("*.csv"))], ignore_index=True)
     truth["page_id"] = [page_id_for(normalize_url(u)) for u in truth["url"]]
-    human = truth.head(120).assign(
+    # ... the first 120 pages of the scrape, and the queue's 4 audit picks
+    audited = truth[truth["page_id"].isin(audit["page_id"])]
+    human = pd.concat([truth.head(120), audited]).drop_duplicates("page_id")
+    n_human = len(human)
+    human = human.assign(
         labeler="ann@x.org",
         labeled_at="2026-11-21T00:00:00Z",
-        ls_task_id=range(120),
-        ls_annotation_id=range(120),
+        ls_task_id=range(n_human),
+        ls_annotation_id=range(n_human),
         ls_updated_at="2026-11-21T00:00:00Z",
     )
     sync_gold(wh, load_task(TASK_SPEC), human, project_source(1), project_id=1)
@@ -285,7 +291,12 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
     votes = store.read_frame("lf_votes", keys[0])
     assert set(STATEFUL_LF_NAMES) <= set(votes.columns)
     assert (votes[list(STATEFUL_LF_NAMES)] != -1).any().all()  # both learned LFs vote
-    run(["label_model", "training_set", "classifier"])
+    lm = run(["label_model", "training_set", "classifier"]).asset_materializations_for_node("label_model")
+    lm_meta = {k: v.value for k, v in lm[0].metadata.items()}
+    # queue gold is no sample: only the audit picks' gold may anchor or choose the aggregator
+    assert lm_meta["gold_rows_random_sample"] == 4
+    assert lm_meta["aggregator_gold_anchors"] <= 4
+    assert lm_meta["aggregator_criterion"] == "heldout_lf_agreement"
     weak = store.read_frame("training_set", "weak")
     gold_eval = store.read_frame("training_set", "gold_eval")
     overrides = set(weak.loc[weak["label_source"] == "gold", "page_id"])
