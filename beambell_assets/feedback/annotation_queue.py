@@ -322,7 +322,7 @@ def build_queue(
 
     ``n_labelled``: the task's gold labels so far (default: ``len(gold_page_ids)``); below
     :func:`cold_start_labels` the picks are representative rather than uncertain (module docstring).
-    ``weights.audit_share`` of the budget are audit picks (:func:`add_audit_picks`, ``seed``).
+    ``weights.audit_share`` of the budget are audit picks (:func:`draw_audit_picks`, ``seed``).
     """
     k = len(label_names)
     cold = (len(gold_page_ids) if n_labelled is None else n_labelled) < cold_start_labels(k, weights)
@@ -351,12 +351,14 @@ def build_queue(
         scored["predicted_label"] = [label_names[i] if c else None for i, c in zip(top, covered, strict=True)]
         scored["predicted_probability"] = np.nan
         scored["model_version"] = None
-    n_audit = audit_count(budget, weights.audit_share)
+    # audit picks first, uniformly over every page not yet in gold; the chosen picks from the rest
+    audit = draw_audit_picks(scored, audit_count(budget, weights.audit_share), gold_page_ids, seed)
+    rest = scored[~scored["page_id"].isin(audit["page_id"])].reset_index(drop=True)
     picks, skipped = select_diverse(
-        scored,
-        scored["text"].tolist(),
-        scored["predicted_label"].tolist(),
-        budget - n_audit,
+        rest,
+        rest["text"].tolist(),
+        rest["predicted_label"].tolist(),
+        budget - len(audit),
         max_similarity=max_similarity,
         max_per_class=max_per_class,
         exclude=gold_page_ids,
@@ -367,7 +369,7 @@ def build_queue(
         picks["reason"] = COLD_START_REASON
     else:
         picks["reason"] = [_reason(r, weights) for _, r in picks.iterrows()] if len(picks) else []
-    picks = add_audit_picks(picks, scored, budget, gold_page_ids, seed)
+    picks = interleave_audit_picks(picks, audit)
     return picks[[*QUEUE_COLUMNS, "text"]], skipped
 
 
@@ -379,34 +381,39 @@ def audit_count(budget: int, share: float) -> int:
     return int(min(budget - 1, max(1, round(share * budget))))
 
 
-def add_audit_picks(
-    picks: pd.DataFrame,
-    scored: pd.DataFrame,
-    budget: int,
-    exclude: set[str] | frozenset[str],
-    seed: int,
+def draw_audit_picks(
+    scored: pd.DataFrame, n: int, exclude: set[str] | frozenset[str], seed: int
 ) -> pd.DataFrame:
-    """Fill the batch up to ``budget`` with uniformly random pages (not gold, not picked), spread
-    evenly through the ranks so a human who stops early still labels some.
+    """``n`` pages drawn uniformly at random from those not in ``exclude`` (gold), before the queue
+    chooses: the queue's chosen pages are not removed first, so the draw is a sample of the batch.
 
     Why: queue picks are chosen *because* the models are unsure there, so their gold is no sample of
     the corpus; fitting the label model's LF weights or choosing the aggregator on them measured
     worse than doing neither (``benchmarks/active_learning.py``). Audit gold is a random sample.
     """
-    need = budget - len(picks)
-    taken = set(picks["page_id"].astype(str)) | {str(p) for p in exclude}
-    pool = scored[~scored["page_id"].astype(str).isin(taken)]
-    if need <= 0 or pool.empty:
-        return picks
+    excluded = {str(p) for p in exclude}
+    pool = scored[~scored["page_id"].astype(str).isin(excluded)]
+    if n <= 0 or pool.empty:
+        return scored.iloc[0:0].assign(reason=pd.Series(dtype=object))
     rng = np.random.default_rng(seed)
-    audit = pool.iloc[np.sort(rng.choice(len(pool), size=min(need, len(pool)), replace=False))].copy()
+    audit = pool.iloc[np.sort(rng.choice(len(pool), size=min(n, len(pool)), replace=False))].copy()
     audit["reason"] = AUDIT_REASON
+    return audit
+
+
+def interleave_audit_picks(picks: pd.DataFrame, audit: pd.DataFrame) -> pd.DataFrame:
+    """The chosen picks in their order with the audit picks spread evenly between them (never
+    first), so a human who stops early still labels some; ranks renumbered from 1."""
+    if audit.empty:
+        return picks
     n = len(picks) + len(audit)
-    slots = np.linspace(0, n - 1, len(audit) + 2)[1:-1].round().astype(int)  # evenly, never first
-    order = np.empty(n, dtype=object)
-    order[slots] = list(range(len(picks), n))
-    order[np.setdiff1d(np.arange(n), slots)] = list(range(len(picks)))
+    slots = np.unique(np.linspace(0, n - 1, len(audit) + 2)[1:-1].round().astype(int))
+    if len(slots) < len(audit):  # fewer than two chosen picks to spread them among: after them
+        slots = np.arange(len(picks), n)
+    order = np.empty(n, dtype=np.int64)
+    order[slots] = np.arange(len(picks), n)
+    order[np.setdiff1d(np.arange(n), slots)] = np.arange(len(picks))
     merged = pd.concat([picks.drop(columns="queue_rank", errors="ignore"), audit], ignore_index=True)
-    merged = merged.iloc[order.astype(int)].reset_index(drop=True)
+    merged = merged.iloc[order].reset_index(drop=True)
     merged["queue_rank"] = np.arange(1, n + 1)
     return merged

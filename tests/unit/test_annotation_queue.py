@@ -101,7 +101,12 @@ def test_class_cap_spreads_predicted_classes_and_fills_budget_when_needed() -> N
 
 def test_without_champion_lf_signals_alone() -> None:
     picks, _ = build_queue(
-        _features(["a b c d", "e f g h"]), np.array([[0, 1], [0, 0]]), LABELS, budget=5, n_labelled=100
+        _features(["a b c d", "e f g h"]),
+        np.array([[0, 1], [0, 0]]),
+        LABELS,
+        budget=5,
+        n_labelled=100,
+        weights=QueueWeights(audit_share=0.0),
     )
     assert picks["page_id"].tolist() == ["p0", "p1"]
     assert picks["model_version"].isna().all() and picks["classifier_margin"].isna().all()
@@ -197,10 +202,18 @@ def test_audit_picks_are_random_pages_spread_through_the_batch() -> None:
     assert picks["page_id"].is_unique and not set(picks["page_id"]) & gold
     assert picks["queue_rank"].tolist() == list(range(1, 11))
     assert 1 not in audit["queue_rank"].tolist() and audit["queue_rank"].max() < 10  # interleaved
-    # the uncertainty picks are the queue without audit, less its last two
-    plain, _ = build_queue(_features(texts), L, LABELS, weights=QueueWeights(audit_share=0.0), **kwargs)
-    chosen = picks.loc[picks["reason"] != AUDIT_REASON, "page_id"].tolist()
-    assert chosen == plain["page_id"].head(8).tolist()
+    # the other picks are the plain queue's, in its order, over the pages the audit did not draw
+    # (score order: no diversity, density or class cap, which depend on the budget)
+    plain_w = dict(diversity=0.0, density=0.0)
+    kw = {**kwargs, "max_per_class": 1.0}
+    scored, _ = build_queue(_features(texts), L, LABELS, weights=QueueWeights(**plain_w), seed=7, **kw)
+    no_audit = QueueWeights(**plain_w, audit_share=0.0)
+    plain, _ = build_queue(_features(texts), L, LABELS, weights=no_audit, **{**kw, "budget": 57})
+    drawn = scored.loc[scored["reason"] == AUDIT_REASON, "page_id"]
+    chosen = scored.loc[scored["reason"] != AUDIT_REASON, "page_id"].tolist()
+    assert chosen == [p for p in plain["page_id"] if p not in set(drawn)][:8]
+    # the draw is over every non-gold page, the pages the queue would choose included
+    assert set(drawn) == set(audit["page_id"])
     # reproducible by seed; another seed draws other pages (a uniform draw over 50 open pages)
     again, _ = build_queue(_features(texts), L, LABELS, seed=7, **kwargs)
     assert again["page_id"].tolist() == picks["page_id"].tolist()
@@ -210,3 +223,19 @@ def test_audit_picks_are_random_pages_spread_through_the_batch() -> None:
     }
     assert len(draws) > 4
     assert audit_count(1, 0.2) == 0 and audit_count(3, 0.2) == 1 and audit_count(5, 0.0) == 0
+
+
+def test_audit_picks_when_too_few_pages_are_chosen() -> None:
+    texts = ["alpha beta", "gamma delta", "epsilon zeta", "eta theta"]
+    L = np.array([[0], [1], [2], [0]])
+    picks, _ = build_queue(
+        _features(texts),
+        L,
+        LABELS,
+        budget=4,
+        gold_page_ids={"p0", "p1"},
+        weights=QueueWeights(audit_share=0.75),
+        n_labelled=100,
+    )
+    assert sorted(picks["page_id"]) == ["p2", "p3"] and picks["queue_rank"].tolist() == [1, 2]
+    assert (picks["reason"] == AUDIT_REASON).sum() >= 1
