@@ -18,7 +18,7 @@ from beambell_assets.feedback.annotation_queue import AUDIT_REASON
 from beambell_assets.ingest.contract import normalize_url, page_id_for
 from beambell_assets.labeling.task import Task
 from beambell_assets.storage.warehouse import Warehouse, utcnow
-from beambell_assets.training.splits import GoldPolicy
+from beambell_assets.training.splits import GoldPolicy, from_sources
 
 
 @dataclass(frozen=True)
@@ -184,11 +184,10 @@ def sampled_gold_mask(
     policy = policy or GoldPolicy()
     if gold.empty:
         return np.zeros(len(page_ids), dtype=bool)
-    source = gold["source"].fillna("").astype(str)
-    in_loop = source.map(lambda s: any(s.startswith(p) for p in policy.training_sources))
-    declared = source.map(lambda s: any(s.startswith(p) for p in policy.sampled_sources))
+    in_loop = from_sources(gold, policy.training_sources)
+    declared = from_sources(gold, policy.sampled_sources)
     pid = gold["page_id"].astype(str)
-    ok = set(pid[(~in_loop) | declared | pid.isin(audit_page_ids)])
+    ok = set(pid[~in_loop | declared | pid.isin(audit_page_ids).to_numpy()])
     return np.array([str(p) in ok for p in page_ids], dtype=bool)
 
 

@@ -61,12 +61,19 @@ class GoldPolicy:
     eval_share: float = 0.5
 
 
+def from_sources(gold: pd.DataFrame, prefixes: Sequence[str]) -> np.ndarray:
+    """Per gold row: its ``source`` starts with one of ``prefixes`` (no ``source`` column: none)."""
+    if "source" not in gold:
+        return np.zeros(len(gold), dtype=bool)
+    source = gold["source"].fillna("").astype(str)
+    return source.map(lambda s: any(s.startswith(p) for p in prefixes)).to_numpy(dtype=bool)
+
+
 def gold_roles(gold: pd.DataFrame, policy: GoldPolicy = GoldPolicy()) -> pd.Series:
     """``"eval"`` or ``"train"`` per gold page (index: page_id); ``gold`` needs page_id, source."""
     if gold.empty:
         return pd.Series([], index=pd.Index([], name="page_id"), dtype=object)
-    source = gold["source"].fillna("").astype(str) if "source" in gold else pd.Series("", index=gold.index)
-    trainable = source.map(lambda s: any(s.startswith(p) for p in policy.training_sources)).to_numpy()
+    trainable = from_sources(gold, policy.training_sources)
     roles = np.full(len(gold), "eval", dtype=object)
     if int(trainable.sum()) >= policy.min_training_gold:
         position = np.array([stable_unit_interval(str(p)) for p in gold["page_id"]])

@@ -51,8 +51,9 @@ def fit_window(
 
     ``sampled`` (per row; ``feedback/gold.py::sampled_gold_mask``): gold that is a random sample of
     the pages. When given, only that gold sets the class prior and anchors and chooses the
-    aggregator: gold the annotation queue asked for sits where the LFs fail, and weights or a prior
-    fitted there are wrong for the other pages (measured: ``benchmarks/active_learning.py``).
+    aggregator (and scores the label model against majority vote in ``fit.metrics``): gold the
+    annotation queue asked for sits where the LFs fail, and weights or a prior fitted there are
+    wrong for the other pages (measured: ``benchmarks/active_learning.py``).
     """
     unbiased = gold if sampled is None else np.where(np.asarray(sampled, dtype=bool), gold, -1)
     fit = fit_label_model(L, k, gold=unbiased, seed=seed, n_epochs=n_epochs)
