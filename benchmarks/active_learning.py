@@ -196,6 +196,9 @@ def run_seed(
     lf_only_preds = lf_only.probs.argmax(axis=1)
     lf_only_preds[~(L_pool != -1).any(axis=1)] = -1
     truth = dict(zip(pool["page_id"], y_pool, strict=True))
+    # The ceiling: the same classifier trained on every pool page's true label (the most labels can buy).
+    full = SoftLabelTextClassifier(n_classes=task.cardinality).fit(pool[task.text_field].tolist(), y_pool)
+    ceiling = evaluate(y_test, full.predict(test_texts), task.label_names)["accuracy"]
     order = np.random.default_rng(seed).permutation(pool["page_id"].to_numpy()).tolist()
     rows: list[dict[str, Any]] = []
     for strategy in [s for s in STRATEGIES if s in os.environ.get("BENCH_STRATEGIES", "ours,random")]:
@@ -233,6 +236,7 @@ def run_seed(
                     "labels": len(labeled),
                     **scores,
                     "weak_wrong_fixed": int(((gold != -1) & (lf_only_preds != y_pool)).sum()),
+                    "ceiling": ceiling,
                 }
             )
     return rows
@@ -243,6 +247,8 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     out = g[["accuracy", "macro_f1"]].agg(["mean", "std"])
     out.columns = [f"{a}_{b}" for a, b in out.columns]
     out["weak_wrong_fixed"] = g["weak_wrong_fixed"].mean()
+    out["ceiling_mean"] = g["ceiling"].mean()
+    out["ceiling_std"] = g["ceiling"].std()
     return out.reset_index()
 
 
@@ -267,6 +273,9 @@ def verdict(summary: pd.DataFrame) -> dict[str, Any]:
         "within_noise": bool(gain < float(np.nan_to_num(spread.loc[target_budget, "random"]))),
         "random_gain": gain,
         "ours_at_100": float(pivot.loc[100, "ours"]) if 100 in pivot.index else None,
+        # the classifier trained on every pool page's true label: no strategy can beat it
+        "ceiling": float(summary["ceiling_mean"].iloc[0]),
+        "ceiling_sd": float(np.nan_to_num(summary["ceiling_std"].iloc[0])),
     }
 
 
@@ -286,6 +295,7 @@ def plot(results: list[dict[str, Any]], path: Path, n_seeds: int) -> None:
             ax.plot(x, m, marker="o", color=color, label=label)
             ax.fill_between(x, m - sd, m + sd, color=color, alpha=0.15)
         ax.axhline(v["random_at_target"], color="grey", ls="--", lw=1, label=f"random @ {v['target_budget']}")
+        ax.axhline(v["ceiling"], color="black", ls=":", lw=1, label="all pool labels (ceiling)")
         ax.axvline(100, color="grey", ls=":", lw=1)
         ax.set_xlabel("gold labels used (simulated annotator)")
         ax.set_ylabel("test accuracy")
@@ -295,6 +305,10 @@ def plot(results: list[dict[str, Any]], path: Path, n_seeds: int) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _gap(ceiling: float, value: float) -> str:
+    return f"{abs(ceiling - value):.3f} {'below' if value <= ceiling else 'above'} it"
 
 
 def _section(res: dict[str, Any]) -> str:
@@ -342,6 +356,16 @@ def _section(res: dict[str, Any]) -> str:
             f"{v['random_gain']:+.3f} over the weak-only model, less than the seed-to-seed spread, "
             "so the curves are indistinguishable here."
         )
+    claim += (
+        f" The ceiling — the same classifier trained on the true labels of the whole pool — is "
+        f"{v['ceiling']:.3f} ± {v['ceiling_sd']:.3f}: random's {v['target_budget']} labels are "
+        f"{_gap(v['ceiling'], v['random_at_target'])}"
+        + (
+            f", ours at 100 labels {_gap(v['ceiling'], v['ours_at_100'])}."
+            if v["ours_at_100"] is not None
+            else "."
+        )
+    )
     if v["vacuous"]:
         claim += (
             f" Vacuous here: random's {v['target_budget']} labels do not beat the weak-only model "

@@ -46,9 +46,7 @@ class EncoderPrototypeLF(LabelingFunction):
         if len(prototypes) < 2:
             raise ValueError("an encoder prototype LF needs prototypes for at least two classes")
         self.labels = sorted(int(c) for c in prototypes)
-        self.phrases = {
-            int(c): [p] if isinstance(p, str) else list(p) for c, p in prototypes.items()
-        }
+        self.phrases = {int(c): [p] if isinstance(p, str) else list(p) for c, p in prototypes.items()}
         self.encoder_path = str(encoder_path)
         self.field = field
         self.min_similarity = float(min_similarity)

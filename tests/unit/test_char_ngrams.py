@@ -46,8 +46,12 @@ def _dense(X: object) -> np.ndarray:
 def test_counts_equal_scikit_learn_on_pages_and_edge_cases(ngram_range, preprocessor) -> None:
     texts = sample_texts(300, seed=5)
     vec = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True, min_df=2,
-        preprocessor=preprocessor, dtype=np.float32,
+        analyzer="char_wb",
+        ngram_range=ngram_range,
+        sublinear_tf=True,
+        min_df=2,
+        preprocessor=preprocessor,
+        dtype=np.float32,
     ).fit(texts[:200])
     index = CharWbIndex(vec)
     assert index.exact
@@ -55,7 +59,7 @@ def test_counts_equal_scikit_learn_on_pages_and_edge_cases(ngram_range, preproce
     want = _dense(vec.transform(docs))
     assert np.array_equal(_dense(index.transform(docs)), want)
     # and one document at a time (the stream's small bundles), and an empty batch
-    for doc, row in zip(docs[-len(EDGE_CASES):], want[-len(EDGE_CASES):], strict=True):
+    for doc, row in zip(docs[-len(EDGE_CASES) :], want[-len(EDGE_CASES) :], strict=True):
         assert np.array_equal(_dense(index.transform([doc]))[0], row)
     assert index.counts([]).shape == (0, len(vec.vocabulary_))
 
