@@ -82,13 +82,38 @@ def agreement_with_label_model(
     return float((np.asarray(model.predict(rows["text"].tolist())) == expected).mean())
 
 
-def gold_report(model: Any, gold_eval: pd.DataFrame, label_names: list[str]) -> tuple[dict[str, Any], dict]:
+def gold_report(
+    model: Any,
+    gold_eval: pd.DataFrame,
+    label_names: list[str],
+    sampled: np.ndarray | None = None,
+) -> tuple[dict[str, Any], dict]:
     """(metrics, full report) of ``model`` on the evaluation gold: accuracy, macro F1, gold rows and
-    the majority-class accuracy the promotion gate compares against."""
+    the majority-class accuracy the promotion gate compares against.
+
+    ``sampled`` (per ``gold_eval`` row; ``feedback/gold.py::sampled_gold_mask``) marks the gold that
+    is a random sample of the pages. The annotation queue asks for the pages the models are unsure
+    of, so accuracy on all of the gold understates accuracy on the pages; the same metrics on the
+    random-sample rows alone (``*_random_sample``) are the unbiased estimate, noisier with fewer rows.
+    """
     preds = model.predict(gold_eval["text"].tolist()) if len(gold_eval) else np.array([], dtype=int)
     report = evaluate(gold_eval["gold"].to_numpy(), preds, label_names)
     metrics = {k: report[k] for k in ("accuracy", "macro_f1", "n_gold") if k in report}
     metrics["majority_class_accuracy"] = (
         float(gold_eval["gold"].value_counts(normalize=True).iloc[0]) if len(gold_eval) else None
     )
+    if sampled is not None:
+        sampled = np.asarray(sampled, dtype=bool)
+        if sampled.shape != (len(gold_eval),):
+            raise ValueError(
+                f"sampled must have one entry per gold row ({len(gold_eval)}), got {sampled.shape}"
+            )
+        metrics["n_gold_random_sample"] = int(sampled.sum())
+        sub = (
+            evaluate(gold_eval["gold"].to_numpy()[sampled], preds[sampled], label_names)
+            if sampled.any()
+            else {}
+        )
+        for k in ("accuracy", "macro_f1"):
+            metrics[f"{k}_random_sample"] = sub.get(k)
     return metrics, report

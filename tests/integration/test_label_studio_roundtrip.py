@@ -291,8 +291,13 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
     votes = store.read_frame("lf_votes", keys[0])
     assert set(STATEFUL_LF_NAMES) <= set(votes.columns)
     assert (votes[list(STATEFUL_LF_NAMES)] != -1).any().all()  # both learned LFs vote
-    lm = run(["label_model", "training_set", "classifier"]).asset_materializations_for_node("label_model")
-    lm_meta = {k: v.value for k, v in lm[0].metadata.items()}
+    result = run(["label_model", "training_set", "classifier"])
+    lm_meta = {
+        k: v.value for k, v in result.asset_materializations_for_node("label_model")[0].metadata.items()
+    }
+    clf_meta = {
+        k: v.value for k, v in result.asset_materializations_for_node("classifier")[0].metadata.items()
+    }
     # queue gold is no sample: only the audit picks' gold may anchor or choose the aggregator
     assert lm_meta["gold_rows_random_sample"] == 4
     assert lm_meta["aggregator_gold_anchors"] <= 4
@@ -301,7 +306,15 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
     gold_eval = store.read_frame("training_set", "gold_eval")
     overrides = set(weak.loc[weak["label_source"] == "gold", "page_id"])
     assert overrides and not overrides & set(gold_eval["page_id"])
+    # the classifier is also scored on the eval gold that is a random sample: the audit picks' there
+    audited_eval = set(audit["page_id"]) & set(gold_eval["page_id"])
+    assert clf_meta["n_gold_eval_random_sample"] == len(audited_eval), clf_meta
+    assert clf_meta["n_gold_eval"] == len(gold_eval) > len(audited_eval)
+    if audited_eval:
+        assert 0.0 <= clf_meta["accuracy_on_random_sample_gold"] <= 1.0
+    else:
+        assert clf_meta["accuracy_on_random_sample_gold"] == "n/a"
     print(
         f"annotation_queue + export of one 150-page partition: {queue_s:.1f}s; overrides {len(overrides)}, "
-        f"gold eval {len(gold_eval)}; stateful state {state['version']}"
+        f"gold eval {len(gold_eval)} ({len(audited_eval)} audit picks); stateful state {state['version']}"
     )

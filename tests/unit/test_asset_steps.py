@@ -167,6 +167,25 @@ def test_gold_report_and_agreement() -> None:
     assert metrics["accuracy"] == pytest.approx(0.75) and metrics["majority_class_accuracy"] == 0.75
     none, _ = gold_report(_Const(), gold_eval.iloc[:0], ["x", "y"])
     assert none["majority_class_accuracy"] is None
+    assert "n_gold_random_sample" not in metrics  # no mask: no random-sample metrics
+
+
+def test_gold_report_on_the_random_sample_rows() -> None:
+    """The queue's gold sits on hard pages: the random-sample rows are scored on their own."""
+    gold_eval = pd.DataFrame({"text": list("abcdef"), "gold": [1, 1, 1, 0, 0, 1]})
+    sampled = np.array([False, False, False, True, True, True])
+    metrics, _ = gold_report(_Const(), gold_eval, ["x", "y"], sampled)
+    assert metrics["accuracy"] == pytest.approx(2 / 6)  # all eval gold, queue picks included
+    assert metrics["n_gold_random_sample"] == 3
+    assert metrics["accuracy_random_sample"] == pytest.approx(2 / 3)  # rows d, e, f only
+    assert metrics["macro_f1_random_sample"] == pytest.approx((0.8 + 0.0) / 2)  # x: P 2/3, R 1
+    none, _ = gold_report(_Const(), gold_eval, ["x", "y"], np.zeros(6, dtype=bool))
+    assert none["n_gold_random_sample"] == 0 and none["accuracy_random_sample"] is None
+    with pytest.raises(ValueError, match="one entry per gold row"):
+        gold_report(_Const(), gold_eval, ["x", "y"], sampled[:4])
+
+
+def test_agreement_with_label_model() -> None:
     weak = pd.DataFrame({"page_id": ["p0", "p1"], "text": ["a", "b"]})
     probs = pd.DataFrame({"page_id": ["p0", "p1"], "prob_0": [0.9, 0.1], "prob_1": [0.1, 0.9]})
     assert agreement_with_label_model(_Const(), weak, probs, 2) == 0.5

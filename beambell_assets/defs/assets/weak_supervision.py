@@ -315,7 +315,8 @@ def _classifier(spec: WeakSupervisionSpec, context: AssetExecutionContext) -> Ma
     if compute.classifier != "hashed-sgd":
         warm_embeddings(store, weak["partition_key"].dropna().unique().tolist())
     model, end_model = fit_candidate(weak, task, compute.classifier, compute.make_classifier, shift)
-    metrics, report = gold_report(model, gold_eval, task.label_names)
+    sampled = sampled_gold_mask(gold_for_task(wh, task), audit_pages(wh, task), gold_eval["page_id"])
+    metrics, report = gold_report(model, gold_eval, task.label_names, sampled)
     metrics.update(aggregator_record(_read_optional(store, n("label_model"), "aggregator")))
     probs = store.read_frame(n("label_model"), "probs")
     metrics["agreement_with_label_model"] = agreement_with_label_model(model, weak, probs, task.cardinality)
@@ -336,6 +337,10 @@ def _classifier_metadata(record: Any, model: Any, metrics: dict, report: dict, p
         "accuracy_on_gold": scalar(metrics.get("accuracy")),
         "macro_f1_on_gold": scalar(metrics.get("macro_f1")),
         "majority_class_accuracy_on_gold": scalar(metrics.get("majority_class_accuracy")),
+        # the same on the eval gold that is a random sample (audit picks, CSV gold): unbiased
+        "n_gold_eval_random_sample": int(metrics.get("n_gold_random_sample") or 0),
+        "accuracy_on_random_sample_gold": scalar(metrics.get("accuracy_random_sample")),
+        "macro_f1_on_random_sample_gold": scalar(metrics.get("macro_f1_random_sample")),
         "agreement_with_label_model": scalar(metrics.get("agreement_with_label_model")),
         "artifact": MetadataValue.path(str(path)),
         "end_model": str(end_model.get("chosen")),
