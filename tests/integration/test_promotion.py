@@ -36,6 +36,7 @@ class Graph:
         self.store = ArtifactStore(self.settings.artifacts_dir)
         self.registry = ModelRegistry(self.wh, TASK)
         self.keys = list(home.keys)
+        self._clean_weak = None  # the label model's training set on this unchanged window
         assert self.registry.champion() is None
 
     def _run(
@@ -56,10 +57,16 @@ class Graph:
     def train(
         self, policy: PromotionPolicyResource | None = None, corrupt: float = 0.0
     ) -> ExecuteInProcessResult:
-        """The train job; ``corrupt`` shuffles that share of the weak labels between pages first."""
+        """The train job; ``corrupt`` shuffles that share of the weak labels between pages first.
+
+        The window and its gold never change here, so the label model's training set is fitted
+        once and each corrupted run starts from a clean copy of it (the gates are under test,
+        not a refit that would give the same labels)."""
         if corrupt:
-            assert self._run(["gold_labels", "label_model", "training_set"]).success
-            weak = self.store.read_frame("training_set", "weak")
+            if self._clean_weak is None:
+                assert self._run(["gold_labels", "label_model", "training_set"]).success
+                self._clean_weak = self.store.read_frame("training_set", "weak")
+            weak = self._clean_weak.copy()
             rng = np.random.default_rng(0)
             cols = prob_columns(K)
             probs = weak[cols].to_numpy(copy=True)
