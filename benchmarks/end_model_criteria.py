@@ -42,7 +42,6 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
 
 from beambell_assets.labeling.task import load_task  # noqa: E402
 from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
-from beambell_assets.training.class_prior import label_shift_factors  # noqa: E402
 from beambell_assets.training.end_model import (  # noqa: E402
     DEFAULT_C_GRID,
     candidate_estimator,
@@ -51,8 +50,7 @@ from beambell_assets.training.end_model import (  # noqa: E402
     select_end_model,
 )
 from beambell_assets.training.label_model import ABSTAIN, fit_label_model  # noqa: E402
-from beambell_assets.training.training_set import build_training_set, prob_columns  # noqa: E402
-from benchmarks.quality_report import DEFAULT_DATA, DEFAULT_MAP, apply_lfs, load_labelled  # noqa: E402
+from benchmarks.quality_report import DEFAULT_DATA, labelled_votes, weak_fold  # noqa: E402
 
 CRITERIA = {  # name -> (column, higher is better)
     "expected_accuracy": ("expected_accuracy", True),
@@ -100,11 +98,7 @@ def heldout_lf_scores(
 
 def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     task = load_task(args.task)
-    mapping = args.map if args.map is not None else (DEFAULT_MAP if args.data == DEFAULT_DATA else "")
-    features, y, _ = load_labelled(args.data, task, mapping)
-    if task.prepare is not None:  # as the pipeline's page_features
-        features = task.prepare(features)
-    L, _ = apply_lfs(task, features, prepared=True)
+    features, y, L = labelled_votes(args.data, task, args.map)
     k, tf = task.cardinality, task.text_field
     texts = features[tf].fillna("").astype(str).to_numpy(dtype=object)
     cands = candidates(("word", "char", "both"), tuple(float(c) for c in args.c_grid.split(",")))
@@ -112,11 +106,7 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     outer = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
     for fold, (tr, te) in enumerate(outer.split(np.zeros(len(y)), y)):
         t0 = time.perf_counter()
-        fit = fit_label_model(L[tr], k, seed=args.seed, n_epochs=args.n_epochs)  # gold never seen
-        ts = build_training_set(features.iloc[tr].reset_index(drop=True), L[tr], fit.probs, tf)
-        P, Xw = ts.frame[prob_columns(k)].to_numpy(), ts.frame["text"].to_numpy(dtype=object)
-        cp = fit.class_prior
-        shift = label_shift_factors(cp.prior, cp.prior_covered) if cp is not None else None
+        P, Xw, shift = weak_fold(features, L, tr, k, tf, args.seed, args.n_epochs)
         table = select_end_model(Xw.tolist(), P, k, class_weight=shift, seed=args.seed).table
         table = table.set_index("candidate")
         hidden = heldout_lf_scores(

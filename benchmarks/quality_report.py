@@ -192,6 +192,35 @@ def apply_lfs(task: Task, features: pd.DataFrame, *, prepared: bool = False) -> 
     return L, "beambell FastLFApplier"
 
 
+def labelled_votes(
+    path: Path, task: Task, mapping: str | None
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """A labelled file as the pipeline sees it: page features (prepared by the task, as
+    ``page_features`` does), class indices and the task's label matrix. ``mapping`` None: the
+    dev CSV's mapping for the default data, else the file's own column names."""
+    if mapping is None:
+        mapping = DEFAULT_MAP if path == DEFAULT_DATA else ""
+    features, y, _counts = load_labelled(path, task, mapping)
+    if task.prepare is not None:  # the text field may be prepared
+        features = task.prepare(features)
+    L, _applier = apply_lfs(task, features, prepared=True)
+    return features, y, L
+
+
+def weak_fold(
+    features: pd.DataFrame, L: np.ndarray, tr: np.ndarray, k: int, text_field: str, seed: int, n_epochs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One outer fold's weak training set, gold never seen: the label model fitted on the fold's
+    votes, its probabilities and texts on the rows some LF covers, and the class reweighting
+    P(y) / P(y | covered) the end model trains with. Returns ``(probs, texts, shift)``."""
+    fit = fit_label_model(L[tr], k, seed=seed, n_epochs=n_epochs)
+    ts = build_training_set(features.iloc[tr].reset_index(drop=True), L[tr], fit.probs, text_field)
+    P, Xw = ts.frame[prob_columns(k)].to_numpy(), ts.frame["text"].to_numpy(dtype=object)
+    cp = fit.class_prior
+    shift = label_shift_factors(cp.prior, cp.prior_covered) if cp is not None else None
+    return P, Xw, shift
+
+
 def one_vs_rest(
     L: np.ndarray, y: np.ndarray, positive: int, rate: float | None, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -283,15 +312,7 @@ def run(
             for metric, value in _score(y[te], pred, names).items():
                 row[f"{method}|{metric}"] = value
 
-        fit = fit_label_model(L[tr], k, seed=seed, n_epochs=n_epochs)  # gold never seen
-        ts = build_training_set(features.iloc[tr].reset_index(drop=True), L[tr], fit.probs, text_field)
-        P = ts.frame[prob_columns(k)].to_numpy()
-        Xw = ts.frame["text"].to_numpy(dtype=object)
-        shift = (
-            label_shift_factors(fit.class_prior.prior, fit.class_prior.prior_covered)
-            if fit.class_prior is not None
-            else None
-        )
+        P, Xw, shift = weak_fold(features, L, tr, k, text_field, seed, n_epochs)
 
         auto = fit_end_model(
             Xw.tolist(),
@@ -471,13 +492,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.data.is_file():
         parser.error(f"data file not found: {args.data}")
     task = load_task(args.task)
-    mapping = args.map if args.map is not None else (DEFAULT_MAP if args.data == DEFAULT_DATA else "")
-    features, y, _counts = load_labelled(args.data, task, mapping)
+    features, y, L = labelled_votes(args.data, task, args.map)
     if len(y) < 2 * args.folds:
         parser.error(f"only {len(y)} labelled rows: need at least {2 * args.folds}")
-    if task.prepare is not None:  # as the pipeline's page_features: the text field may be prepared
-        features = task.prepare(features)
-    L, _applier = apply_lfs(task, features, prepared=True)
     names = list(task.label_names)
     title = f"task `{task.name}` on `{args.data.name}`"
     if args.one_vs_rest:
