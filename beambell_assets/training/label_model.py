@@ -32,8 +32,9 @@ Conventions
 * Determinism: one ``seed`` drives Snorkel's training; the caller's global ``random``, NumPy and
   torch RNG states (which Snorkel reseeds) are restored afterwards.
 * Speed: the fit runs with one torch thread (on a 2-core machine, two threads were ~4x slower for
-  these small matrices) and with :class:`EfficientLabelModel`: Snorkel's own loss without
-  boolean-mask indexing (~4x faster at 60 LFs x 16 classes) and a sparse one-hot vote matrix
+  these small matrices) and with :class:`EfficientLabelModel`: Snorkel's own loss, expanded so no
+  (m·k)^2 elementwise pass runs per epoch (~25x faster than Snorkel at 63 LFs x 16 classes) and a
+  sparse one-hot vote matrix
   (Snorkel's is dense: ~1 GB at 100k rows x 85 LFs x 16 classes); same numbers, tested.
 """
 
@@ -70,8 +71,10 @@ class EfficientLabelModel(LabelModel):
 
     * Snorkel 0.10 evaluates ``||(O - mu P mu^T)[mask]||^2`` by boolean indexing (a gather, and a
       scatter in the backward pass, over the (m·k)^2 matrix every epoch) and its zero-centred L2
-      term through a dense (m·k)^2 identity. Here the mask multiplies instead and a scalar L2 is
-      ``l2^2 ||mu - mu_init||^2``: ~4x faster at 60 LFs x 16 classes.
+      term through a dense (m·k)^2 identity. Here, with independent LFs (the mask is then just the
+      LFs' own diagonal blocks), the masked sum is expanded into (m·k) x k and k x k products
+      (``_loss_mu``), and a scalar L2 is ``l2^2 ||mu - mu_init||^2``: ~25x faster than Snorkel at
+      63 LFs x 16 classes. With a dependency graph the mask multiplies instead of indexing.
     * The one-hot vote matrix (n x m·k) is sparse instead of dense float64 (1.1 GB for 100k rows,
       85 LFs and 16 classes), for fitting (``O``) and for ``predict_proba``.
 
@@ -105,13 +108,48 @@ class EfficientLabelModel(LabelModel):
         return X / X.sum(axis=1, keepdims=True)
 
     def _loss_mu(self, l2: float = 0) -> torch.Tensor:
-        maskf = getattr(self, "_mask_float", None)
-        if maskf is None or maskf.shape != self.mask.shape:
-            maskf = self._mask_float = self.mask.to(self.mu.dtype)
+        expansion = self._loss_expansion()
         mu_p = self.mu @ self.P
-        loss_1 = (((self.O - mu_p @ self.mu.t()) * maskf) ** 2).sum()
+        if expansion is None:  # LF dependencies: Snorkel's mask, multiplied instead of indexed
+            maskf = getattr(self, "_mask_float", None)
+            if maskf is None or maskf.shape != self.mask.shape:
+                maskf = self._mask_float = self.mask.to(self.mu.dtype)
+            loss_1 = (((self.O - mu_p @ self.mu.t()) * maskf) ** 2).sum()
+        else:
+            # Independent LFs: the mask drops exactly the k x k diagonal blocks, so
+            #   sum_mask (O - M)^2 = ||O||^2 - 2<O, M> + ||M||^2 - sum_j ||O_jj - M_jj||^2
+            # with M = mu P mu^T, <O, M> = sum((O mu) * (mu P)) and ||M||^2 = tr((mu^T mu P)^2):
+            # d x k and k x k work instead of d x d (d = m·k) elementwise passes. ~6x faster at
+            # 63 LFs x 16 classes; results equal Snorkel's to float32 rounding (tested).
+            norm_o, o_blocks, m, k = expansion
+            b = (self.mu.t() @ self.mu) @ self.P
+            mu_b, mu_p_b = self.mu.view(m, k, k), mu_p.view(m, k, k)
+            m_blocks = mu_p_b @ mu_b.transpose(1, 2)
+            loss_1 = (
+                norm_o
+                - 2 * ((self.O @ self.mu) * mu_p).sum()
+                + (b * b.t()).sum()
+                - ((o_blocks - m_blocks) ** 2).sum()
+            )
         loss_2 = ((mu_p.sum(1) - torch.diag(self.O)) ** 2).sum()
         return loss_1 + loss_2 + self._loss_l2(l2=l2)
+
+    def _loss_expansion(self) -> tuple[torch.Tensor, torch.Tensor, int, int] | None:
+        """Constants of the block expansion of the loss, or None when Snorkel's mask is not just
+        the LFs' own diagonal blocks (a dependency graph was given). Built once per fit."""
+        cached = getattr(self, "_expansion", None)
+        if cached is not None and cached[0] is self.O:
+            return cached[1]
+        k = self.cardinality
+        m = self.d // k
+        expansion = None
+        if m * k == self.d and self.mask.shape == (self.d, self.d):
+            blocks = torch.block_diag(*[torch.ones(k, k, dtype=torch.bool)] * m)
+            if torch.equal(self.mask, ~blocks):
+                o_blocks = self.O.view(m, k, m, k).diagonal(dim1=0, dim2=2).permute(2, 0, 1)
+                expansion = ((self.O**2).sum(), o_blocks.contiguous(), m, k)
+        self._expansion = (self.O, expansion)
+        return expansion
 
     def _loss_l2(self, l2: float = 0) -> torch.Tensor:
         if isinstance(l2, int | float):
