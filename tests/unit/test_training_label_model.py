@@ -107,6 +107,28 @@ def test_efficient_label_model_matches_snorkel():
         np.testing.assert_allclose(fast.predict_proba(L), ref.predict_proba(L), atol=1e-5)
 
 
+def test_expanded_loss_equals_snorkels_masked_loss():
+    """The block expansion of the loss is the masked sum itself (constant included), at any mu; a
+    mask that is not just the LFs' diagonal blocks (a dependency) takes the masked formula."""
+    L, _ = synthetic(2, ACCURATE + MEDIOCRE, n=500, k=4)
+    lm = EfficientLabelModel(cardinality=4, verbose=False)
+    lm.fit(L, n_epochs=5, seed=0, progress_bar=False)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for _ in range(3):
+            lm.mu.copy_(torch.rand_like(lm.mu))
+            residual = lm.O - lm.mu @ lm.P @ lm.mu.t()
+            masked = (residual[lm.mask] ** 2).sum() + ((lm.mu @ lm.P).sum(1) - torch.diag(lm.O)).pow(2).sum()
+            assert lm._loss_expansion() is not None
+            torch.testing.assert_close(lm._loss_mu(), masked, rtol=1e-5, atol=1e-5)
+        lm.mask[0, 4] = lm.mask[4, 0] = False  # LFs 0 and 1 dependent (a new fit rebuilds both)
+        lm._expansion = None
+        assert lm._loss_expansion() is None
+        residual = lm.O - lm.mu @ lm.P @ lm.mu.t()
+        masked = (residual[lm.mask] ** 2).sum() + ((lm.mu @ lm.P).sum(1) - torch.diag(lm.O)).pow(2).sum()
+        torch.testing.assert_close(lm._loss_mu(), masked, rtol=1e-5, atol=1e-5)
+
+
 def test_class_balance_policies():
     L, y = synthetic(4, ACCURATE + MEDIOCRE, n=400)
     y[:] = 0
