@@ -101,7 +101,10 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     features, y, L = labelled_votes(args.data, task, args.map)
     k, tf = task.cardinality, task.text_field
     texts = features[tf].fillna("").astype(str).to_numpy(dtype=object)
-    cands = candidates(("word", "char", "both"), tuple(float(c) for c in args.c_grid.split(",")))
+    # uncalibrated candidates only: this comparison of criteria was run before the calibrated ones
+    cands = candidates(
+        ("word", "char", "both"), tuple(float(c) for c in args.c_grid.split(",")), calibration=(False,)
+    )
     rows = []
     outer = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
     for fold, (tr, te) in enumerate(outer.split(np.zeros(len(y)), y)):

@@ -56,6 +56,7 @@ from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
 from beambell_assets.training.class_prior import estimate_class_prior, label_shift_factors  # noqa: E402
 from beambell_assets.training.encoder import encoder_available, resolve_encoder_path  # noqa: E402
 from beambell_assets.training.end_model import (  # noqa: E402
+    CRITERIA,
     DEFAULT_C_GRID,
     candidate_estimator,
     candidates,
@@ -256,6 +257,7 @@ def run(
     seed: int = 0,
     n_epochs: int = 500,
     c_grid: tuple[float, ...] = DEFAULT_C_GRID,
+    criterion: str = "cross_entropy",
     encoder_path: str | None = None,
     baseline_field: str | None = None,
 ) -> dict[str, Any]:
@@ -322,6 +324,7 @@ def run(
             class_weight=shift,
             encoder_path=encoder_path,
             c_grid=c_grid,
+            criterion=criterion,
             seed=seed,
         )
         assert auto.selection is not None
@@ -336,6 +339,8 @@ def run(
             Xtr, Xte = fold_matrices(cand.features, Xw, texts[te], k, encoder_path, cache)
             est_c = candidate_estimator(cand, k, class_weight=shift, encoder_path=encoder_path)
             est_c.fit_features(Xtr, P if cand.targets == "soft" else P.argmax(axis=1))
+            # a calibrated candidate: the calibration the search fitted on its held-out predictions
+            est_c.set_calibration(auto.selection.calibrations.get(cand.name))
             put(f"(b) candidate {cand.name}", est_c.predict_proba_features(Xte).argmax(axis=1))
 
         old = fit_label_model(L[tr], k, seed=seed, n_epochs=n_epochs, class_balance="uniform")
@@ -479,6 +484,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--n-epochs", type=int, default=500, help="label model epochs")
     parser.add_argument("--c-grid", default=",".join(f"{c:g}" for c in DEFAULT_C_GRID))
     parser.add_argument(
+        "--criterion",
+        default="cross_entropy",
+        choices=CRITERIA,
+        help="the gold-free score auto chooses by (expected_accuracy: the default until 2026-12-06)",
+    )
+    parser.add_argument(
         "--encoder",
         default=os.environ.get("BEAMBELL_ENCODER_PATH", ""),
         help="encoder directory or 'bundled' (adds the encoder candidate)",
@@ -515,6 +526,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         seed=args.seed,
         n_epochs=args.n_epochs,
         c_grid=tuple(float(c) for c in args.c_grid.split(",")),
+        criterion=args.criterion,
         encoder_path=encoder,
         baseline_field=args.baseline_field,
     )

@@ -7,6 +7,10 @@ One fixed featurisation (word 1-2-gram TF-IDF) served long web pages well and sh
               encoder (sentence embeddings, only when an encoder is configured, ``encoder.py``)
     C         a small regularisation grid (default 1, 10)
     targets   soft (the label model's probabilities) | hard (their argmax)
+    calibration  none | gold-free: a scale and per-class offsets on the log-probabilities, fitted
+              on the candidate's own held-out predictions against the weak labels
+              (``training/calibration.py``; it undoes the shrinkage that makes a regularised
+              classifier under-predict rare classes)
 
 by k-fold cross-validation on the weak labels themselves: each candidate is trained on k-1 folds
 of the training set and scored on the held-out fold against that fold's weak labels. The folds are
@@ -17,12 +21,19 @@ The default is one split: on AG News (title + description) three splits made the
 but not better* -- expected accuracy against weak labels there systematically prefers char n-grams
 (which mimic the keyword LFs) over word, both and encoder features that are better against gold, and
 averaging more splits made it pick char in 4-5 of 5 outer folds (see the README). The score is
-the **expected accuracy** ``mean_i p_i[ŷ_i]`` of the held-out prediction ``ŷ_i`` under the label
-model's distribution ``p_i`` (= plain accuracy against hard labels; no gold anywhere); ties go to the
-lower held-out cross-entropy, then to the earlier (simpler, cheaper) candidate. Comparing soft and
-hard targets this way means a miscalibrated label model cannot silently halve the score by its soft
-labels alone. The search caps the rows it uses (``max_rows``) and vectorises each fold once per
-featurisation (every ``C`` / target head reuses it), so it adds seconds, not minutes.
+the held-out **cross-entropy** ``-mean_i Σ_c p_ic log q_ic`` of the candidate's probabilities
+``q_i`` against the label model's distribution ``p_i`` (a proper scoring rule; no gold anywhere);
+ties go to the higher expected accuracy ``mean_i p_i[ŷ_i]``, then to the earlier (simpler,
+cheaper) candidate. Every candidate also comes **calibrated**, and the calibrated version of a
+hard-label candidate is what makes hard and soft targets comparable on cross-entropy: a
+miscalibrated label model cannot silently halve the score by its soft labels alone, and a hard-label
+model's overconfidence is not what decides. (Until 2026-12-06 the score was expected accuracy,
+which with calibrated candidates chose worse on the dev websites: the README has both.)
+A calibrated candidate costs no extra fit: its score calibrates each held-out fold
+with a calibration fitted on the other folds' held-out predictions, and the final model's
+calibration is fitted on all of them. The search caps the rows it uses (``max_rows``) and
+vectorises each fold once per featurisation (every ``C`` / target head reuses it), so it adds
+seconds, not minutes.
 
 A task names its end model with ``Task.end_model``: ``"auto"`` (default), one featurisation
 (``"word"``, ``"char"``, ``"both"``, ``"encoder"``: its grid and targets still chosen by CV),
@@ -38,7 +49,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,12 +57,15 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from beambell_assets.training.calibration import LogitCalibration, cross_fitted, fit_calibration
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier, soft_targets
 
 log = logging.getLogger(__name__)
 
 FEATURISATIONS = ("word", "char", "both", "encoder")
 TARGETS = ("soft", "hard")
+#: Gold-free scores the search can choose by (see :func:`select_end_model`).
+CRITERIA = ("cross_entropy", "expected_accuracy")
 DEFAULT_C_GRID = (1.0, 10.0)
 #: Characters of each document the char n-grams read (the head of a long page carries its topic).
 CHAR_MAX_CHARS = 3000
@@ -64,15 +78,22 @@ MAX_REPEATS = 3
 
 @dataclass(frozen=True)
 class Candidate:
-    """One end-model configuration the search can choose."""
+    """One end-model configuration the search can choose. ``calibrated``: the classifier's
+    probabilities go through a gold-free calibration fitted on its held-out predictions
+    (``training/calibration.py``)."""
 
     features: str
     C: float
     targets: str
+    calibrated: bool = False
 
     @property
     def name(self) -> str:
-        return f"{self.features}/C={self.C:g}/{self.targets}"
+        return f"{self.features}/C={self.C:g}/{self.targets}" + ("/calibrated" if self.calibrated else "")
+
+    @property
+    def uncalibrated(self) -> Candidate:
+        return Candidate(self.features, self.C, self.targets)
 
 
 @dataclass
@@ -84,9 +105,16 @@ class EndModelSelection:
     n_rows: int
     folds: int
     seconds: float
-    criterion: str = "expected accuracy vs the held-out weak labels (gold-free)"
+    criterion: str = "cross_entropy"
     repeats: int = 1
     cpu_seconds: float = 0.0
+    #: Each calibrated candidate's calibration, fitted on all its held-out predictions.
+    calibrations: dict[str, LogitCalibration] = field(default_factory=dict)
+
+    @property
+    def calibration(self) -> LogitCalibration | None:
+        """The chosen candidate's calibration (None when the chosen one is uncalibrated)."""
+        return self.calibrations.get(self.chosen.name) if self.chosen.calibrated else None
 
     def metrics(self) -> dict[str, Any]:
         """JSON-able summary for the registry (``metrics["end_model"]``) and asset metadata."""
@@ -95,7 +123,9 @@ class EndModelSelection:
             "spec": "auto",
             "chosen": self.chosen.name,
             **asdict(self.chosen),
+            "cv_cross_entropy": float(row["cross_entropy"]),
             "cv_expected_accuracy": float(row["expected_accuracy"]),
+            "calibration": self.calibration.as_dict() if self.calibration is not None else None,
             "cv_rows": self.n_rows,
             "cv_folds": self.folds,
             "cv_repeats": self.repeats,
@@ -142,9 +172,16 @@ def candidates(
     features: Sequence[str] = ("word", "char", "both"),
     c_grid: Sequence[float] = DEFAULT_C_GRID,
     targets: Sequence[str] = TARGETS,
+    calibration: Sequence[bool] = (False, True),
 ) -> list[Candidate]:
-    """The candidate set, in tie-break order (earlier wins a tie)."""
-    return [Candidate(f, float(c), t) for f in features for c in c_grid for t in targets]
+    """The candidate set, in tie-break order (earlier wins a tie: uncalibrated first)."""
+    return [
+        Candidate(f, float(c), t, cal)
+        for f in features
+        for c in c_grid
+        for t in targets
+        for cal in calibration
+    ]
 
 
 def _targets(probs: np.ndarray, kind: str) -> np.ndarray:
@@ -189,12 +226,15 @@ def select_end_model(
     encoder_path: str | None = None,
     cv_tol: float = 1e-3,
     repeats: int | None = 1,
+    criterion: str = "cross_entropy",
 ) -> EndModelSelection:
     """Score every candidate by k-fold CV against the weak labels; return the best and the table.
 
     ``features`` defaults to word, char, both, plus encoder when ``encoder_path`` is given.
     ``repeats``: k-fold splits to score (``None``/0: :func:`cv_repeats` of the searched texts).
     One by default: see the module docstring for why the budget rule is opt-in.
+    ``criterion``: ``"cross_entropy"`` (default: lowest held-out cross-entropy, ties to the higher
+    expected accuracy) or ``"expected_accuracy"`` (the reverse; the default until 2026-12-06).
     ``cv_tol`` is the solver tolerance of the CV fits, the final fit's by default: a looser one
     (1e-2) let L-BFGS stop at its starting point on near-uniform soft labels in some folds, which
     scored the soft candidates as if they predicted one class.
@@ -205,6 +245,7 @@ def select_end_model(
     if features is None:
         features = ("word", "char", "both", *(("encoder",) if encoder_path else ()))
     cands = candidates(features, c_grid)
+    fitted = [c for c in cands if not c.calibrated]  # a calibrated one reuses its base's fits
     rng = np.random.default_rng(seed)
     idx = np.arange(len(texts))
     if len(idx) > max_rows:
@@ -213,11 +254,12 @@ def select_end_model(
     X, P = texts[idx], probs[idx]
     repeats = int(repeats) if repeats else cv_repeats(X)
     splits = cv_splits(P.argmax(axis=1), folds, repeats, seed)
-    scores: dict[str, list[tuple[float, float, float]]] = {c.name: [] for c in cands}
     feature_seconds: dict[str, float] = {}
     fold_cache: list[dict[str, tuple[Any, Any]]] = [{} for _ in splits]
+    # held-out predictions, per candidate fitted and split
+    held_out: dict[str, list[np.ndarray]] = {c.name: [] for c in fitted}
     for feat in features:
-        group = [c for c in cands if c.features == feat]
+        group = [c for c in fitted if c.features == feat]
         t_feat = time.perf_counter()
         for (tr, te), cache in zip(splits, fold_cache, strict=True):
             Xtr, Xte = fold_matrices(feat, X[tr], X[te], n_classes, encoder_path, cache)
@@ -227,14 +269,19 @@ def select_end_model(
                 )
                 est.set_params(tol=cv_tol)
                 est.fit_features(Xtr, _targets(P[tr], cand.targets))
-                q = est.predict_proba_features(Xte)
-                pred = q.argmax(axis=1)
-                p_te = P[te]
-                expected_acc = float(p_te[np.arange(len(te)), pred].mean())
-                agree = float((pred == p_te.argmax(axis=1)).mean())
-                xent = float(-(p_te * np.log(np.clip(q, 1e-6, 1.0))).sum(axis=1).mean())
-                scores[cand.name].append((expected_acc, agree, xent))
+                held_out[cand.name].append(est.predict_proba_features(Xte))
         feature_seconds[feat] = time.perf_counter() - t_feat
+    scores: dict[str, list[tuple[float, float, float]]] = {}
+    calibrations: dict[str, LogitCalibration] = {}
+    tests = [te for _, te in splits]
+    for cand in fitted:
+        qs = held_out[cand.name]
+        scores[cand.name] = [_held_out_scores(q, P[t]) for q, t in zip(qs, tests, strict=True)]
+        cal = Candidate(cand.features, cand.C, cand.targets, True)
+        if cal in cands:
+            q_cal, all_q, all_p = _calibrated_held_out(qs, splits, P, folds)
+            scores[cal.name] = [_held_out_scores(q, P[t]) for q, t in zip(q_cal, tests, strict=True)]
+            calibrations[cal.name] = fit_calibration(all_q, all_p)
     rows = []
     for order, cand in enumerate(cands):
         arr = np.asarray(scores[cand.name])
@@ -249,13 +296,17 @@ def select_end_model(
                 "agreement": float(arr[:, 1].mean()),
                 "cross_entropy": float(arr[:, 2].mean()),
                 "feature_seconds": round(feature_seconds[cand.features], 2),
+                "calibration_scale": calibrations[cand.name].scale if cand.calibrated else np.nan,
                 "_order": order,
             }
         )
     table = pd.DataFrame(rows)
-    ranked = table.sort_values(
-        ["expected_accuracy", "cross_entropy", "_order"], ascending=[False, True, True]
-    )
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion {criterion!r}: expected one of {CRITERIA}")
+    keys = ["cross_entropy", "expected_accuracy"]
+    if criterion == "expected_accuracy":
+        keys.reverse()
+    ranked = table.sort_values([*keys, "_order"], ascending=[k == "cross_entropy" for k in keys] + [True])
     best = ranked.iloc[0]
     chosen = next(c for c in cands if c.name == best["candidate"])
     table["chosen"] = table["candidate"] == chosen.name
@@ -270,7 +321,35 @@ def select_end_model(
         seconds=seconds,
         repeats=repeats,
         cpu_seconds=time.process_time() - cpu0,
+        calibrations=calibrations,
+        criterion=criterion,
     )
+
+
+def _held_out_scores(q: np.ndarray, p_te: np.ndarray) -> tuple[float, float, float]:
+    """(expected accuracy, agreement with the weak argmax, cross-entropy) of held-out predictions."""
+    pred = q.argmax(axis=1)
+    expected_acc = float(p_te[np.arange(len(p_te)), pred].mean())
+    agree = float((pred == p_te.argmax(axis=1)).mean())
+    xent = float(-(p_te * np.log(np.clip(q, 1e-6, 1.0))).sum(axis=1).mean())
+    return expected_acc, agree, xent
+
+
+def _calibrated_held_out(
+    held_out: list[np.ndarray], splits: list[tuple[np.ndarray, np.ndarray]], P: np.ndarray, folds: int
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Each split's held-out predictions calibrated by a fit on the other folds of the same k-fold
+    split (so the calibrated score is itself held out), and all held-out predictions with their
+    weak labels stacked (what the final calibration is fitted on)."""
+    out: list[np.ndarray] = []
+    for start in range(0, len(splits), folds):
+        qs = held_out[start : start + folds]
+        tes = [te for _, te in splits[start : start + folds]]
+        q_all, p_all = np.vstack(qs), P[np.concatenate(tes)]
+        groups = np.repeat(np.arange(len(qs)), [len(te) for te in tes])
+        calibrated = cross_fitted(q_all, p_all, groups)
+        out.extend(np.split(calibrated, np.cumsum([len(te) for te in tes])[:-1]))
+    return out, np.vstack(held_out), P[np.concatenate([te for _, te in splits])]
 
 
 def fold_matrices(
@@ -373,6 +452,7 @@ def fit_end_model(
     cand = selection.chosen
     model = candidate_estimator(cand, n_classes, class_weight=class_weight, encoder_path=encoder_path)
     model.fit(texts, _targets(soft_targets(probs, len(texts), n_classes), cand.targets))
+    model.set_calibration(selection.calibration)
     return FittedEndModel(model, spec, selection)
 
 

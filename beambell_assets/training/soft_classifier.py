@@ -36,6 +36,8 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from beambell_assets.training.calibration import LogitCalibration
+
 
 def _as_texts(X: Any) -> list[str]:
     """Documents as strings; missing values (None, NaN, pd.NA) are the empty document."""
@@ -145,6 +147,9 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         ``training/class_prior.py``).
     max_iter, tol: the lbfgs solver.
     random_state: kept for API symmetry; lbfgs is deterministic, so is the model.
+
+    ``set_calibration`` attaches a gold-free calibration of the probabilities (``calibration_scale_``,
+    ``calibration_bias_``; the end-model search fits it on held-out predictions); a refit drops it.
     """
 
     def __init__(
@@ -260,6 +265,8 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
 
         self.classes_ = np.arange(k)
         self.n_classes_ = k
+        for stale in ("calibration_scale_", "calibration_bias_"):  # a refit is a new model
+            self.__dict__.pop(stale, None)
         rows, cols, weights = self._expand(probs)
         weights = weights * row_w[rows]
         if self.class_weight == "balanced":
@@ -313,7 +320,25 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
             out[:, self.seen_classes_[0]] = 1.0
             return out
         out[:, self.model_.classes_] = self.model_.predict_proba(features)
+        scale = getattr(self, "calibration_scale_", None)
+        if scale is not None:
+            out = LogitCalibration(scale, self.calibration_bias_).apply(out)
         return out
+
+    def set_calibration(self, calibration: LogitCalibration | None) -> SoftLabelTextClassifier:
+        """Apply ``calibration`` (``training/calibration.py``, fitted on held-out predictions of
+        this configuration) to every prediction from now on; ``None`` removes it."""
+        check_is_fitted(self, "classes_")
+        if calibration is None:
+            self.__dict__.pop("calibration_scale_", None)
+            self.__dict__.pop("calibration_bias_", None)
+            return self
+        bias = np.asarray(calibration.bias, dtype=float)
+        if bias.shape != (self.n_classes_,):
+            raise ValueError(f"calibration has {bias.shape} offsets for {self.n_classes_} classes")
+        self.calibration_scale_ = float(calibration.scale)
+        self.calibration_bias_ = bias
+        return self
 
     # ------------------------------------------------------------------ predicting
 

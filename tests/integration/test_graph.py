@@ -107,6 +107,9 @@ def test_full_graph_on_sample_scrape(graph_home: Home, home_copy: Callable[[Home
         clf_meta = _latest_metadata(instance, "classifier")
         assert clf_meta["end_model"] == em["chosen"]
         assert "expected_accuracy" in str(clf_meta["end_model_candidates"])
+        assert clf_meta["end_model_criterion"] == "cross_entropy"
+        # calibrated or not, the metadata says which: a scale exactly when the choice is calibrated
+        assert (clf_meta["end_model_calibration_scale"] != "n/a") == em["calibrated"], clf_meta
         model = load_model(champion.artifact_path)
         proba = model.predict_proba(["book cheap flights and hotel rooms for your holiday"])
         assert proba.shape == (1, len(TASK.label_names))

@@ -40,7 +40,7 @@ def test_quality_report_main(dev_csv: Path, tmp_path: Path, capsys: pytest.Captu
     cv = res["cv"].set_index("method")
     assert _finite_unit(cv["accuracy"].tolist()) and _finite_unit(cv["macro_f1"].tolist())
     candidates = [m for m in cv.index if m.startswith("(b) candidate ")]
-    assert len(candidates) == 3 * 2  # word/char/both x soft/hard at one C
+    assert len(candidates) == 3 * 2 * 2  # word/char/both x soft/hard x calibrated or not, at one C
     for needed in (
         "(b) auto end model (gold-free choice)",
         "(b) fixed model, pre-#13 (uniform prior, word, soft)",
@@ -48,7 +48,8 @@ def test_quality_report_main(dev_csv: Path, tmp_path: Path, capsys: pytest.Captu
         "(d) always the majority class",
     ):
         assert needed in cv.index
-    assert len(res["chosen"]) == 2 and all(c.endswith(("/soft", "/hard")) for c in res["chosen"])
+    assert len(res["chosen"]) == 2
+    assert all(c.endswith(("/soft", "/hard", "/calibrated")) for c in res["chosen"])
     assert res["n_rows"] > 500 and res["n_lfs"] > 0
     prior = res["prior"]
     assert len(prior) >= 7 and abs(prior["em_prior"].sum() - 1) < 0.05
@@ -100,8 +101,9 @@ def test_quality_report_on_a_user_task_and_file(shared_data: Path, tmp_path: Pat
 
 def test_imbalanced_task_soft_labels_hold_up(dev_csv: Path, tmp_path: Path) -> None:
     """A constructed imbalanced task (Travel vs the rest, positives subsampled to 10%): with the
-    gold-free prior, soft-label training is within 0.5 points of argmax training, both beat always
-    predicting the majority class, and the estimated prior is near the truth (uniform is 0.5)."""
+    gold-free prior, soft-label training is within 0.5 points of argmax training (with and without
+    the gold-free calibration), both beat always predicting the majority class, and the estimated
+    prior is near the truth (uniform is 0.5)."""
     report = _load_report_module()
     res = report.main(
         [
@@ -124,9 +126,11 @@ def test_imbalanced_task_soft_labels_hold_up(dev_csv: Path, tmp_path: Path) -> N
     cv = res["cv"].set_index("method")["accuracy"]
     majority = cv["(d) always the majority class"]
     for feats in ("word", "char", "both"):
-        soft, hard = cv[f"(b) candidate {feats}/C=10/soft"], cv[f"(b) candidate {feats}/C=10/hard"]
-        assert soft >= hard - 0.005, feats
-        assert min(soft, hard) >= majority, feats
+        for calibrated in ("", "/calibrated"):
+            soft = cv[f"(b) candidate {feats}/C=10/soft{calibrated}"]
+            hard = cv[f"(b) candidate {feats}/C=10/hard{calibrated}"]
+            assert soft >= hard - 0.005, (feats, calibrated)
+            assert min(soft, hard) >= majority, (feats, calibrated)
     assert cv["(b) auto end model (gold-free choice)"] >= majority
     prior = res["prior"].set_index("class")
     assert prior.loc["Travel", "true_prior"] == pytest.approx(0.1, abs=0.01)

@@ -39,10 +39,10 @@ def _corpus(n: int = 120, seed: int = 0, misspell: bool = False) -> tuple[list[s
 def test_search_table_covers_every_candidate_and_marks_one() -> None:
     texts, probs = _corpus()
     sel = select_end_model(texts, probs, 2, c_grid=(1.0, 10.0), folds=3)
-    assert len(sel.table) == 3 * 2 * 2  # word/char/both x C x soft/hard
+    assert len(sel.table) == 3 * 2 * 2 * 2  # word/char/both x C x soft/hard x calibrated or not
     assert sel.table["chosen"].sum() == 1
     best = sel.table.loc[sel.table["chosen"]].iloc[0]
-    assert best["expected_accuracy"] == sel.table["expected_accuracy"].max()
+    assert best["cross_entropy"] == sel.table["cross_entropy"].min()  # the gold-free criterion
     assert set(sel.table["targets"]) == {"soft", "hard"}
     assert sel.table["expected_accuracy"].between(0, 1).all()
     json.dumps(sel.metrics())  # the registry stores it as JSON
@@ -59,7 +59,7 @@ def test_char_features_win_when_words_never_repeat() -> None:
 def test_row_cap_bounds_the_search() -> None:
     texts, probs = _corpus(200)
     sel = select_end_model(texts, probs, 2, features=("word",), c_grid=(1.0,), max_rows=60, folds=2)
-    assert sel.n_rows == 60 and sel.folds == 2 and len(sel.table) == 2
+    assert sel.n_rows == 60 and sel.folds == 2 and len(sel.table) == 4
 
 
 def test_fit_end_model_specs_and_saved_model_roundtrip(tmp_path) -> None:
@@ -69,7 +69,7 @@ def test_fit_end_model_specs_and_saved_model_roundtrip(tmp_path) -> None:
     auto = fit_end_model(texts, probs, 2, "auto", c_grid=(10.0,), folds=2)
     assert auto.selection is not None
     m = auto.metrics()
-    assert m["chosen"] == auto.selection.chosen.name and len(m["candidates"]) == 6
+    assert m["chosen"] == auto.selection.chosen.name and len(m["candidates"]) == 12
     spec = end_model_spec({"end_model": m})
     assert spec == {"features": auto.selection.chosen.features, "targets": m["targets"], "C": 10.0}
     path = tmp_path / "m.skops"
@@ -131,6 +131,40 @@ def test_search_records_repeats_and_cpu() -> None:
     assert sel.repeats == 3  # short texts: the budget pays for every repeat
     m = sel.metrics()
     assert m["cv_repeats"] == 3 and m["cpu_seconds"] >= 0
-    assert len(sel.table) == 2 and sel.table["expected_accuracy_sd"].ge(0).all()
+    assert len(sel.table) == 4 and sel.table["expected_accuracy_sd"].ge(0).all()
     one = select_end_model(texts, probs, 2, features=("word",), c_grid=(10.0,), folds=3)
     assert one.repeats == 1  # the default: one split
+
+
+def _rare_class_corpus(n: int = 300, seed: int = 0) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """10 % of the documents are class 1, each with one of its topical words among shared ones:
+    a regularised model ranks them right but its argmax calls most of them class 0."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.1).astype(int)
+    texts = []
+    for c in y:
+        words = [str(rng.choice(["the", "a", "news", "today", "report", "story"])) for _ in range(6)]
+        words.append(str(rng.choice(WORDS[1] if c else WORDS[0])))
+        texts.append(" ".join(words))
+    probs = np.where(y[:, None] == np.arange(2), 0.9, 0.1)
+    return texts, probs, y
+
+
+def test_calibration_undoes_shrinkage_on_a_rare_class() -> None:
+    """C=0.1 shrinks the rare class below the argmax line; the held-out-fitted calibration brings
+    its documents back, scores higher against the weak labels, and is chosen and applied."""
+    texts, probs, y = _rare_class_corpus()
+    sel = select_end_model(texts, probs, 2, features=("word",), c_grid=(0.1,), folds=3)
+    score = sel.table.set_index("candidate")["expected_accuracy"]
+    assert score["word/C=0.1/soft/calibrated"] > score["word/C=0.1/soft"] + 0.03
+    assert sel.chosen.calibrated and sel.calibration is not None and sel.calibration.scale > 1
+    fitted = fit_end_model(texts, probs, 2, "word", c_grid=(0.1,), folds=3)
+    raw = candidate_estimator(fitted.selection.chosen, 2).fit(
+        texts, probs if fitted.selection.chosen.targets == "soft" else probs.argmax(axis=1)
+    )
+    assert (raw.predict(texts) == 1).sum() < (y == 1).sum() / 2  # shrunk: most rare ones missed
+    assert (fitted.model.predict(texts) == y).mean() > (raw.predict(texts) == y).mean() + 0.03
+    np.testing.assert_allclose(
+        fitted.model.predict_proba(texts), fitted.selection.calibration.apply(raw.predict_proba(texts))
+    )
+    assert fitted.metrics()["calibration"]["scale"] == pytest.approx(sel.calibration.scale)
