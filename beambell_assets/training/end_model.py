@@ -91,10 +91,6 @@ class Candidate:
     def name(self) -> str:
         return f"{self.features}/C={self.C:g}/{self.targets}" + ("/calibrated" if self.calibrated else "")
 
-    @property
-    def uncalibrated(self) -> Candidate:
-        return Candidate(self.features, self.C, self.targets)
-
 
 @dataclass
 class EndModelSelection:
@@ -239,6 +235,8 @@ def select_end_model(
     (1e-2) let L-BFGS stop at its starting point on near-uniform soft labels in some folds, which
     scored the soft candidates as if they predicted one class.
     """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion {criterion!r}: expected one of {CRITERIA}")
     t0, cpu0 = time.perf_counter(), time.process_time()
     texts = np.asarray([("" if t is None else str(t)) for t in texts], dtype=object)
     probs = soft_targets(probs, len(texts), n_classes)
@@ -301,8 +299,6 @@ def select_end_model(
             }
         )
     table = pd.DataFrame(rows)
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion {criterion!r}: expected one of {CRITERIA}")
     keys = ["cross_entropy", "expected_accuracy"]
     if criterion == "expected_accuracy":
         keys.reverse()
@@ -340,7 +336,9 @@ def _calibrated_held_out(
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Each split's held-out predictions calibrated by a fit on the other folds of the same k-fold
     split (so the calibrated score is itself held out), and all held-out predictions with their
-    weak labels stacked (what the final calibration is fitted on)."""
+    weak labels stacked (what the final calibration is fitted on). The targets are the label
+    model's probabilities on covered rows, unweighted: calibrating against the class-weighted ones
+    (keeping the label-shift factors P(y) / P(y | covered) intact) was measured and was worse (README)."""
     out: list[np.ndarray] = []
     for start in range(0, len(splits), folds):
         qs = held_out[start : start + folds]

@@ -82,6 +82,8 @@ def test_fit_end_model_specs_and_saved_model_roundtrip(tmp_path) -> None:
     assert factory.model.C == 3.0
     with pytest.raises(ValueError, match="end model"):
         fit_end_model(texts, probs, 2, "xgboost")
+    with pytest.raises(ValueError, match="criterion"):
+        select_end_model(texts, probs, 2, criterion="f1")
 
 
 def test_end_model_spec_defaults_for_old_entries() -> None:
