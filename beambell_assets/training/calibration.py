@@ -7,8 +7,9 @@ the rows it ranks highest (on AG News Sports-vs-rest, 10 % positives, the word m
 *true* labels predicted 2.7 positives per 78-page fold holding 9.8). Refitting the classifier cannot
 see that; its own held-out predictions can. ``q' ∝ exp(scale · log q + bias)`` (Platt / vector
 scaling with one shared scale) is fitted by minimising the cross-entropy to the label model's
-probabilities on rows the classifier did not train on, so no gold is used. Two parameters per class
-at most: it moves decision thresholds and sharpens, it does not re-rank rows within a class.
+probabilities on rows the classifier did not train on, so no gold is used. k parameters in all (one
+scale, k - 1 offsets): it moves decision thresholds and sharpens (with two classes it keeps the
+rows' order by P(class)).
 
 Classes the classifier gives exactly probability 0 (never seen in training) stay at 0.
 """
