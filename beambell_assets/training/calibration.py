@@ -4,7 +4,7 @@ log-probabilities, fitted on out-of-fold predictions against the weak labels.
 Why: an L2-regularised classifier trained on a few hundred weakly labelled rows is *shrunk* -- its
 probabilities are flatter than the evidence, and on a rare class its argmax says "no" to most of
 the rows it ranks highest (on AG News Sports-vs-rest, 10 % positives, the word model trained on the
-*true* labels predicted 2.7 positives per 78-page fold holding 9.8). Refitting the classifier cannot
+*true* labels predicted 2.7 positives per 97-page fold holding 9.8). Refitting the classifier cannot
 see that; its own held-out predictions can. ``q' ∝ exp(scale · log q + bias)`` (Platt / vector
 scaling with one shared scale) is fitted by minimising the cross-entropy to the label model's
 probabilities on rows the classifier did not train on, so no gold is used. k parameters in all (one
