@@ -30,7 +30,8 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
 
 from snorkel.labeling.model import LabelModel  # noqa: E402
 
-from beambell_assets.training.label_model import EfficientLabelModel  # noqa: E402
+from beambell_assets.training.label_model import EfficientLabelModel, _remap  # noqa: E402
+from benchmarks.lf_applier import cpu_model  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "label_model_fit.md"
 #: (rows, LFs, classes) of the synthetic vote matrices.
@@ -60,12 +61,10 @@ def dev_votes() -> np.ndarray | None:
     from beambell_assets.labeling.task import load_task
     from beambell_assets.settings import DEFAULT_TASK
 
-    _features, _y, L = labelled_votes(DEFAULT_DATA, load_task(DEFAULT_TASK), None)
+    task = load_task(DEFAULT_TASK)
+    _features, _y, L = labelled_votes(DEFAULT_DATA, task, None)
     L = L[:, (L != -1).any(axis=0)]
-    classes = np.unique(L[L != -1])
-    remap = np.full(int(L.max()) + 2, -1)
-    remap[classes + 1] = np.arange(len(classes))
-    return remap[L + 1]
+    return _remap(L, np.unique(L[L != -1]), task.cardinality)
 
 
 def timed_fit(cls: type[LabelModel], L: np.ndarray, epochs: int, repeats: int) -> tuple[float, LabelModel]:
@@ -119,21 +118,11 @@ def main(argv: list[str] | None = None) -> None:
     header = (
         f"# Label model fit: Snorkel vs beambell\n\n`python benchmarks/label_model_fit.py --epochs "
         f"{args.epochs} --repeats {args.repeats}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{platform.processor() or platform.machine()}, {_cpu_name()}, torch {torch.__version__}, "
+        f"{platform.machine()}, {cpu_model()}, torch {torch.__version__}, "
         "one torch thread, best of the repeats.\n\n"
     )
     args.out.write_text(header + "\n".join(lines) + "\n")
     print(f"wrote {args.out}")
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -45,10 +45,15 @@ class LogitCalibration:
         return {"scale": float(self.scale), "bias": [float(b) for b in self.bias]}
 
 
-def _logits(probs: np.ndarray, scale: float, bias: np.ndarray) -> np.ndarray:
+def _log_probs(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(log q floored at LOG_FLOOR, 0 where q is 0; the mask of q == 0)``."""
     zero = probs <= 0.0
-    z = scale * np.maximum(np.log(np.where(zero, 1.0, probs)), LOG_FLOOR) + bias
-    return np.where(zero, -np.inf, z)
+    return np.where(zero, 0.0, np.maximum(np.log(np.where(zero, 1.0, probs)), LOG_FLOOR)), zero
+
+
+def _logits(probs: np.ndarray, scale: float, bias: np.ndarray) -> np.ndarray:
+    logq, zero = _log_probs(probs)
+    return np.where(zero, -np.inf, scale * logq + bias)
 
 
 def fit_calibration(probs: np.ndarray, targets: np.ndarray) -> LogitCalibration:
@@ -60,8 +65,7 @@ def fit_calibration(probs: np.ndarray, targets: np.ndarray) -> LogitCalibration:
         raise ValueError(f"targets have shape {targets.shape}; expected {(n, k)}")
     if n == 0 or k < 2:
         return LogitCalibration(1.0, np.zeros(k))
-    zero = probs <= 0.0
-    logq = np.where(zero, 0.0, np.maximum(np.log(np.where(zero, 1.0, probs)), LOG_FLOOR))
+    logq, zero = _log_probs(probs)
     # a class the classifier never predicts cannot take target mass: leave it out of the loss
     live_targets = np.where(zero, 0.0, targets)
     live_targets /= np.maximum(live_targets.sum(axis=1, keepdims=True), 1e-12)

@@ -265,8 +265,7 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
 
         self.classes_ = np.arange(k)
         self.n_classes_ = k
-        for stale in ("calibration_scale_", "calibration_bias_"):  # a refit is a new model
-            self.__dict__.pop(stale, None)
+        self.set_calibration(None)  # a refit is a new model
         rows, cols, weights = self._expand(probs)
         weights = weights * row_w[rows]
         if self.class_weight == "balanced":
