@@ -8,14 +8,16 @@ A :class:`StreamLearner` holds, for one task:
   runs in a worker process on a snapshot of the statistics and takes effect ``snorkel_lag`` pages
   later (:mod:`~beambell_assets.streaming.background_fit`), so the pages meanwhile are not held up;
 * the online end model (:class:`OnlineSoftClassifier`), trained on every covered page's label-model
-  probabilities and on training-side gold. Its featurisation and targets follow the champion's
-  gold-free end-model choice (``end_model_spec`` of its registry metrics, see
-  :mod:`~beambell_assets.streaming.online_features`); with no champion yet, hashed words and soft
-  labels. A champion whose choice differs from the online model's starts a new online model (a new
-  version ``online-<features>.<targets>-<updates>``, counted in ``online_models``): weights learned
-  on other features cannot carry over; it is kept, written to Beam state and checkpointed like the
-  old one, and predicts once it has learned ``online_min_pages`` pages. A champion that goes away
-  leaves the online model as it is;
+  probabilities and on training-side gold. Its featurisation, targets and calibration follow the
+  champion's gold-free end-model choice (``end_model_spec`` of its registry metrics, see
+  :mod:`~beambell_assets.streaming.online_features`); with no champion yet, hashed words, soft
+  labels, uncalibrated. A champion whose features or targets differ from the online model's starts
+  a new online model (a new version ``online-<features>.<targets>-<updates>``, counted in
+  ``online_models``): weights learned on other features cannot carry over; it is kept, written to
+  Beam state and checkpointed like the old one, and predicts once it has learned
+  ``online_min_pages`` pages. A change of calibration alone is switched on the model in place (its
+  calibration is fitted on its own prequential predictions). A champion that goes away leaves the
+  online model as it is;
 * the stateful LFs' state (:mod:`beambell_assets.labeling.stateful`), refitted from training-side
   gold as feedback arrives; the next pages are voted on with the new version;
 * the gold it has seen (page id, text, label, role) and prequential scores: each evaluation-side gold
@@ -259,8 +261,9 @@ class StreamLearner:
         )
 
     def follow_champion(self, champion: Champion | None) -> bool:
-        """Make the online model's featurisation and targets the champion's end-model choice; True
-        when that started a new online model (the old one's pending pages go to the new one)."""
+        """Make the online model's featurisation, targets and calibration the champion's end-model
+        choice; True when that started a new online model (the old one's pending pages go to the
+        new one). Calibration alone does not: it is switched on the model that has learned."""
         if champion is None or champion.end_model is None:
             return False
         encoder = None
@@ -270,6 +273,12 @@ class StreamLearner:
             encoder = configured_encoder()
         spec = spec_from_end_model(champion.end_model, encoder)
         if spec == self.online.spec:
+            return False
+        if spec.model_spec == self.online.spec.model_spec:  # only the calibration changes
+            log.info(
+                "online model follows champion %s: %s -> %s", champion.version, self.online.spec.tag, spec.tag
+            )
+            self.online.set_spec(spec)
             return False
         old = self.online
         self.online = self._new_online(spec, encoder)
@@ -645,6 +654,10 @@ class StreamLearner:
             "online_model": {
                 "version": self.online.version,
                 "spec": self.online.spec.tag,
+                "calibration": (
+                    self.online.calibration.as_dict() if self.online.calibration is not None else None
+                ),
+                "held_out_pages": len(self.online.held_q),
                 "pages_learned": self.online.pages_learned,
                 "gold_learned": self.online.gold_learned,
                 "pending": self.pending_online,

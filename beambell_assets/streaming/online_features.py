@@ -45,10 +45,13 @@ _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
 
 @dataclass(frozen=True)
 class OnlineSpec:
-    """What the online model learns from: its featurisation and its targets."""
+    """What the online model learns from: its featurisation and its targets; ``calibrated``: its
+    probabilities go through a gold-free calibration fitted on its own prequential predictions
+    (:class:`~beambell_assets.streaming.online_model.OnlineSoftClassifier`)."""
 
     features: str = "word"
     targets: str = "soft"
+    calibrated: bool = False
 
     def __post_init__(self) -> None:
         if self.features not in FEATURES or self.targets not in TARGETS:
@@ -56,7 +59,12 @@ class OnlineSpec:
 
     @property
     def tag(self) -> str:
-        return f"{self.features}.{self.targets}"
+        return f"{self.features}.{self.targets}" + (".calibrated" if self.calibrated else "")
+
+    @property
+    def model_spec(self) -> OnlineSpec:
+        """The part of the spec the weights depend on (calibration sits on top of them)."""
+        return OnlineSpec(self.features, self.targets)
 
 
 DEFAULT_SPEC = OnlineSpec()
@@ -65,14 +73,15 @@ DEFAULT_SPEC = OnlineSpec()
 def spec_from_end_model(end_model: dict[str, Any] | None, encoder_path: str | None) -> OnlineSpec:
     """The online model's spec for a champion's chosen end model (``end_model_spec(metrics)``);
     ``None`` (no champion, or one from before the search) -> the default. ``encoder`` falls back to
-    ``word`` where no encoder can be used."""
+    ``word`` where no encoder can be used; a calibrated choice (since 2026-12-06) is calibrated here
+    too."""
     if not end_model:
         return DEFAULT_SPEC
     features = end_model.get("features") if end_model.get("features") in FEATURES else "word"
     if features == "encoder" and not encoder_path:
         features = "word"
     targets = end_model.get("targets") if end_model.get("targets") in TARGETS else "soft"
-    return OnlineSpec(features, targets)
+    return OnlineSpec(features, targets, bool(end_model.get("calibrated", False)))
 
 
 def _mix(h: np.ndarray, length: int) -> np.ndarray:

@@ -16,6 +16,20 @@ features, the same soft-label row expansion, ``partial_fit``) with the two thing
   the current label model** (which keeps improving as statistics accumulate) and with gold where a
   human labelled the page. That is experience replay, bounded in memory by ``replay_size``.
 
+* **gold-free calibration, prequentially**: every page is predicted *before* the model learns it,
+  so those predictions are held out for free. The model keeps the last ``calibration_window`` of
+  them (raw probabilities, with the label model's probabilities the page was taught with; gold
+  pages left out, as the annotation queue does not pick them at random) and, when its spec is
+  ``calibrated`` (the champion's search chose a calibrated candidate), refits the batch path's
+  calibration (``training/calibration.py``: one scale, per-class offsets on the log-probabilities)
+  on them once it holds ``calibration_min_rows`` and then every ``calibration_refit_every`` new
+  held-out pages (every quarter-window while the window is young). The offsets are shrunk
+  towards none by an L2 penalty of ``calibration_prior_rows / n`` on the mean cross-entropy (n:
+  the pages in the window): a window of a few hundred pages is a small sample for k offsets,
+  and the online model, unlike the batch one, is not shrunk by a strong penalty to begin with
+  (``benchmarks/online_calibration.py`` measures both). It records the predictions whatever the
+  spec, so a champion that turns calibration on finds them there.
+
 Gold labels are learned as one-hot targets weighted ``gold_weight``. Hard targets (``spec.targets``
 = "hard", when the batch search preferred the argmax) turn every label-model row into its argmax.
 The buffer also holds at most ``replay_max_nnz`` stored nonzeros (char n-grams give ~10x a page's
@@ -31,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from beambell_assets.streaming.online_features import DEFAULT_SPEC, OnlineFeaturizer, OnlineSpec
+from beambell_assets.training.calibration import LogitCalibration, fit_calibration
 from beambell_assets.training.hashed_features import document_frequencies, idf_from_counts
 from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
 
@@ -60,6 +75,10 @@ class OnlineSoftClassifier:
         spec: OnlineSpec = DEFAULT_SPEC,
         encoder_path: str | None = None,
         replay_max_nnz: int = 2_000_000,
+        calibration_window: int = 2000,
+        calibration_min_rows: int = 200,
+        calibration_prior_rows: float = 10.0,
+        calibration_refit_every: int = 256,
     ) -> None:
         if n_classes < 2:
             raise ValueError("need at least two classes")
@@ -76,6 +95,10 @@ class OnlineSoftClassifier:
         self.spec = spec
         self.encoder_path = encoder_path if spec.features == "encoder" else None
         self.replay_max_nnz = int(replay_max_nnz)
+        self.calibration_window = int(calibration_window)
+        self.calibration_min_rows = int(calibration_min_rows)
+        self.calibration_prior_rows = float(calibration_prior_rows)
+        self.calibration_refit_every = int(calibration_refit_every)
         self.featurizer = OnlineFeaturizer(spec.features, self.n_features, self.encoder_path)
         self.width = self.featurizer.width
         self.df = np.zeros(self.width, dtype=np.int64)
@@ -94,6 +117,11 @@ class OnlineSoftClassifier:
         self.buf_counts = sp.csr_matrix((0, self.width), dtype=np.float32)
         self.buf_L = np.zeros((0, self.n_lfs), dtype=np.int8 if n_classes < 127 else np.int16)
         self.buf_gold = np.zeros(0, dtype=np.int64)
+        # Prequential predictions (raw, before learning the page) and the label model's targets.
+        self.held_q = np.zeros((0, self.n_classes), dtype=np.float32)
+        self.held_p = np.zeros((0, self.n_classes), dtype=np.float32)
+        self.calibration: LogitCalibration | None = None
+        self.held_since_fit = 0  # held-out pages added since the calibration was last fitted
         self._rng = np.random.default_rng(self.seed)
 
     @property
@@ -102,7 +130,8 @@ class OnlineSoftClassifier:
 
     @property
     def version(self) -> str:
-        """``online-<updates>`` for the default spec, ``online-<features>.<targets>-<updates>`` else."""
+        """``online-<updates>`` for the default spec, ``online-<spec tag>-<updates>`` else (e.g.
+        ``online-both.soft.calibrated-42``)."""
         if self.spec == DEFAULT_SPEC:
             return f"online-{self.updates}"
         return f"online-{self.spec.tag}-{self.updates}"
@@ -113,10 +142,16 @@ class OnlineSoftClassifier:
     def _idf(self) -> np.ndarray:
         return idf_from_counts(self.df, self.n_docs)
 
+    def _raw_proba(self, counts: sp.csr_matrix) -> np.ndarray:
+        return self.clf.predict_proba_features(self.featurizer.weight(counts, self._idf()))
+
     def predict_proba_counts(self, counts: sp.csr_matrix) -> np.ndarray:
         if not self.fitted:
             raise RuntimeError("the online model has not learned anything yet")
-        return self.clf.predict_proba_features(self.featurizer.weight(counts, self._idf()))
+        probs = self._raw_proba(counts)
+        if self.spec.calibrated and self.calibration is not None:
+            probs = self.calibration.apply(probs)
+        return probs
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         return self.predict_proba_counts(self.counts(texts))
@@ -154,6 +189,8 @@ class OnlineSoftClassifier:
         if n == 0:
             return
         gold = np.full(n, -1, dtype=np.int64) if gold is None else np.asarray(gold, dtype=np.int64)
+        if self.fitted:
+            self._hold_out(counts[gold < 0], np.asarray(probs)[gold < 0])
         self.df += document_frequencies(counts)
         self.n_docs += n
         self.clf.idf_ = self._idf()
@@ -164,6 +201,46 @@ class OnlineSoftClassifier:
         self.gold_learned += int((gold >= 0).sum())
         self._replay(relabel)
         self._remember(counts, L, gold)
+        self._maybe_refit_calibration()
+
+    def _hold_out(self, counts: sp.csr_matrix, probs: np.ndarray) -> None:
+        """Keep the model's predictions for pages it has not learned yet (held out by time)."""
+        if counts.shape[0] == 0 or self.calibration_window <= 0:
+            return
+        q = self._raw_proba(counts).astype(np.float32)
+        self.held_q = np.vstack([self.held_q, q])[-self.calibration_window :]
+        self.held_p = np.vstack([self.held_p, probs.astype(np.float32)])[-self.calibration_window :]
+        self.held_since_fit += len(q)
+
+    def _maybe_refit_calibration(self) -> None:
+        """Refit as soon as the window is first big enough, then once ``calibration_refit_every``
+        pages (or a quarter of the window, if fewer: a young window changes fast and is cheap to
+        fit) have joined it since the last fit. A fit on 2,000 x 16 probabilities costs ~40 ms:
+        after every 64-page step that would be ~0.6 ms a page."""
+        if not self.spec.calibrated:
+            return
+        due = min(self.calibration_refit_every, max(1, len(self.held_q) // 4))
+        if self.calibration is None or self.held_since_fit >= due:
+            self.refit_calibration()
+
+    def refit_calibration(self) -> None:
+        """The calibration a ``calibrated`` spec applies: fitted on the held-out window once it
+        holds ``calibration_min_rows`` pages (before that, or uncalibrated, none)."""
+        if not self.spec.calibrated or len(self.held_q) < max(1, self.calibration_min_rows):
+            self.calibration = None
+            return
+        self.calibration = fit_calibration(
+            self.held_q, self.held_p, bias_l2=self.calibration_prior_rows / len(self.held_q)
+        )
+        self.held_since_fit = 0
+
+    def set_spec(self, spec: OnlineSpec) -> None:
+        """Turn calibration on or off (the weights stay: only a new featurisation or new targets
+        need a new model)."""
+        if spec.model_spec != self.spec.model_spec:
+            raise ValueError(f"{spec.tag} needs a new online model, not {self.spec.tag}")
+        self.spec = spec
+        self.refit_calibration()
 
     def _replay(self, relabel: Relabel | None) -> None:
         size = self.buf_counts.shape[0]
@@ -224,9 +301,28 @@ def online_model_arrays(model: OnlineSoftClassifier) -> dict[str, np.ndarray]:
             ],
             dtype=np.int64,
         ),
-        "floats": np.array([model.alpha, model.min_prob, model.gold_weight], dtype=np.float64),
+        "floats": np.array(
+            [model.alpha, model.min_prob, model.gold_weight, model.calibration_prior_rows], dtype=np.float64
+        ),
         "spec": np.array([model.spec.features, model.spec.targets, model.encoder_path or ""]),
         "limits": np.array([model.replay_max_nnz], dtype=np.int64),
+        "calibration_params": np.array(
+            [
+                int(model.spec.calibrated),
+                model.calibration_window,
+                model.calibration_min_rows,
+                model.calibration_refit_every,
+                model.held_since_fit,
+            ],
+            dtype=np.int64,
+        ),
+        "held_q": model.held_q,
+        "held_p": model.held_p,
+        "calibration": (
+            np.concatenate([[model.calibration.scale], model.calibration.bias])
+            if model.calibration is not None
+            else np.zeros(0)
+        ),
         "df": model.df,
         "buf_data": c.data.astype(np.float32),
         "buf_indices": c.indices.astype(np.int32),
@@ -245,9 +341,13 @@ def online_model_from_arrays(
     (k, m, nf, replay_size, replay_passes, replay_batch, seed, n_docs, updates, pages, gold) = (
         int(v) for v in a["params"]
     )
-    alpha, min_prob, gold_weight = (float(v) for v in a["floats"])
+    alpha, min_prob, gold_weight = (float(v) for v in a["floats"][:3])
+    prior_rows = float(a["floats"][3]) if len(a["floats"]) > 3 else 10.0
     features, targets, stored_path = (str(v) for v in a["spec"]) if "spec" in a else ("word", "soft", "")
-    spec = OnlineSpec(features, targets)
+    calibrated, cal_window, cal_min, cal_every, since_fit = (
+        (int(v) for v in a["calibration_params"]) if "calibration_params" in a else (0, 2000, 200, 256, 0)
+    )
+    spec = OnlineSpec(features, targets, bool(calibrated))
     max_nnz = int(a["limits"][0]) if "limits" in a else 2_000_000
     if spec.features == "encoder":
         encoder_path = encoder_path or stored_path or None
@@ -277,6 +377,10 @@ def online_model_from_arrays(
         spec=spec,
         encoder_path=encoder_path,
         replay_max_nnz=max_nnz,
+        calibration_window=cal_window,
+        calibration_min_rows=cal_min,
+        calibration_prior_rows=prior_rows,
+        calibration_refit_every=cal_every,
     )
     model.df = np.asarray(a["df"], dtype=np.int64)
     model.n_docs, model.updates, model.pages_learned, model.gold_learned = n_docs, updates, pages, gold
@@ -287,5 +391,14 @@ def online_model_from_arrays(
     )
     model.buf_L = np.asarray(a["buf_L"], dtype=model.buf_L.dtype)
     model.buf_gold = np.asarray(a["buf_gold"], dtype=np.int64)
+    if "held_q" in a:
+        model.held_q = np.asarray(a["held_q"], dtype=np.float32).reshape(-1, k)
+        model.held_p = np.asarray(a["held_p"], dtype=np.float32).reshape(-1, k)
+    stored = np.asarray(a.get("calibration", np.zeros(0)), dtype=float)
+    if spec.calibrated and len(stored) == k + 1:
+        model.calibration = LogitCalibration(float(stored[0]), stored[1:].copy())
+    else:
+        model.refit_calibration()
+    model.held_since_fit = since_fit
     model._rng = np.random.default_rng([seed, updates])  # a fresh, reproducible stream after a restore
     return model

@@ -330,6 +330,12 @@ class Prepare(beam.DoFn):
 # --------------------------------------------------------------------------- learn, predict, commit
 
 
+def _online_version(online: Any) -> tuple[Any, ...]:
+    """What changes when the online model must be rewritten to state: a step, gold, a new model, or
+    a calibration switched on or off."""
+    return (online.updates, online.gold_learned, id(online), online.spec)
+
+
 # Two cells: the learner (statistics, label model, gold, counters: rewritten every bundle) and its
 # online model (tens of MB of weights and replay buffer: rewritten only when it took a step).
 _LEARNER_SPEC = ReadModifyWriteStateSpec("learner", PickleCoder())
@@ -386,7 +392,7 @@ class Learn(beam.DoFn):
         else:
             learner.online = online
         learner.bind(self.task, self.appliers, self.fitter)
-        online_version = (learner.online.updates, learner.online.gold_learned, id(learner.online))
+        online_version = _online_version(learner.online)
         batch = CommitBatch(task=self.task.name)
         champion = self.watcher.current
         if isinstance(prepared, PreparedPages):
@@ -396,7 +402,7 @@ class Learn(beam.DoFn):
         self._maybe_checkpoint(learner, batch)
         summary = learner.summary()
         online = learner.detach()
-        if restored or (online.updates, online.gold_learned, id(online)) != online_version:
+        if restored or _online_version(online) != online_version:
             online_state.write(online)
         state.write(learner)
         self.pending.append((batch, summary))

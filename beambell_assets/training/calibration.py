@@ -56,9 +56,10 @@ def _logits(probs: np.ndarray, scale: float, bias: np.ndarray) -> np.ndarray:
     return np.where(zero, -np.inf, scale * logq + bias)
 
 
-def fit_calibration(probs: np.ndarray, targets: np.ndarray) -> LogitCalibration:
-    """The scale and offsets minimising ``-mean_i Σ_c targets_ic log q'_ic`` (``probs``: held-out
-    predictions, ``targets``: the label model's probabilities for the same rows, each (n, k))."""
+def fit_calibration(probs: np.ndarray, targets: np.ndarray, *, bias_l2: float = 0.0) -> LogitCalibration:
+    """The scale and offsets minimising ``-mean_i Σ_c targets_ic log q'_ic + bias_l2 · ||bias||²``
+    (``probs``: held-out predictions, ``targets``: the label model's probabilities for the same
+    rows, each (n, k); ``bias_l2`` > 0 shrinks the offsets towards none, for small samples)."""
     probs, targets = np.asarray(probs, dtype=float), np.asarray(targets, dtype=float)
     n, k = probs.shape
     if targets.shape != (n, k):
@@ -74,8 +75,9 @@ def fit_calibration(probs: np.ndarray, targets: np.ndarray) -> LogitCalibration:
         scale, bias = theta[0], np.concatenate([[0.0], theta[1:]])
         s = np.where(zero, -np.inf, scale * logq + bias)
         value = -(live_targets * np.where(zero, 0.0, log_softmax(s, axis=1))).sum() / n
+        value += bias_l2 * float(theta[1:] @ theta[1:])
         g = (softmax(s, axis=1) - live_targets) / n
-        return float(value), np.concatenate([[(g * logq).sum()], g.sum(axis=0)[1:]])
+        return float(value), np.concatenate([[(g * logq).sum()], g.sum(axis=0)[1:] + 2 * bias_l2 * theta[1:]])
 
     start = np.concatenate([[1.0], np.zeros(k - 1)])
     bounds = [SCALE_BOUNDS] + [(-BIAS_BOUND, BIAS_BOUND)] * (k - 1)

@@ -457,15 +457,16 @@ def fit_end_model(
 def end_model_spec(metrics: dict[str, Any] | None) -> dict[str, Any]:
     """The chosen end model of a registry entry, for other paths (e.g. streaming) to follow.
 
-    Returns ``{"features": "word"|"char"|"both"|"encoder", "targets": "soft"|"hard", "C": float}``;
-    entries from before the search (or with a factory) read as the old default (word, soft, C=10).
+    Returns ``{"features": "word"|"char"|"both"|"encoder", "targets": "soft"|"hard", "C": float,
+    "calibrated": bool}``; entries from before the search (or with a factory) read as the old default
+    (word, soft, C=10, uncalibrated).
     ``features`` maps to TF-IDF settings via :data:`FEATURE_SETTINGS`.
     """
     em = (metrics or {}).get("end_model") or {}
     features = em.get("features") if em.get("features") in FEATURISATIONS else "word"
     targets = em.get("targets") if em.get("targets") in TARGETS else "soft"
     C = float(em["C"]) if isinstance(em.get("C"), int | float) else 10.0
-    return {"features": features, "targets": targets, "C": C}
+    return {"features": features, "targets": targets, "C": C, "calibrated": bool(em.get("calibrated", False))}
 
 
 #: What each featurisation means as n-gram settings (for a hashed / streaming featuriser to mirror).

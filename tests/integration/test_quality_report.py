@@ -141,3 +141,51 @@ def test_quality_report_rejects_missing_data(tmp_path: Path) -> None:
     report = _load_report_module()
     with pytest.raises(SystemExit):
         report.main(["--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "x.md")])
+
+
+def test_online_calibration_benchmark_on_a_user_task(shared_data: Path, tmp_path: Path) -> None:
+    """benchmarks/online_calibration.py streams each fold through the stream's online model and
+    scores raw and calibrated predictions from the same weights."""
+    path = ROOT / "benchmarks" / "online_calibration.py"
+    spec = importlib.util.spec_from_file_location("beambell_online_calibration", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ag_spec = importlib.util.spec_from_file_location(
+        "ag_news_task_for_online", ROOT / "examples" / "ag_news_task.py"
+    )
+    assert ag_spec is not None and ag_spec.loader is not None
+    ag = importlib.util.module_from_spec(ag_spec)
+    ag_spec.loader.exec_module(ag)
+    data = tmp_path / "ag.csv"
+    ag.to_landing_csv(str(shared_data / "ag_news_small" / "train.csv"), str(data))
+    out = tmp_path / "online.md"
+    task = str(ROOT / "examples" / "ag_news_task.py")
+    mapping = "url=url,title=title,text=text,label=label"
+    args = ["--task", task, "--data", str(data), "--map", mapping, "--folds", "3", "--seeds", "1"]
+    res = bench.main([*args, "--n-epochs", "100", "--out", str(out)])
+    scores = res["scores"]
+    assert set(scores) == set(bench.METHODS) and all(len(v) == 3 for v in scores.values())
+    assert all(_finite_unit([a, f]) for v in scores.values() for a, f in v)
+    # each fold's stream held out more pages than the calibration needs, so it was calibrated
+    assert min(res["windows"]) >= 200 and all(math.isfinite(s) for s in res["scales"])
+    assert scores["raw"][0][0] > 0.5  # four classes: far above chance
+    assert "| calibrated (stream) |" in out.read_text(encoding="utf-8")
+
+
+def test_online_calibration_benchmark_long_streams(dev_csv: Path, tmp_path: Path) -> None:
+    """--long-pages: perturbed copies of each fold's training pages through the whole StreamLearner,
+    the held-out rows' original pages scored."""
+    path = ROOT / "benchmarks" / "online_calibration.py"
+    spec = importlib.util.spec_from_file_location("beambell_online_calibration_long", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "long.md"
+    res = bench.main(["--data", str(dev_csv), "--long-pages", "900", "--folds", "2", "--out", str(out)])
+    assert all(len(v) == 2 for v in res["scores"].values())
+    assert all(_finite_unit([a, f]) for v in res["scores"].values() for a, f in v)
+    # ~450 pool pages per fold, ~430 covered: the learner taught them all and held most out
+    assert all(300 <= n <= 450 for n in res["pages_learned"]) and min(res["windows"]) >= 200
+    assert res["scores"]["raw"][0][0] > 0.5
+    assert "long streams of the dev websites" in out.read_text(encoding="utf-8")

@@ -34,6 +34,29 @@ def test_calibrated_targets_leave_predictions_alone() -> None:
     np.testing.assert_allclose(cal.bias, 0.0, atol=1e-3)
 
 
+def test_a_bias_penalty_shrinks_the_offsets_and_keeps_the_optimum_exact() -> None:
+    q, target = _shrunk()
+    norms = [np.linalg.norm(fit_calibration(q, target, bias_l2=lam).bias) for lam in (0.0, 0.01, 0.1, 1.0)]
+    assert norms[0] == pytest.approx(np.linalg.norm([1.0, -0.5]), abs=1e-3)
+    assert norms[0] > norms[1] > norms[2] > norms[3] > 0.0
+    # at the penalised optimum the gradient is zero: compare with a direct minimisation
+    from scipy.optimize import minimize
+    from scipy.special import log_softmax
+
+    logq = np.log(q)
+
+    def objective(theta: np.ndarray) -> float:
+        b = np.concatenate([[0.0], theta[1:]])
+        return float(-(target * log_softmax(theta[0] * logq + b, axis=1)).sum() / len(q) + 0.1 * b @ b)
+
+    direct = minimize(
+        objective, np.array([1.0, 0.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-12}
+    )
+    cal = fit_calibration(q, target, bias_l2=0.1)
+    assert cal.scale == pytest.approx(direct.x[0], abs=1e-3)
+    np.testing.assert_allclose(cal.bias[1:], direct.x[1:], atol=1e-3)
+
+
 def test_a_class_never_predicted_stays_at_zero() -> None:
     q, target = _shrunk(k=3)
     q = np.hstack([q, np.zeros((len(q), 1))])  # class 3 unseen by the classifier...

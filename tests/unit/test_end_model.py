@@ -71,7 +71,12 @@ def test_fit_end_model_specs_and_saved_model_roundtrip(tmp_path) -> None:
     m = auto.metrics()
     assert m["chosen"] == auto.selection.chosen.name and len(m["candidates"]) == 12
     spec = end_model_spec({"end_model": m})
-    assert spec == {"features": auto.selection.chosen.features, "targets": m["targets"], "C": 10.0}
+    assert spec == {
+        "features": auto.selection.chosen.features,
+        "targets": m["targets"],
+        "C": 10.0,
+        "calibrated": auto.selection.chosen.calibrated,
+    }
     path = tmp_path / "m.skops"
     save_model(auto.model, path)
     again = load_model(path)  # every type the candidates use is on the allow-list
@@ -87,7 +92,7 @@ def test_fit_end_model_specs_and_saved_model_roundtrip(tmp_path) -> None:
 
 
 def test_end_model_spec_defaults_for_old_entries() -> None:
-    assert end_model_spec({}) == {"features": "word", "targets": "soft", "C": 10.0}
+    assert end_model_spec({}) == {"features": "word", "targets": "soft", "C": 10.0, "calibrated": False}
     assert end_model_spec(None)["features"] == "word"
 
 

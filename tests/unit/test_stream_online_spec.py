@@ -1,5 +1,6 @@
 """The stream's online model follows the champion's gold-free end-model choice: its features (hashed
-words, hashed char_wb n-grams, both, embeddings) and targets (soft, hard), versioned and checkpointed."""
+words, hashed char_wb n-grams, both, embeddings), targets (soft, hard) and calibration (fitted on its
+prequential predictions), versioned and checkpointed."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from beambell_assets.streaming.online_model import (
 )
 from beambell_assets.streaming.prepare import PagePreparer
 from beambell_assets.streaming.source import StreamMessage
+from beambell_assets.training.calibration import fit_calibration
 from beambell_assets.training.end_model import CHAR_MAX_CHARS as BATCH_CHAR_MAX_CHARS
 from beambell_assets.training.end_model import FEATURE_SETTINGS, FEATURISATIONS, end_model_spec
 
@@ -65,6 +67,8 @@ def test_the_specs_mirror_the_batch_choices() -> None:
     assert spec_from_end_model(None, None) == DEFAULT_SPEC
     assert spec_from_end_model(end_model_spec({}), None) == DEFAULT_SPEC  # a pre-search champion
     chosen = end_model_spec({"end_model": {"features": "both", "targets": "hard", "C": 1.0}})
+    calibrated = end_model_spec({"end_model": {"features": "char", "targets": "soft", "calibrated": True}})
+    assert spec_from_end_model(calibrated, None) == OnlineSpec("char", "soft", calibrated=True)
     assert spec_from_end_model(chosen, None) == OnlineSpec("both", "hard")
     enc = {"features": "encoder", "targets": "soft", "C": 10.0}
     assert spec_from_end_model(enc, None) == OnlineSpec("word", "soft")  # no encoder here: words
@@ -161,6 +165,98 @@ def test_the_learner_follows_the_champions_choice_and_checkpoints_it(prepared, t
         restored.online.predict_proba(feats["text"].tolist()[:10]),
         learner.online.predict_proba(feats["text"].tolist()[:10]),
     )
+
+
+def _cross_entropy(q: np.ndarray, p: np.ndarray) -> float:
+    return float(-(p * np.log(np.clip(q, 1e-12, 1.0))).sum(axis=1).mean())
+
+
+def test_a_calibrated_spec_is_calibrated_on_its_own_prequential_predictions(prepared) -> None:
+    texts = prepared.features["text"].tolist()
+    k, rng = TASK.cardinality, np.random.default_rng(3)
+    spec = OnlineSpec("word", "soft", calibrated=True)
+    model = OnlineSoftClassifier(
+        k, 4, n_features=2**12, spec=spec, calibration_min_rows=60, calibration_refit_every=1
+    )
+    batches = [(texts[s : s + 20], rng.dirichlet(np.full(k, 0.3), size=20)) for s in range(0, 200, 20)]
+    model.learn(model.counts(batches[0][0]), batches[0][1], np.full((20, 4), -1))
+    assert len(model.held_q) == 0  # nothing was predicted before the first update
+    held, gold = [], np.full(20, -1)
+    gold[0] = 2  # a human-labelled page: taught, but not a held-out prediction
+    for page_texts, probs in batches[1:]:
+        counts = model.counts(page_texts)
+        raw_before = model._raw_proba(counts)  # what the model said before it learned these pages
+        model.learn(counts, probs, np.full((20, 4), -1), gold=gold)
+        held.append((raw_before[1:], probs[1:]))
+    q, p = (np.vstack(parts) for parts in zip(*held, strict=True))
+    np.testing.assert_allclose(model.held_q, q, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(model.held_p, p, rtol=1e-6, atol=1e-7)
+    assert model.calibration is not None and model.version == "online-word.soft.calibrated-10"
+    # it is the calibration of that window, and it fits the window better than no calibration
+    refit = fit_calibration(model.held_q, model.held_p, bias_l2=10.0 / len(model.held_q))
+    assert model.calibration.scale == pytest.approx(refit.scale)
+    np.testing.assert_allclose(model.calibration.bias, refit.bias)
+    assert _cross_entropy(model.calibration.apply(q), p) < _cross_entropy(q, p)
+    counts = model.counts(texts[200:230])
+    raw = model._raw_proba(counts)
+    np.testing.assert_allclose(model.predict_proba_counts(counts), model.calibration.apply(raw))
+    # round trip: the window and the calibration come back, predictions identical
+    back = online_model_from_arrays(online_model_arrays(model), load_model_bytes(dump_model_bytes(model.clf)))
+    assert back.spec == spec and back.calibration is not None
+    np.testing.assert_allclose(back.predict_proba_counts(counts), model.predict_proba_counts(counts))
+    # switching calibration off keeps the weights and serves the raw probabilities
+    coef = model.clf.model_.coef_.copy()
+    model.set_spec(OnlineSpec("word", "soft"))
+    assert model.calibration is None and len(model.held_q) == len(q)
+    np.testing.assert_allclose(model.predict_proba_counts(counts), raw)
+    np.testing.assert_array_equal(model.clf.model_.coef_, coef)
+    with pytest.raises(ValueError, match="new online model"):
+        model.set_spec(OnlineSpec("char", "soft", calibrated=True))
+
+
+def test_the_calibration_is_refitted_every_so_many_held_out_pages(prepared) -> None:
+    texts = prepared.features["text"].tolist()
+    spec = OnlineSpec("word", "soft", calibrated=True)
+    model = OnlineSoftClassifier(
+        TASK.cardinality, 4, n_features=2**12, spec=spec, calibration_min_rows=40, calibration_refit_every=60
+    )
+    fits, last = [], None
+    for rounds in range(1, 12):
+        _teach(model, texts[20 * (rounds - 1) :], rounds=1)
+        if model.calibration is not last:
+            fits.append(len(model.held_q))
+            last = model.calibration
+    # 20 pages a step, the first held out at step 2: fitted at 40 held-out pages, then whenever
+    # min(60, a quarter of the window) new ones have come: 60 (20 >= 15), 80 (20 >= 20),
+    # 120 (40 >= 30), 160 (40 >= 40), and not at 200 (40 < 50)
+    assert fits == [40, 60, 80, 120, 160]
+    assert model.held_since_fit == 200 - 160
+    back = online_model_from_arrays(online_model_arrays(model), load_model_bytes(dump_model_bytes(model.clf)))
+    assert back.held_since_fit == model.held_since_fit and back.calibration.scale == model.calibration.scale
+    np.testing.assert_array_equal(back.calibration.bias, model.calibration.bias)
+
+
+def test_too_few_held_out_pages_leave_a_calibrated_spec_uncalibrated(prepared) -> None:
+    texts = prepared.features["text"].tolist()
+    spec = OnlineSpec("word", "soft", calibrated=True)
+    model = OnlineSoftClassifier(TASK.cardinality, 4, n_features=2**12, spec=spec)  # 200 rows needed
+    _teach(model, texts, rounds=3)
+    assert len(model.held_q) == 40 and model.calibration is None
+    counts = model.counts(texts[:10])
+    np.testing.assert_allclose(model.predict_proba_counts(counts), model._raw_proba(counts))
+
+
+def test_the_learner_switches_calibration_without_a_new_model(prepared) -> None:
+    learner = StreamLearner(TASK, CONFIG)
+    ids, feats, L = prepared.message_ids, prepared.features, prepared.L_task
+    learner.process_pages(ids[:150], feats.iloc[:150], L[:150])
+    before = learner.online
+    calibrated = {"features": "word", "targets": "soft", "C": 10.0, "calibrated": True}
+    learner.process_pages(ids[150:], feats.iloc[150:], L[150:], Champion("v1", ConstantModel(), calibrated))
+    assert learner.online is before and learner.counters["online_models"] == 1
+    assert learner.online.spec == OnlineSpec("word", "soft", calibrated=True)
+    summary = learner.summary()["online_model"]
+    assert summary["spec"] == "word.soft.calibrated" and summary["held_out_pages"] == len(before.held_q) > 0
 
 
 def test_encoder_features_when_an_encoder_is_configured(prepared) -> None:
