@@ -34,6 +34,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
@@ -87,6 +88,28 @@ def stream_fold(
     return model, len(covered)
 
 
+def _results() -> dict[str, Any]:
+    return {"scores": {m: [] for m in METHODS}, "scales": [], "windows": [], "pages_learned": []}
+
+
+def _score(model: OnlineSoftClassifier, texts: np.ndarray, truth: np.ndarray, res: dict[str, Any]) -> None:
+    """Score ``texts`` raw, calibrated as the stream does and calibrated unshrunk, from the same
+    weights; append to ``res``."""
+    counts = model.counts(list(texts))
+    raw = model._raw_proba(counts)
+    probs = {
+        "raw": raw,
+        "calibrated (stream)": model.predict_proba_counts(counts),
+        "calibrated, no offset prior": fit_calibration(model.held_q, model.held_p).apply(raw),
+    }
+    for name, q in probs.items():
+        pred = q.argmax(axis=1)
+        res["scores"][name].append((accuracy_score(truth, pred), f1_score(truth, pred, average="macro")))
+    res["scales"].append(model.calibration.scale if model.calibration is not None else np.nan)
+    res["windows"].append(len(model.held_q))
+    res["pages_learned"].append(model.pages_learned)
+
+
 def run(
     texts: np.ndarray,
     y: np.ndarray,
@@ -96,27 +119,14 @@ def run(
     folds: int,
     seeds: int,
     n_epochs: int,
-) -> dict[str, object]:
-    scores: dict[str, list[tuple[float, float]]] = {m: [] for m in METHODS}
-    scales, windows = [], []
+) -> dict[str, Any]:
+    res = _results()
     for seed in range(seeds):
         splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y)
         for f, (tr, te) in enumerate(splits):
             model, _n = stream_fold(texts[tr], L[tr], k, spec, seed * 100 + f, n_epochs)
-            counts = model.counts(list(texts[te]))
-            raw = model._raw_proba(counts)
-            unshrunk = fit_calibration(model.held_q, model.held_p)
-            probs = {
-                "raw": raw,
-                "calibrated (stream)": model.predict_proba_counts(counts),
-                "calibrated, no offset prior": unshrunk.apply(raw),
-            }
-            for name, q in probs.items():
-                pred = q.argmax(axis=1)
-                scores[name].append((accuracy_score(y[te], pred), f1_score(y[te], pred, average="macro")))
-            scales.append(model.calibration.scale if model.calibration is not None else np.nan)
-            windows.append(len(model.held_q))
-    return {"scores": scores, "scales": scales, "windows": windows}
+            _score(model, texts[te], y[te], res)
+    return res
 
 
 class _Uniform:
@@ -129,7 +139,7 @@ class _Uniform:
         return np.full((len(texts), self.k), 1.0 / self.k)
 
 
-def run_long(data: Path, n_pages: int, spec: OnlineSpec, folds: int, seed: int) -> dict[str, object]:
+def run_long(data: Path, n_pages: int, spec: OnlineSpec, folds: int, seed: int) -> dict[str, Any]:
     """See ``--long-pages`` in the module docstring."""
     import json
 
@@ -163,8 +173,7 @@ def run_long(data: Path, n_pages: int, spec: OnlineSpec, folds: int, seed: int) 
     source = pool["source_label"].to_numpy()[[int(m.split("-")[0]) - 1_000_000 for m in ids]]
     originals, _L, orig_ids = prepare(base["url"].tolist(), base["text"].tolist(), 1)
     orig_rows = np.array([int(m.split("-")[0]) - 1 for m in orig_ids])
-    scores: dict[str, list[tuple[float, float]]] = {m: [] for m in METHODS}
-    scales, windows, learned = [], [], []
+    res = _results()
     end_model = {"features": spec.features, "targets": spec.targets, "C": 10.0, "calibrated": True}
     champion = Champion("benchmark", _Uniform(TASK.cardinality), end_model)
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
@@ -174,27 +183,13 @@ def run_long(data: Path, n_pages: int, spec: OnlineSpec, folds: int, seed: int) 
             chunk = rows[s : s + 256]
             learner.process_pages([ids[i] for i in chunk], feats.iloc[chunk], L_task[chunk], champion)
         learner.flush_online()
-        model = learner.online
         keep = np.isin(orig_rows, te)
         texts = originals[TASK.text_field].fillna("").astype(str).to_numpy(dtype=object)[keep]
-        truth = y[orig_rows[keep]]
-        counts = model.counts(list(texts))
-        raw_q = model._raw_proba(counts)
-        probs = {
-            "raw": raw_q,
-            "calibrated (stream)": model.predict_proba_counts(counts),
-            "calibrated, no offset prior": fit_calibration(model.held_q, model.held_p).apply(raw_q),
-        }
-        for name, q in probs.items():
-            pred = q.argmax(axis=1)
-            scores[name].append((accuracy_score(truth, pred), f1_score(truth, pred, average="macro")))
-        scales.append(model.calibration.scale if model.calibration is not None else np.nan)
-        windows.append(len(model.held_q))
-        learned.append(model.pages_learned)
-    return {"scores": scores, "scales": scales, "windows": windows, "pages_learned": learned}
+        _score(learner.online, texts, y[orig_rows[keep]], res)
+    return res
 
 
-def to_markdown(res: dict[str, object], title: str, command: str, seconds: float) -> str:
+def to_markdown(res: dict[str, Any], title: str, command: str, seconds: float) -> str:
     scores = res["scores"]
     raw = np.array(scores["raw"])
     lines = [
@@ -221,7 +216,7 @@ def to_markdown(res: dict[str, object], title: str, command: str, seconds: float
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> dict[str, object]:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--map", default=None)
@@ -238,40 +233,28 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parser.parse_args(argv)
     if not args.data.is_file():
         parser.error(f"data file not found: {args.data} (the dev data lives in ../shared/data)")
+    spec = OnlineSpec(args.features, args.targets, calibrated=True)
+    start = time.perf_counter()
     if args.long_pages:
         if args.task != DEFAULT_TASK or args.map or args.one_vs_rest:
             parser.error("--long-pages runs the default task on the dev CSV only")
-        spec = OnlineSpec(args.features, args.targets, calibrated=True)
-        start = time.perf_counter()
         res = run_long(args.data, args.long_pages, spec, args.folds, seed=0)
-        title = f"long streams of the dev websites ({args.long_pages:,}-page pool), online spec {spec.tag}"
-        command = "python benchmarks/online_calibration.py " + " ".join(
-            argv if argv is not None else sys.argv[1:]
-        )
-        md = to_markdown(res, title, command.strip(), time.perf_counter() - start)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(md, encoding="utf-8")
-        print(md)
-        return res
-    task = load_task(args.task)
-    features, y, L = labelled_votes(args.data, task, args.map)
-    k, title = task.cardinality, f"task `{task.name}` on `{args.data.name}`"
-    if args.one_vs_rest:
-        L, y, keep = one_vs_rest(L, y, task.label_index(args.one_vs_rest), args.positive_rate, 0)
-        features, k = features.iloc[keep].reset_index(drop=True), 2
-        title += f", {args.one_vs_rest} vs the rest ({y.mean():.1%} positive)"
-    spec = OnlineSpec(args.features, args.targets, calibrated=True)
-    title += f", online spec {spec.tag}"
-    texts = features[task.text_field].fillna("").astype(str).to_numpy(dtype=object)
-    covered = (L != ABSTAIN).any(axis=1).mean()
-    start = time.perf_counter()
-    res = run(texts, y, L, k, spec, args.folds, args.seeds, args.n_epochs)
+        title = f"long streams of the dev websites ({args.long_pages:,}-page pool)"
+    else:
+        task = load_task(args.task)
+        features, y, L = labelled_votes(args.data, task, args.map)
+        k, title = task.cardinality, f"task `{task.name}` on `{args.data.name}`"
+        if args.one_vs_rest:
+            L, y, keep = one_vs_rest(L, y, task.label_index(args.one_vs_rest), args.positive_rate, 0)
+            features, k = features.iloc[keep].reset_index(drop=True), 2
+            title += f", {args.one_vs_rest} vs the rest ({y.mean():.1%} positive)"
+        title += f" ({len(y)} rows, coverage {(L != ABSTAIN).any(axis=1).mean():.3f})"
+        texts = features[task.text_field].fillna("").astype(str).to_numpy(dtype=object)
+        res = run(texts, y, L, k, spec, args.folds, args.seeds, args.n_epochs)
     command = "python benchmarks/online_calibration.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    md = to_markdown(
-        res, f"{title} ({len(y)} rows, coverage {covered:.3f})", command.strip(), time.perf_counter() - start
-    )
+    md = to_markdown(res, f"{title}, online spec {spec.tag}", command.strip(), time.perf_counter() - start)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(md, encoding="utf-8")
     print(md)
