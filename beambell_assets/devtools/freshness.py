@@ -75,19 +75,35 @@ class Drop:
 
 def drop_and_wait(home: Path, index: int, pages: int, timeout_s: float, seed: int = 100) -> Drop:
     """Land batch number ``index`` (jsonl) and wait until its predictions are in the warehouse."""
+    return drop_all_and_wait(home, [index], pages, timeout_s, seed)[0]
+
+
+def drop_all_and_wait(
+    home: Path, indices: list[int], pages: int, timeout_s: float, seed: int = 100
+) -> list[Drop]:
+    """Land the batches ``indices`` at once (a burst), then wait until each has its predictions;
+    every lag is counted from the moment the first file landed."""
     settings = load_settings(home)
     wh = Warehouse(settings.warehouse_url)
     try:
-        start = DROP_START + timedelta(hours=index)
         t0 = time.monotonic()
-        path = write_sample_batch(settings.landing_dir, pages, seed=seed + index, start=start, fmt="jsonl")
-        key = path.name
-        count = wait_for(
-            lambda: wh.scalar("SELECT COUNT(*) FROM predictions WHERE partition_key = :k", {"k": key}),
-            timeout_s,
-            0.2,
-            f"predictions for {key}",
-        )
-        return Drop(key, pages, time.monotonic() - t0, int(count))
+        keys = [
+            write_sample_batch(
+                settings.landing_dir, pages, seed=seed + i, start=DROP_START + timedelta(hours=i), fmt="jsonl"
+            ).name
+            for i in indices
+        ]
+        drops = []
+        for key in keys:
+            count = wait_for(
+                lambda key=key: wh.scalar(
+                    "SELECT COUNT(*) FROM predictions WHERE partition_key = :k", {"k": key}
+                ),
+                max(1.0, timeout_s - (time.monotonic() - t0)),
+                0.2,
+                f"predictions for {key}",
+            )
+            drops.append(Drop(key, pages, time.monotonic() - t0, int(count)))
+        return drops
     finally:
         wh.dispose()

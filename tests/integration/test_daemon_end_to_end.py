@@ -14,7 +14,7 @@ from dagster._core.execution.backfill import BulkActionStatus
 from beambell_assets.definitions import BACKFILL_SELECTIONS, INGEST_JOB, build_definitions
 from beambell_assets.defs.automation.backfill import submit_backfill, wait_for_backfill
 from beambell_assets.devtools import running_dagster
-from beambell_assets.devtools.freshness import drop_and_wait, seed_home
+from beambell_assets.devtools.freshness import drop_all_and_wait, drop_and_wait, seed_home
 from beambell_assets.devtools.local_dagster import wait_for
 from beambell_assets.settings import load_settings
 from beambell_assets.storage.warehouse import Warehouse
@@ -33,7 +33,7 @@ def test_daemon_processes_dropped_batches_and_backfills(tmp_path: Path) -> None:
         assert first.predictions > 0
         # A burst of three at once: each processed exactly once, by the sensor.
         settings = load_settings(home)
-        later = [drop_and_wait(home, i, pages=30, timeout_s=LAG_BOUND_S) for i in (1, 2, 3)]
+        later = drop_all_and_wait(home, [1, 2, 3], pages=30, timeout_s=LAG_BOUND_S)
         wh = Warehouse(settings.warehouse_url)
         with DagsterInstance.from_config(str(dagster.dagster_home)) as instance:
             sensor_runs = instance.get_run_records(RunsFilter(tags={"dagster/sensor_name": "landing_sensor"}))
