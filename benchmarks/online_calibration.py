@@ -45,7 +45,7 @@ for p in (ROOT, ROOT / "benchmarks"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from lf_applier import cpu_model  # noqa: E402
+from lf_applier import cpu_model, publish  # noqa: E402
 from quality_report import DEFAULT_DATA, DEFAULT_TASK, labelled_votes, one_vs_rest  # noqa: E402
 
 from beambell_assets.labeling.task import load_task  # noqa: E402
@@ -255,10 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         argv if argv is not None else sys.argv[1:]
     )
     md = to_markdown(res, f"{title}, online spec {spec.tag}", command.strip(), time.perf_counter() - start)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(md, encoding="utf-8")
-    print(md)
-    print(f"written to {args.out}")
+    publish(md, args.out)
     return res
 
 

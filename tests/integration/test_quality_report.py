@@ -15,12 +15,25 @@ ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "benchmarks" / "quality_report.py"
 
 
-def _load_report_module():
-    spec = importlib.util.spec_from_file_location("beambell_quality_report", REPORT)
+def _load(path: Path, name: str):
+    """A script or example module by its path (benchmarks/ and examples/ are not packages)."""
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _load_report_module():
+    return _load(REPORT, "beambell_quality_report")
+
+
+def _ag_news_csv(shared_data: Path, tmp_path: Path) -> Path:
+    """The AG News subset as a landing CSV, through the example task's converter."""
+    ag = _load(ROOT / "examples" / "ag_news_task.py", "ag_news_task_for_tests")
+    data = tmp_path / "ag.csv"
+    ag.to_landing_csv(str(shared_data / "ag_news_small" / "train.csv"), str(data))
+    return data
 
 
 def _finite_unit(values) -> bool:
@@ -62,13 +75,7 @@ def test_quality_report_main(dev_csv: Path, tmp_path: Path, capsys: pytest.Captu
 def test_quality_report_on_a_user_task_and_file(shared_data: Path, tmp_path: Path) -> None:
     """AG News through the example task module and its own --map: any task, any labelled file."""
     report = _load_report_module()
-    task_file = ROOT / "examples" / "ag_news_task.py"
-    spec = importlib.util.spec_from_file_location("ag_news_task_for_report", task_file)
-    assert spec is not None and spec.loader is not None
-    ag = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ag)
-    data = tmp_path / "ag.csv"
-    ag.to_landing_csv(str(shared_data / "ag_news_small" / "train.csv"), str(data))
+    data = _ag_news_csv(shared_data, tmp_path)
     res = report.main(
         [
             "--task",
@@ -146,19 +153,8 @@ def test_quality_report_rejects_missing_data(tmp_path: Path) -> None:
 def test_online_calibration_benchmark_on_a_user_task(shared_data: Path, tmp_path: Path) -> None:
     """benchmarks/online_calibration.py streams each fold through the stream's online model and
     scores raw and calibrated predictions from the same weights."""
-    path = ROOT / "benchmarks" / "online_calibration.py"
-    spec = importlib.util.spec_from_file_location("beambell_online_calibration", path)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    ag_spec = importlib.util.spec_from_file_location(
-        "ag_news_task_for_online", ROOT / "examples" / "ag_news_task.py"
-    )
-    assert ag_spec is not None and ag_spec.loader is not None
-    ag = importlib.util.module_from_spec(ag_spec)
-    ag_spec.loader.exec_module(ag)
-    data = tmp_path / "ag.csv"
-    ag.to_landing_csv(str(shared_data / "ag_news_small" / "train.csv"), str(data))
+    bench = _load(ROOT / "benchmarks" / "online_calibration.py", "beambell_online_calibration")
+    data = _ag_news_csv(shared_data, tmp_path)
     out = tmp_path / "online.md"
     task = str(ROOT / "examples" / "ag_news_task.py")
     mapping = "url=url,title=title,text=text,label=label"
@@ -176,11 +172,7 @@ def test_online_calibration_benchmark_on_a_user_task(shared_data: Path, tmp_path
 def test_online_calibration_benchmark_long_streams(dev_csv: Path, tmp_path: Path) -> None:
     """--long-pages: perturbed copies of each fold's training pages through the whole StreamLearner,
     the held-out rows' original pages scored."""
-    path = ROOT / "benchmarks" / "online_calibration.py"
-    spec = importlib.util.spec_from_file_location("beambell_online_calibration_long", path)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load(ROOT / "benchmarks" / "online_calibration.py", "beambell_online_calibration_long")
     out = tmp_path / "long.md"
     res = bench.main(["--data", str(dev_csv), "--long-pages", "900", "--folds", "2", "--out", str(out)])
     assert all(len(v) == 2 for v in res["scores"].values())
