@@ -70,16 +70,8 @@ def stream_fold(
     def relabel(rows: np.ndarray) -> np.ndarray:
         return np.vstack([by_row.get(r.astype(L.dtype).tobytes(), np.zeros(k)) for r in rows])
 
-    config = LearnerConfig()
-    model = OnlineSoftClassifier(
-        k,
-        L.shape[1],
-        alpha=config.online_alpha,
-        replay_size=config.online_replay_size,
-        replay_passes=config.online_replay_passes,
-        seed=seed,
-        spec=spec,
-    )
+    config = LearnerConfig(seed=seed)
+    model = config.online_model(k, L.shape[1], spec)
     order = np.random.default_rng(seed).permutation(covered)
     step = config.online_update_every
     for s in range(0, len(order), step):

@@ -92,6 +92,21 @@ class LearnerConfig:
     prior_source: str = "posterior"  # gold-free class prior: online EM ("posterior") or "majority_vote"
     seed: int = 0
 
+    def online_model(
+        self, n_classes: int, n_lfs: int, spec: OnlineSpec = DEFAULT_SPEC, encoder_path: str | None = None
+    ) -> OnlineSoftClassifier:
+        """A new online end model with this config's settings (the learner's, and benchmarks')."""
+        return OnlineSoftClassifier(
+            n_classes,
+            n_lfs,
+            alpha=self.online_alpha,
+            replay_size=self.online_replay_size,
+            replay_passes=self.online_replay_passes,
+            seed=self.seed,
+            spec=spec,
+            encoder_path=encoder_path,
+        )
+
 
 @dataclass
 class Champion:
@@ -248,17 +263,7 @@ class StreamLearner:
     # ------------------------------------------------------------------ the online model's spec
 
     def _new_online(self, spec: OnlineSpec, encoder_path: str | None = None) -> OnlineSoftClassifier:
-        c = self.config
-        return OnlineSoftClassifier(
-            self.k,
-            self.m,
-            alpha=c.online_alpha,
-            replay_size=c.online_replay_size,
-            replay_passes=c.online_replay_passes,
-            seed=c.seed,
-            spec=spec,
-            encoder_path=encoder_path,
-        )
+        return self.config.online_model(self.k, self.m, spec, encoder_path)
 
     def follow_champion(self, champion: Champion | None) -> bool:
         """Make the online model's featurisation, targets and calibration the champion's end-model

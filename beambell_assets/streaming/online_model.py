@@ -394,11 +394,10 @@ def online_model_from_arrays(
     if "held_q" in a:
         model.held_q = np.asarray(a["held_q"], dtype=np.float32).reshape(-1, k)
         model.held_p = np.asarray(a["held_p"], dtype=np.float32).reshape(-1, k)
+    # a calibrated model with a full enough window always has its fit stored (learn, set_spec)
     stored = np.asarray(a.get("calibration", np.zeros(0)), dtype=float)
     if spec.calibrated and len(stored) == k + 1:
         model.calibration = LogitCalibration(float(stored[0]), stored[1:].copy())
-    else:
-        model.refit_calibration()
     model.held_since_fit = since_fit
     model._rng = np.random.default_rng([seed, updates])  # a fresh, reproducible stream after a restore
     return model
