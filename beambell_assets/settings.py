@@ -135,7 +135,9 @@ class EndModelSettings:
     encoder, so the default path never loads one. Nothing is ever downloaded.
     ``spec`` (``BEAMBELL_END_MODEL``) overrides the task's ``end_model`` (auto | fixed | word |
     char | both | encoder); ``cv_folds`` / ``cv_max_rows`` / ``cv_repeats`` bound the gold-free
-    search (``cv_repeats`` 0: as many k-fold splits as a fixed text budget pays for, 1-3; default 1).
+    search (``cv_repeats`` 0: as many k-fold splits as a fixed text budget pays for, 1-3; default 1);
+    ``combine`` (``BEAMBELL_END_MODEL_COMBINE``): ``ensemble`` (default: average the best candidate of
+    each featurisation) or ``best`` (the single best candidate).
     ``encoder_precision`` (``BEAMBELL_ENCODER_PRECISION``): auto | fp32 | bf16 (auto = bf16 where
     the CPU has it natively; ``training/encoder.py``).
     """
@@ -146,6 +148,7 @@ class EndModelSettings:
     cv_folds: int = 3
     cv_max_rows: int = 2000
     cv_repeats: int = 1
+    combine: str = "ensemble"
 
     @classmethod
     def from_env(cls) -> EndModelSettings:
@@ -157,6 +160,7 @@ class EndModelSettings:
             cv_folds=int(_env_float("BEAMBELL_END_MODEL_FOLDS", d.cv_folds)),
             cv_max_rows=int(_env_float("BEAMBELL_END_MODEL_CV_ROWS", d.cv_max_rows)),
             cv_repeats=int(_env_float("BEAMBELL_END_MODEL_REPEATS", d.cv_repeats)),
+            combine=os.environ.get("BEAMBELL_END_MODEL_COMBINE", d.combine),
         )
 
 

@@ -72,6 +72,8 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "website_classification_dev.csv
 DEFAULT_MAP = "url=website_url,text=cleaned_website_text,label=Category"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "quality_report.md"
 ABSTAIN = -1
+#: The row of auto's best single candidate when auto is an ensemble (what auto was before it).
+SINGLE_BEST = "(b) auto's best single candidate (combine=best, pre-ensemble auto)"
 
 # ----------------------------------------------------------------------------- aggregators
 
@@ -328,7 +330,7 @@ def run(
             seed=seed,
         )
         assert auto.selection is not None
-        chosen.append(auto.selection.chosen.name)
+        chosen.append(auto.selection.model_name)
         search_seconds.append(auto.selection.seconds)
         search_cpu.append(auto.selection.cpu_seconds)
         search_repeats.append(auto.selection.repeats)
@@ -341,7 +343,10 @@ def run(
             est_c.fit_features(Xtr, P if cand.targets == "soft" else P.argmax(axis=1))
             # a calibrated candidate: the calibration the search fitted on its held-out predictions
             est_c.set_calibration(auto.selection.calibrations.get(cand.name))
-            put(f"(b) candidate {cand.name}", est_c.predict_proba_features(Xte).argmax(axis=1))
+            pred_c = est_c.predict_proba_features(Xte).argmax(axis=1)
+            put(f"(b) candidate {cand.name}", pred_c)
+            if cand == auto.selection.chosen and auto.selection.members:
+                put(SINGLE_BEST, pred_c)
 
         old = fit_label_model(L[tr], k, seed=seed, n_epochs=n_epochs, class_balance="uniform")
         ts_old = build_training_set(features.iloc[tr].reset_index(drop=True), L[tr], old.probs, text_field)
@@ -365,9 +370,7 @@ def run(
 
         sup = SoftLabelTextClassifier(n_classes=k, random_state=0).fit(texts[tr].tolist(), y[tr])
         put("(c) supervised bound, fixed model", sup.predict(texts[te].tolist()))
-        sup_auto = candidate_estimator(auto.selection.chosen, k, encoder_path=encoder_path).fit(
-            texts[tr].tolist(), y[tr]
-        )
+        sup_auto = auto.selection.estimator(k, encoder_path=encoder_path).fit(texts[tr].tolist(), y[tr])
         put("(c) supervised bound, auto's configuration", sup_auto.predict(texts[te].tolist()))
         majority = np.bincount(y[tr], minlength=k).argmax()
         put("(d) always the majority class", np.full(len(te), majority))

@@ -31,6 +31,7 @@ def _skops() -> Any:
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         "beambell_assets.training.soft_classifier.SoftLabelTextClassifier",
+        "beambell_assets.training.ensemble.AveragedTextClassifier",
         "beambell_assets.training.soft_classifier.HeadLower",
         "beambell_assets.training.encoder.EncoderFeatures",
         "beambell_assets.training.streaming_classifier.StreamingSoftClassifier",

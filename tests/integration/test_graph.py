@@ -106,6 +106,10 @@ def test_full_graph_on_sample_scrape(graph_home: Home, home_copy: Callable[[Home
         assert end_model_spec(champion.metrics)["features"] in ("word", "char", "both")
         clf_meta = _latest_metadata(instance, "classifier")
         assert clf_meta["end_model"] == em["chosen"]
+        # auto is an ensemble of the best candidate of each featurisation; the stream follows the best
+        assert len(em["ensemble"]) == 3 and em["best_single"] == em["ensemble"][0]
+        assert clf_meta["end_model_best_single"] == em["best_single"]
+        assert em["best_single"].split("/")[0] == end_model_spec(champion.metrics)["features"]
         assert "expected_accuracy" in str(clf_meta["end_model_candidates"])
         assert clf_meta["end_model_criterion"] == "cross_entropy"
         # calibrated or not, the metadata says which: a scale exactly when the choice is calibrated

@@ -62,7 +62,12 @@ def test_quality_report_main(dev_csv: Path, tmp_path: Path, capsys: pytest.Captu
     ):
         assert needed in cv.index
     assert len(res["chosen"]) == 2
-    assert all(c.endswith(("/soft", "/hard", "/calibrated")) for c in res["chosen"])
+    names = {m.removeprefix("(b) candidate ") for m in candidates}
+    for chosen in res["chosen"]:  # auto averages the best candidate of each featurisation
+        members = chosen.removeprefix("ensemble(").removesuffix(")").split(" + ")
+        assert chosen.startswith("ensemble(") and set(members) <= names, chosen
+        assert sorted(m.split("/")[0] for m in members) == ["both", "char", "word"]
+    assert report.SINGLE_BEST in cv.index
     assert res["n_rows"] > 500 and res["n_lfs"] > 0
     prior = res["prior"]
     assert len(prior) >= 7 and abs(prior["em_prior"].sum() - 1) < 0.05

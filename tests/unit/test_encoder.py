@@ -72,7 +72,12 @@ def test_encoder_end_model_saves_without_weights(tmp_path) -> None:
         folds=2,
         encoder_path=PATH,
     )
-    assert set(sel.table["features"]) == {"word", "encoder"}
+    assert set(sel.table["features"]) == {"word", "encoder", "ensemble"}
+    assert {c.features for c in sel.members} == {"word", "encoder"}
+    ens = sel.calibrate(sel.estimator(2, encoder_path=PATH).fit(texts, y))  # a dense and a sparse member
+    assert (ens.predict(texts) == y).all()
+    save_model(ens, path)
+    np.testing.assert_allclose(load_model(path).predict_proba(texts), ens.predict_proba(texts), atol=1e-6)
 
 
 def test_prototype_lf_votes_and_column_form_agrees() -> None:

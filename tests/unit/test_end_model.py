@@ -38,14 +38,42 @@ def _corpus(n: int = 120, seed: int = 0, misspell: bool = False) -> tuple[list[s
 
 def test_search_table_covers_every_candidate_and_marks_one() -> None:
     texts, probs = _corpus()
-    sel = select_end_model(texts, probs, 2, c_grid=(1.0, 10.0), folds=3)
-    assert len(sel.table) == 3 * 2 * 2 * 2  # word/char/both x C x soft/hard x calibrated or not
-    assert sel.table["chosen"].sum() == 1
+    sel = select_end_model(texts, probs, 2, c_grid=(1.0, 10.0), folds=3, combine="best")
+    singles = sel.table[sel.table["features"] != "ensemble"]
+    assert len(singles) == 3 * 2 * 2 * 2  # word/char/both x C x soft/hard x calibrated or not
+    assert len(sel.table) == len(singles) + 1  # and the ensemble, scored but not chosen here
+    assert sel.table["chosen"].sum() == 1 and not sel.members
     best = sel.table.loc[sel.table["chosen"]].iloc[0]
-    assert best["cross_entropy"] == sel.table["cross_entropy"].min()  # the gold-free criterion
-    assert set(sel.table["targets"]) == {"soft", "hard"}
+    assert best["cross_entropy"] == singles["cross_entropy"].min()  # the gold-free criterion
+    assert set(singles["targets"]) == {"soft", "hard"}
     assert sel.table["expected_accuracy"].between(0, 1).all()
     json.dumps(sel.metrics())  # the registry stores it as JSON
+
+
+def test_ensemble_averages_the_best_candidate_of_each_featurisation() -> None:
+    texts, probs = _corpus()
+    sel = select_end_model(texts, probs, 2, c_grid=(1.0, 10.0), folds=3)
+    singles = sel.table[sel.table["features"] != "ensemble"].set_index("candidate")
+    assert [c.features for c in sel.members] == list(
+        dict.fromkeys(
+            singles.sort_values(["cross_entropy", "expected_accuracy"], ascending=[True, False])["features"]
+        )
+    )
+    for member in sel.members:  # each the lowest cross-entropy of its featurisation
+        own = singles[singles["features"] == member.features]
+        assert singles.loc[member.name, "cross_entropy"] == own["cross_entropy"].min()
+    assert sel.members[0] == sel.chosen  # the best single leads (and is what the stream follows)
+    row = sel.table.loc[sel.table["chosen"]].iloc[0]
+    assert row["features"] == "ensemble" and row["candidate"] == sel.model_name
+    # averaging probabilities: its held-out cross-entropy is at most the members' mean (convexity)
+    assert row["cross_entropy"] <= singles.loc[[c.name for c in sel.members], "cross_entropy"].mean() + 1e-9
+    m = sel.metrics()
+    assert m["chosen"] == sel.model_name and m["ensemble"] == [c.name for c in sel.members]
+    assert m["best_single"] == sel.chosen.name and m["features"] == sel.chosen.features
+    one = select_end_model(texts, probs, 2, features=("word",), c_grid=(1.0,), folds=3)
+    assert not one.members and "ensemble" not in set(one.table["features"])  # one featurisation
+    with pytest.raises(ValueError, match="combine"):
+        select_end_model(texts, probs, 2, combine="stack")
 
 
 def test_char_features_win_when_words_never_repeat() -> None:
@@ -69,7 +97,8 @@ def test_fit_end_model_specs_and_saved_model_roundtrip(tmp_path) -> None:
     auto = fit_end_model(texts, probs, 2, "auto", c_grid=(10.0,), folds=2)
     assert auto.selection is not None
     m = auto.metrics()
-    assert m["chosen"] == auto.selection.chosen.name and len(m["candidates"]) == 12
+    assert m["chosen"] == auto.selection.model_name and len(m["candidates"]) == 12 + 1
+    assert type(auto.model).__name__ == "AveragedTextClassifier"
     spec = end_model_spec({"end_model": m})
     assert spec == {
         "features": auto.selection.chosen.features,

@@ -350,8 +350,10 @@ def _classifier_metadata(record: Any, model: Any, metrics: dict, report: dict, p
         metadata["end_model_candidates"] = md_table(pd.DataFrame(end_model["candidates"]), max_rows=100)
         metadata["end_model_search_seconds"] = float(end_model.get("seconds", 0.0))
         metadata["end_model_criterion"] = str(end_model.get("criterion"))
+        # an ensemble's best member: the one model the stream's online model follows
+        metadata["end_model_best_single"] = str(end_model.get("best_single", end_model.get("chosen")))
         calibration = end_model.get("calibration")
-        # the gold-free calibration of the chosen model's probabilities (scale > 1 sharpens)
+        # the gold-free calibration of the best single candidate's probabilities (scale > 1 sharpens)
         metadata["end_model_calibration_scale"] = scalar(calibration["scale"] if calibration else None)
     if report.get("per_class") is not None:
         metadata["per_class_on_gold"] = md_table(report["per_class"].reset_index(names="class"))
