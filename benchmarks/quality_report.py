@@ -337,12 +337,15 @@ def run(
         put("(b) auto end model (gold-free choice)", auto.model.predict(texts[te].tolist()))
 
         cache: dict[str, Any] = {}
+        fitted: dict[tuple[str, float, str], Any] = {}  # a calibrated candidate reuses its base's fit
         for cand in cands:
             Xtr, Xte = fold_matrices(cand.features, Xw, texts[te], k, encoder_path, cache)
-            est_c = candidate_estimator(cand, k, class_weight=shift, encoder_path=encoder_path)
-            est_c.fit_features(Xtr, P if cand.targets == "soft" else P.argmax(axis=1))
+            base = (cand.features, cand.C, cand.targets)
+            if base not in fitted:
+                est_c = candidate_estimator(cand, k, class_weight=shift, encoder_path=encoder_path)
+                fitted[base] = est_c.fit_features(Xtr, P if cand.targets == "soft" else P.argmax(axis=1))
             # a calibrated candidate: the calibration the search fitted on its held-out predictions
-            est_c.set_calibration(auto.selection.calibrations.get(cand.name))
+            est_c = fitted[base].set_calibration(auto.selection.calibrations.get(cand.name))
             pred_c = est_c.predict_proba_features(Xte).argmax(axis=1)
             put(f"(b) candidate {cand.name}", pred_c)
             if cand == auto.selection.chosen and auto.selection.members:
