@@ -30,7 +30,7 @@ from beambell_assets.training.char_ngrams import build_index, transform
 from beambell_assets.training.soft_classifier import (
     SoftLabelTextClassifier,
     _as_texts,
-    _plain_int_vocabularies,
+    fit_vectorizer,
     soft_targets,
 )
 
@@ -171,16 +171,10 @@ class AveragedTextClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _fit_part(vec: Any, member: SoftLabelTextClassifier, texts: list[str]) -> tuple[Any, Any]:
-    """Fit one part; a corpus too small for ``min_df`` falls back to 1 (as a single model does)."""
-    try:
-        block = vec.fit_transform(texts)
-    except ValueError as exc:
-        if "no terms remain" not in str(exc) or member.min_df == 1:
-            raise
-        vec = vec.set_params(min_df=1)
-        block = vec.fit_transform(texts)
-    _plain_int_vocabularies(vec)
-    return vec, block
+    """Fit one part, with a single model's ``min_df`` fallback (:func:`fit_vectorizer`)."""
+    return fit_vectorizer(
+        lambda min_df=None: vec if min_df is None else vec.set_params(min_df=min_df), texts, member.min_df
+    )
 
 
 def _stack(blocks: list[Any]) -> Any:

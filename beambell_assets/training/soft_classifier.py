@@ -23,7 +23,7 @@ exactly 0 (and are never predicted). If training sees a single class the model p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,6 +106,21 @@ def _plain_int_vocabularies(vectorizer: Any) -> None:
         vocab = getattr(part, "vocabulary_", None)
         if vocab is not None:
             part.vocabulary_ = {term: int(index) for term, index in vocab.items()}
+
+
+def fit_vectorizer(build: Callable[..., Any], texts: list[str], min_df: int | float) -> tuple[Any, Any]:
+    """``build()`` fitted on ``texts`` -> (vectorizer, features). A tiny corpus where no term reaches
+    ``min_df`` falls back to ``build(min_df=1)``; vocabularies become plain ints (skops)."""
+    vectorizer = build()
+    try:
+        features = vectorizer.fit_transform(texts)
+    except ValueError as exc:
+        if "no terms remain" not in str(exc) or min_df == 1:
+            raise
+        vectorizer = build(min_df=1)
+        features = vectorizer.fit_transform(texts)
+    _plain_int_vocabularies(vectorizer)
+    return vectorizer, features
 
 
 class HeadLower:
@@ -233,15 +248,7 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         texts = self._texts(X)
         if len(texts) == 0:
             raise ValueError("cannot fit on zero documents")
-        self.vectorizer_ = self._build_vectorizer()
-        try:
-            features = self.vectorizer_.fit_transform(texts)
-        except ValueError as exc:  # a tiny corpus where no term reaches min_df
-            if "no terms remain" not in str(exc) or self.min_df == 1:
-                raise
-            self.vectorizer_ = self._build_vectorizer(min_df=1)
-            features = self.vectorizer_.fit_transform(texts)
-        _plain_int_vocabularies(self.vectorizer_)
+        self.vectorizer_, features = fit_vectorizer(self._build_vectorizer, texts, self.min_df)
         return self.fit_features(features, y, sample_weight)
 
     def fit_features(self, features: Any, y: Any, sample_weight: Any = None) -> SoftLabelTextClassifier:

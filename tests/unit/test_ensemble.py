@@ -105,3 +105,11 @@ def test_weights_split_equally_across_feature_families() -> None:
         AveragedTextClassifier([(c.name, candidate_estimator(c, 3)) for c in cands], weights=[1.0]).fit(
             texts, probs
         )
+
+
+def test_tiny_corpus_parts_fall_back_to_min_df_1_as_a_single_model_does() -> None:
+    texts, y = ["alpha beta", "gamma delta", "epsilon zeta"], np.array([0, 1, 2])
+    ens = _ensemble([Candidate("word", 10.0, "soft"), Candidate("char", 10.0, "soft")]).fit(texts, y)
+    assert ens.parts_[0].min_df == 1  # no word is in two documents; char n-grams are
+    single = candidate_estimator(Candidate("word", 10.0, "soft"), 3).fit(texts, y)
+    assert ens.parts_[0].vocabulary_ == single.vectorizer_.vocabulary_
