@@ -26,7 +26,7 @@ from beambell_assets.monitoring.drift import (
     PREDICTED_CLASS,
     PREDICTED_CONFIDENCE,
 )
-from beambell_assets.serving.model_store import load_model
+from beambell_assets.serving.model_store import load_registered_model
 from beambell_assets.serving.registry import ModelRecord
 from beambell_assets.serving.scoring import score_pages
 from beambell_assets.storage.artifacts import ArtifactStore
@@ -156,7 +156,7 @@ def _rescore_with_champion(
     need = (stale != champion.version).to_numpy()
     if not need.any():
         return frame, 0
-    model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256)
+    model = load_registered_model(champion.artifact_path, champion.artifact_sha256)
     frame = frame.copy()
     frame[PREDICTED_CLASS] = frame[PREDICTED_CLASS].astype(object)
     for key, idx in frame.index[need].groupby(frame.loc[need, "partition_key"]).items():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from beambell_assets.labeling.task import Task
-from beambell_assets.serving.model_store import load_model, save_model
+from beambell_assets.serving.model_store import load_registered_model, save_model
 from beambell_assets.serving.promotion import GateResult
 from beambell_assets.serving.registry import ModelRecord, ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
@@ -88,7 +88,7 @@ def champion_on_same_gold(champion: ModelRecord, gold_eval: pd.DataFrame, label_
     recorded metrics when there is none), so the two are compared on the same rows."""
     if gold_eval.empty:
         return dict(champion.metrics)
-    model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256)
+    model = load_registered_model(champion.artifact_path, champion.artifact_sha256)
     preds = np.asarray(model.predict(gold_eval["text"].tolist()))
     report = evaluate(gold_eval["gold"].to_numpy(), preds, label_names)
     return {k: report.get(k) for k in ("accuracy", "macro_f1", "n_gold")}

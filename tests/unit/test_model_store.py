@@ -13,6 +13,7 @@ from beambell_assets.serving.model_store import (
     ModelIntegrityError,
     UntrustedModelError,
     load_model,
+    load_registered_model,
     save_model,
     untrusted_types,
 )
@@ -114,3 +115,21 @@ def test_overwrite_keeps_a_complete_file(fitted, tmp_path):
     second = save_model(SoftLabelTextClassifier(n_classes=2).fit(TEXTS, [0, 1] * 3), path)
     assert first != second
     assert load_model(path, expected_sha256=second).n_classes_ == 2
+
+
+def test_a_registered_model_is_read_once_per_process_and_its_file_still_checked(fitted, tmp_path):
+    a, b = tmp_path / "a.skops", tmp_path / "b.skops"
+    digest_a = save_model(fitted, a)
+    first = load_registered_model(a, digest_a)
+    assert load_registered_model(a, digest_a) is first  # the next step reuses it
+    np.testing.assert_array_equal(first.predict_proba(TEXTS), fitted.predict_proba(TEXTS))
+    # A file that changed after it was loaded is refused, never served from memory.
+    save_model(SoftLabelTextClassifier(n_classes=4).fit(TEXTS[:4], np.eye(4)), a)
+    with pytest.raises(ModelIntegrityError, match="SHA-256"):
+        load_registered_model(a, digest_a)
+    save_model(fitted, b)
+    with pytest.raises(ModelIntegrityError, match="SHA-256"):  # checked before the first load too
+        load_registered_model(b, "0" * 64)
+    a.unlink()
+    with pytest.raises(FileNotFoundError, match="model file not found"):
+        load_registered_model(a, digest_a)

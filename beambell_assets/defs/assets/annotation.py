@@ -44,7 +44,7 @@ from beambell_assets.feedback.label_studio import (
 from beambell_assets.feedback.publish import publish_feedback
 from beambell_assets.labeling.task import Task
 from beambell_assets.labeling.votes import aligned_label_matrix
-from beambell_assets.serving.model_store import load_model
+from beambell_assets.serving.model_store import load_registered_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
@@ -147,7 +147,7 @@ def _champion_model(wh: Warehouse, task: Task) -> tuple[Any, str | None]:
     champion = ModelRegistry(wh, task.name).champion()
     if champion is None:
         return None, None
-    return load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256), champion.version
+    return load_registered_model(champion.artifact_path, champion.artifact_sha256), champion.version
 
 
 def _export_partition(

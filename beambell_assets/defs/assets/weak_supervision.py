@@ -48,7 +48,7 @@ from beambell_assets.serving.candidates import (
     register_candidate,
     registry_history,
 )
-from beambell_assets.serving.model_store import load_model
+from beambell_assets.serving.model_store import load_registered_model
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse, utcnow
@@ -386,7 +386,7 @@ def _predictions(spec: WeakSupervisionSpec, context: AssetExecutionContext) -> M
     champion = ModelRegistry(wh, task.name).champion()
     if champion is None:
         raise Failure(f"no champion model for {task.name}: materialize {spec.name('deployed_model')} first")
-    model = load_model(champion.artifact_path, expected_sha256=champion.artifact_sha256)
+    model = load_registered_model(champion.artifact_path, champion.artifact_sha256)
     compute: ComputeResource = context.resources.compute
     per_partition: dict[str, dict[str, Any]] = {}
     for key in context.partition_keys:
