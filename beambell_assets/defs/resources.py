@@ -31,7 +31,13 @@ from beambell_assets.labeling.applier import ApplyReport, FastLFApplier
 from beambell_assets.labeling.task import Task, load_task
 from beambell_assets.serving.promotion import PromotionPolicy
 from beambell_assets.serving.scoring import score_pages
-from beambell_assets.settings import ComputeSettings, LabelStudioSettings, Settings, StreamSettings
+from beambell_assets.settings import (
+    ComputeSettings,
+    EndModelSettings,
+    LabelStudioSettings,
+    Settings,
+    StreamSettings,
+)
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
@@ -196,21 +202,52 @@ class ComputeResource(ConfigurableResource):
     chunk_size: int = Field(default=4096, description="rows per unit of work")
     local_n_jobs: int = Field(default=0, description="local applier processes (0 = usable cores)")
     classifier: str = Field(default="tfidf-lbfgs", description="tfidf-lbfgs | hashed-sgd")
+    # The tfidf-lbfgs end model (``training/end_model.py``; ``Settings.end_model``).
+    end_model: str = Field(
+        default="", description="overrides the task's end_model: auto | fixed | word | char | both | encoder"
+    )
+    end_model_combine: str = Field(default="ensemble", description="what auto ships: ensemble | best")
+    end_model_folds: int = Field(default=3, description="k of the gold-free k-fold search")
+    end_model_cv_rows: int = Field(default=2000, description="rows the search scores at most")
+    end_model_repeats: int = Field(default=1, description="k-fold splits scored (0: by a text budget)")
 
     @classmethod
-    def from_settings(cls, compute: ComputeSettings) -> ComputeResource:
-        """The deployment default (``Settings.compute``: ``BEAMBELL_COMPUTE_ENGINE`` …)."""
+    def from_settings(
+        cls, compute: ComputeSettings, end_model: EndModelSettings | None = None
+    ) -> ComputeResource:
+        """The deployment default (``Settings.compute``: ``BEAMBELL_COMPUTE_ENGINE`` …, and
+        ``Settings.end_model``: ``BEAMBELL_END_MODEL`` …)."""
+        em = end_model or EndModelSettings()
         return cls(
             engine=compute.engine,
             classifier=compute.classifier,
             beam_runner=compute.beam_runner,
             beam_options=list(compute.beam_options),
+            end_model=em.spec,
+            end_model_combine=em.combine,
+            end_model_folds=em.cv_folds,
+            end_model_cv_rows=em.cv_max_rows,
+            end_model_repeats=em.cv_repeats,
         )
 
     @classmethod
     def from_env(cls) -> ComputeResource:
         """:meth:`from_settings` of the environment's settings."""
-        return cls.from_settings(ComputeSettings.from_env())
+        return cls.from_settings(ComputeSettings.from_env(), EndModelSettings.from_env())
+
+    def end_model_settings(self) -> EndModelSettings:
+        """The end-model search configured here. The encoder (path, precision) comes from the
+        environment, where ``page_features`` and the stream read it too: one encoder per deployment."""
+        env = EndModelSettings.from_env()
+        return EndModelSettings(
+            encoder_path=env.encoder_path,
+            encoder_precision=env.encoder_precision,
+            spec=self.end_model,
+            cv_folds=self.end_model_folds,
+            cv_max_rows=self.end_model_cv_rows,
+            cv_repeats=self.end_model_repeats,
+            combine=self.end_model_combine,
+        )
 
     def _check_engine(self) -> str:
         if self.engine not in ENGINES:
@@ -331,6 +368,6 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             max_lag=settings.stream.max_lag,
             down_after_s=settings.stream.down_after_s,
         ),
-        "compute": ComputeResource.from_settings(settings.compute),
+        "compute": ComputeResource.from_settings(settings.compute, settings.end_model),
         "label_studio": LabelStudioResource.from_settings(settings.label_studio),
     }

@@ -33,7 +33,16 @@ from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_
 from beambell_assets.defs.resources import build_resources
 from beambell_assets.demo.sample import write_sample_gold, write_sample_scrape
 from beambell_assets.ingest.contract import landing_files
-from beambell_assets.settings import Settings
+from beambell_assets.settings import EndModelSettings, Settings
+
+#: The end model of tests about the graph's mechanics (promotion gates, faults, executors, instances,
+#: drift, the human-in-the-loop path): the fixed model (``training/end_model.py``) instead of the
+#: gold-free search, which costs ~12 s per training on :data:`SAMPLE` and is tested by itself
+#: (``tests/unit/test_end_model.py``, ``test_ensemble.py``) and on whole graphs (``test_graph.py``,
+#: the README demo, the shared graph snapshot that serving and the stream tests score with, the
+#: quality reports). As settings, and as the environment for a subprocess or ``load_settings``.
+FIXED_END_MODEL = EndModelSettings(spec="fixed")
+FIXED_END_MODEL_ENV = {"BEAMBELL_END_MODEL": "fixed"}
 
 WEB_CONTENT = "beambell_assets.labeling.tasks.web_content"
 _NO_COMPUTE_LOGS = {

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from beambell_assets.labeling.task import Task
+from beambell_assets.settings import EndModelSettings
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.training.class_prior import label_shift_factors
 from beambell_assets.training.encoder import configured_encoder, warm_cache
@@ -52,15 +53,19 @@ def fit_candidate(
     kind: str,
     make_classifier: Callable[[int], Any],
     class_weight: np.ndarray | None = None,
+    end_model: EndModelSettings | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """(model, end-model record): ``hashed-sgd`` as configured, otherwise the task's end-model search."""
+    """(model, end-model record): ``hashed-sgd`` as configured, otherwise the task's end-model search
+    as ``end_model`` configures it (None: the environment's, ``BEAMBELL_END_MODEL`` …)."""
     y = weak[prob_columns(task.cardinality)].to_numpy()
     texts = weak["text"].tolist()
     if kind == HASHED_SGD:
         model = make_classifier(task.cardinality)
         model.fit(texts, y)
         return model, {"spec": HASHED_SGD, "chosen": HASHED_SGD, "features": "hashed"}
-    fitted = fit_task_end_model(texts, y, task.cardinality, task.end_model, class_weight=class_weight)
+    fitted = fit_task_end_model(
+        texts, y, task.cardinality, task.end_model, end_model, class_weight=class_weight
+    )
     return fitted.model, fitted.metrics()
 
 

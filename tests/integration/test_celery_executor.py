@@ -28,6 +28,7 @@ from beambell_assets.devtools.local_dagster import (
     wait_for,
 )
 from beambell_assets.devtools.postgres import install_instance_config, instance_env, temp_database
+from beambell_assets.devtools.sample_home import FIXED_END_MODEL_ENV
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.warehouse import Warehouse
 
@@ -129,6 +130,8 @@ def test_ingest_and_train_run_on_a_celery_worker(
             "BEAMBELL_LANDING_INTERVAL_S": "1",
             "BEAMBELL_LANDING_MIN_AGE_S": "0",
             "BEAMBELL_RETRAIN_INTERVAL_S": "3600",
+
+            **FIXED_END_MODEL_ENV,  # the executor / instance are under test, not the end-model search
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)

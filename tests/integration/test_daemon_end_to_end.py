@@ -16,18 +16,27 @@ from beambell_assets.defs.automation.backfill import submit_backfill, wait_for_b
 from beambell_assets.devtools import running_dagster
 from beambell_assets.devtools.freshness import drop_all_and_wait, drop_and_wait, seed_home
 from beambell_assets.devtools.local_dagster import wait_for
+from beambell_assets.devtools.sample_home import FIXED_END_MODEL_ENV
 from beambell_assets.settings import load_settings
 from beambell_assets.storage.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-# A dropped batch must be predicted within this bound (measured p50 ~20 s: benchmarks/freshness.py).
-LAG_BOUND_S = 120
+# A liveness bound, not a speed target: a dropped batch that is not predicted by then is stuck. The
+# lag itself is measured by benchmarks/freshness.py (p50 ~20 s alone on two cores). Here the third
+# file of a burst queues behind two runs (max_concurrent_runs: 2) while two other test files share
+# the two cores: in CI that took more than 120 s. The bound leaves room for that and still fails a hang.
+LAG_BOUND_S = 300
 
 
-def test_daemon_processes_dropped_batches_and_backfills(tmp_path: Path) -> None:
+def test_daemon_processes_dropped_batches_and_backfills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
+    # The sensor, the queue and the backfill are under test, not the end-model search.
+    for key, value in FIXED_END_MODEL_ENV.items():
+        monkeypatch.setenv(key, value)  # seed_home reads the environment
     champion = seed_home(home, batches=2, pages_per_batch=100)
-    env = {"BEAMBELL_LANDING_INTERVAL_S": "2", "BEAMBELL_RETRAIN_INTERVAL_S": "3600"}
+    env = {"BEAMBELL_LANDING_INTERVAL_S": "2", "BEAMBELL_RETRAIN_INTERVAL_S": "3600", **FIXED_END_MODEL_ENV}
     with running_dagster(home, env=env) as dagster:
         first = drop_and_wait(home, 0, pages=60, timeout_s=LAG_BOUND_S)
         assert first.predictions > 0

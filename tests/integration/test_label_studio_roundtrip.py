@@ -208,13 +208,13 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
     from beambell_assets.defs.assets.partitions import landing_partitions
     from beambell_assets.defs.assets.task_family import build_task_assets
     from beambell_assets.defs.resources import build_resources
-    from beambell_assets.devtools.sample_home import SampleScrape
+    from beambell_assets.devtools.sample_home import FIXED_END_MODEL, SampleScrape
     from beambell_assets.feedback.gold_sync import project_source, sync_gold
     from beambell_assets.ingest.contract import normalize_url, page_id_for
     from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES
     from beambell_assets.storage.artifacts import ArtifactStore
 
-    settings = make_settings(task_spec=TASK_SPEC)
+    settings = make_settings(task_spec=TASK_SPEC, end_model=FIXED_END_MODEL)  # gold's path, not the search
     truth_dir = tmp_path / "truth"  # every page's true label: the humans' answers, not gold files
     keys = SampleScrape(n_batches=2, pages_per_batch=150, seed=5, gold_fraction=1.0).land(settings, truth_dir)
     page = build_task_assets()

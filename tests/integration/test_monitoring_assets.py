@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from beambell_assets.defs.assets.weak_supervision import (
     build_weak_supervision_assets,
 )
 from beambell_assets.defs.resources import build_resources
-from beambell_assets.devtools.sample_home import Home
+from beambell_assets.devtools.sample_home import FIXED_END_MODEL, Home
 from beambell_assets.ingest.contract import partition_key_for
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.monitoring.reference import REFERENCE_ASSET, load_or_build_reference
@@ -81,7 +82,7 @@ def test_drift_report_on_sample_then_shifted_batch(
 ) -> None:
     # The shared sample, landed and ingested (raw_pages, page_features, lf_votes); no model yet.
     home = home_copy(ingested_home)
-    settings, keys = home.settings, list(home.keys)
+    settings, keys = dataclasses.replace(home.settings, end_model=FIXED_END_MODEL), list(home.keys)
     assert len(keys) == 3  # the range run below covers the last two, the first stays out
     resources = build_resources(settings)
     ws = build_weak_supervision_assets()

@@ -17,6 +17,7 @@ from beambell_assets.devtools import running_dagster
 from beambell_assets.devtools.freshness import drop_and_wait, seed_home
 from beambell_assets.devtools.local_dagster import wait_for
 from beambell_assets.devtools.postgres import install_instance_config, instance_env, temp_database
+from beambell_assets.devtools.sample_home import FIXED_END_MODEL_ENV
 from beambell_assets.storage.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,6 +37,8 @@ def test_full_graph_with_sensors_on_postgres_instance_and_warehouse(
             # The seeding promotion would start a rescore run of the seeded batches: tested elsewhere,
             # and on two cores it only slows the landing run down.
             "BEAMBELL_RESCORE_PARTITIONS": "0",
+
+            **FIXED_END_MODEL_ENV,  # the executor / instance are under test, not the end-model search
         }
         for key, value in env.items():  # seed_home, drop_and_wait and the instance read them here
             monkeypatch.setenv(key, value)

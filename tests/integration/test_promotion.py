@@ -1,6 +1,7 @@
 """Safe promotion on the real graph: a corrupted model is refused, a worse one is refused, a better
 one is promoted, and rollback restores the previous champion — each decision in the registry."""
 
+import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
@@ -11,7 +12,7 @@ from beambell_assets.defs.assets.gold import gold_labels
 from beambell_assets.defs.assets.ingest import page_features, raw_pages
 from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
 from beambell_assets.defs.resources import PromotionPolicyResource, build_resources
-from beambell_assets.devtools.sample_home import SAMPLE, Home
+from beambell_assets.devtools.sample_home import FIXED_END_MODEL, SAMPLE, Home
 from beambell_assets.serving.registry import ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
@@ -24,8 +25,9 @@ K = 16
 
 class Graph:
     def __init__(self, home: Home) -> None:
-        """``home``: a copy of the shared ingested sample; its gold is replaced by a larger share."""
-        self.settings = home.settings
+        """``home``: a copy of the shared ingested sample; its gold is replaced by a larger share.
+        The gates are under test, not the end-model search: the fixed end model."""
+        self.settings = dataclasses.replace(home.settings, end_model=FIXED_END_MODEL)
         for old in self.settings.gold_dir.iterdir():
             old.unlink()
         SAMPLE.write_gold(self.settings.gold_dir, fraction=0.15)

@@ -303,3 +303,20 @@ def test_sample_features_caps_the_rows(tmp_path: Path) -> None:
     assert len(sample_features(store, "f", ["k2"])) == 10
     assert len(sample_features(store, "f", ["k1", "k2"])) == DRIFT_SAMPLE
     assert sample_features(store, "f", []).empty
+
+
+def test_fit_candidate_follows_the_given_end_model_settings(monkeypatch) -> None:
+    from beambell_assets.settings import EndModelSettings
+
+    monkeypatch.setenv("BEAMBELL_END_MODEL", "auto")  # the settings given win over the environment
+    k = TASK.cardinality
+    rows = [(f"page about topic{c} and topic{c} things number {i}", c) for c in range(k) for i in range(6)]
+    probs = np.eye(k)[[c for _, c in rows]]
+    weak = pd.DataFrame({"text": [t for t, _ in rows], **dict(zip(prob_columns(k), probs.T, strict=True))})
+    fixed = EndModelSettings(spec="fixed")
+    _, record = fit_candidate(weak, TASK, "tfidf-lbfgs", lambda k: None, end_model=fixed)
+    assert record["spec"] == "fixed" and "candidates" not in record
+    word = EndModelSettings(spec="word", cv_folds=2)
+    _, record = fit_candidate(weak, TASK, "tfidf-lbfgs", lambda k: None, end_model=word)
+    assert record["spec"] == "word" and record["cv_folds"] == 2
+    assert {c["features"] for c in record["candidates"]} == {"word"}

@@ -60,3 +60,24 @@ def test_the_executor_and_celerys_urls_come_from_settings(monkeypatch, tmp_path)
     monkeypatch.setenv("BEAMBELL_EXECUTOR", "threads")
     with pytest.raises(ValueError, match="BEAMBELL_EXECUTOR='threads': expected one of"):
         load_settings(tmp_path)
+
+
+def test_the_end_model_comes_from_settings_through_the_compute_resource(monkeypatch, tmp_path) -> None:
+    """``Settings.end_model`` reaches the classifier asset through the compute resource (visible in
+    the launchpad), and the resource wins over whatever the environment says when the asset runs."""
+    import dataclasses
+
+    from beambell_assets.defs.resources import build_resources
+    from beambell_assets.settings import EndModelSettings
+
+    monkeypatch.setenv("BEAMBELL_END_MODEL", "char")
+    monkeypatch.setenv("BEAMBELL_END_MODEL_COMBINE", "best")
+    monkeypatch.setenv("BEAMBELL_END_MODEL_FOLDS", "4")
+    s = load_settings(tmp_path)
+    assert s.end_model == EndModelSettings(spec="char", combine="best", cv_folds=4)
+    em = build_resources(s)["compute"].end_model_settings()
+    assert (em.spec, em.combine, em.cv_folds, em.cv_max_rows) == ("char", "best", 4, 2000)
+
+    fixed = dataclasses.replace(s, end_model=EndModelSettings(spec="fixed"))
+    assert build_resources(fixed)["compute"].end_model_settings().spec == "fixed"
+    assert ComputeResource().end_model_settings().spec == ""  # the task's own end_model

@@ -314,7 +314,9 @@ def _classifier(spec: WeakSupervisionSpec, context: AssetExecutionContext) -> Ma
     shift = label_shift(_read_optional(store, n("label_model"), "class_prior"), task.cardinality)
     if compute.classifier != "hashed-sgd":
         warm_embeddings(store, weak["partition_key"].dropna().unique().tolist())
-    model, end_model = fit_candidate(weak, task, compute.classifier, compute.make_classifier, shift)
+    model, end_model = fit_candidate(
+        weak, task, compute.classifier, compute.make_classifier, shift, compute.end_model_settings()
+    )
     sampled = sampled_gold_mask(gold_for_task(wh, task), audit_pages(wh, task), gold_eval["page_id"])
     metrics, report = gold_report(model, gold_eval, task.label_names, sampled)
     metrics.update(aggregator_record(_read_optional(store, n("label_model"), "aggregator")))
