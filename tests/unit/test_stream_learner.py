@@ -229,3 +229,23 @@ def test_warehouse_is_not_touched_by_the_learner(tmp_path) -> None:
     StreamLearner(TASK, CONFIG)
     assert not (tmp_path / "w.db").exists()
     wh.dispose()
+
+
+def test_beam_weighs_the_learner_by_its_state_not_by_its_task(prepared) -> None:
+    """Beam's state cache weighs a cached value by walking what it references; the learner's cell is
+    weighed by what its state keeps (no LF code), the online model's by its weights and buffers."""
+    import pickle
+
+    from apache_beam.runners.worker.statecache import get_deep_size
+
+    from beambell_assets.streaming.pipeline import Measured
+
+    learner = StreamLearner(TASK, CONFIG)
+    for ids, feats, L in chunks(prepared):
+        learner.process_pages(ids, feats, L)
+    online = learner.detach()
+    kept = len(pickle.dumps(learner))
+    assert get_deep_size([learner]) > 3 * kept  # the walk goes through the bound task
+    assert get_deep_size([Measured(learner)]) < 2 * kept
+    assert get_deep_size([Measured(online)]) >= 0.9 * len(pickle.dumps(online))  # its weights count
+    assert pickle.loads(pickle.dumps(Measured(learner))).value.stats.pages == learner.stats.pages
