@@ -21,6 +21,9 @@ from beambell_assets.devtools.sample_home import FIXED_END_MODEL_ENV
 from beambell_assets.storage.warehouse import Warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# Liveness bounds, not speed targets (the landing lag is benchmarks/freshness.py's): a run that has
+# not got there by then is stuck, however many other test files share the two cores.
+LIVENESS_S = 300
 
 
 def test_full_graph_with_sensors_on_postgres_instance_and_warehouse(
@@ -47,12 +50,12 @@ def test_full_graph_with_sensors_on_postgres_instance_and_warehouse(
         champion = seed_home(home, batches=2, pages_per_batch=60)
 
         with running_dagster(home, env=env) as dagster:
-            drop = drop_and_wait(home, 0, pages=30, timeout_s=120)
+            drop = drop_and_wait(home, 0, pages=30, timeout_s=LIVENESS_S)
             with DagsterInstance.from_config(str(dagster_home)) as instance:
                 # The landing run goes on after predictions (drift, domains, annotation queue).
                 wait_for(
                     lambda: all(r.is_finished for r in instance.get_runs()),
-                    120,
+                    LIVENESS_S,
                     0.5,
                     "the daemon's runs to finish",
                 )
