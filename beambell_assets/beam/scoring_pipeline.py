@@ -5,7 +5,7 @@ probabilities): the texts are prepared exactly as there (``fillna("").astype(str
 Parquet column per chunk, and each worker calls the model's ``predict_proba`` on its chunk. The
 driver then takes the arg-max and assembles the frame in page order with ``page_id``/``url`` from
 the input. The model travels to workers in skops format and is loaded there through the same
-allow-list as ``serving/model_store.py`` - never pickled.
+allow-list (``serving/model_store.py``: ``dump_model_bytes`` / ``load_model_bytes``) - never pickled.
 """
 
 from __future__ import annotations
@@ -23,21 +23,10 @@ import pyarrow.parquet as pq
 
 from beambell_assets.beam.lf_pipeline import _join, _read_bytes, _Staging, _write_bytes
 from beambell_assets.labeling.task import Task
-from beambell_assets.serving.model_store import TRUSTED_TYPES
+from beambell_assets.serving.model_store import dump_model_bytes, load_model_bytes
 from beambell_assets.serving.scoring import prediction_rows, score_pages
 
 __all__ = ["ScoreChunkFn", "score_pages_beam"]
-
-
-def _load_model_bytes(blob: bytes) -> Any:
-    """A skops blob -> model, refusing types outside beambell's allow-list (as ``load_model`` does)."""
-    import skops.io as sio
-
-    types = sio.get_untrusted_types(data=blob)
-    refused = sorted(t for t in types if t not in TRUSTED_TYPES)
-    if refused:
-        raise ValueError(f"refusing to load a model with types not on the allow-list: {', '.join(refused)}")
-    return sio.loads(blob, trusted=types)
 
 
 class ScoreChunkFn(beam.DoFn):
@@ -49,7 +38,7 @@ class ScoreChunkFn(beam.DoFn):
         self._model: Any = None
 
     def setup(self) -> None:
-        self._model = _load_model_bytes(self.model_blob)
+        self._model = load_model_bytes(self.model_blob)
 
     def process(self, element: tuple[int, str]) -> Iterator[int]:
         start, path = element
@@ -73,8 +62,6 @@ def score_pages_beam(
     """``score_pages(model, features, task, model_version)``, computed by a Beam pipeline."""
     if features.empty:
         return score_pages(model, features, task, model_version)
-    import skops.io as sio
-
     if options is None:
         from beambell_assets.beam.options import pipeline_options
 
@@ -96,7 +83,7 @@ def score_pages_beam(
             pipeline
             | "Chunks" >> beam.Create(elements)
             | "Spread" >> beam.Reshuffle()
-            | "Score" >> beam.ParDo(ScoreChunkFn(sio.dumps(model), stage.outputs))
+            | "Score" >> beam.ParDo(ScoreChunkFn(dump_model_bytes(model), stage.outputs))
         )
         state = pipeline.run().wait_until_finish()
         if str(state) not in ("DONE", "PipelineState.DONE"):

@@ -93,8 +93,13 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> str:
 
 def untrusted_types(path: str | os.PathLike[str], trusted: Iterable[str] = ()) -> list[str]:
     """Types in the file that neither skops nor the allow-list (plus ``trusted``) trusts."""
+    return _refused(_skops().get_untrusted_types(file=Path(path)), trusted)
+
+
+def _refused(found: Iterable[str], trusted: Iterable[str]) -> list[str]:
+    """Of the types skops does not trust, those neither on the allow-list nor in ``trusted``."""
     allowed = TRUSTED_TYPES | set(trusted)
-    return sorted(t for t in _skops().get_untrusted_types(file=Path(path)) if t not in allowed)
+    return sorted(t for t in found if t not in allowed)
 
 
 #: Models loaded by :func:`load_registered_model`, newest last: ``(path, sha256) -> model``.
@@ -152,7 +157,7 @@ def load_model(
         _check_sha256(source, expected_sha256)
     sio = _skops()
     found = sio.get_untrusted_types(file=source)  # one audit of the file (~0.5 s for a 60k-term vocabulary)
-    refused = sorted(t for t in found if t not in TRUSTED_TYPES | set(trusted))
+    refused = _refused(found, trusted)
     if refused:
         raise UntrustedModelError(source, refused)
     return sio.load(source, trusted=found)
@@ -166,9 +171,8 @@ def dump_model_bytes(model: Any) -> bytes:
 def load_model_bytes(data: bytes, *, trusted: Iterable[str] = ()) -> Any:
     """:func:`load_model` for skops bytes: the same allow-list, nothing built from a refused blob."""
     sio = _skops()
-    allowed = TRUSTED_TYPES | set(trusted)
     found = sio.get_untrusted_types(data=data)
-    refused = sorted(t for t in found if t not in allowed)
+    refused = _refused(found, trusted)
     if refused:
         raise UntrustedModelError(Path("<bytes>"), refused)
     return sio.loads(data, trusted=found)
