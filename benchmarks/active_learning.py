@@ -527,6 +527,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
         n_lfs = len(_lf_subset(L_all.shape[1], keep, 0))
         per_seed = pd.DataFrame(rows)
         summary = summarize(per_seed)
+        if set(per_seed["strategy"]) != set(STRATEGIES):  # an ablation of one strategy: no verdict
+            per_seed.to_csv(args.out.with_suffix(f".{name.split()[0].lower()}.csv"), index=False)
+            print(summary.to_string())
+            continue
         description = f"{description} LFs used: {n_lfs} of {L_all.shape[1]}."
         results.append(
             {
@@ -537,6 +541,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
                 "per_seed": per_seed,
             }
         )
+    if not results:
+        return None
     n_test = math.ceil(len(y) * 0.3)  # train_test_split rounds the test share up
     meta = {
         "data": str(args.data),

@@ -10,7 +10,9 @@ bf16 natively). Timed cold (model loaded, nothing cached), best of ``--repeats``
 (``time.process_time``: what a page costs whatever else runs on the shared machine) and wall time,
 with the load average. Faithfulness: cosine of ours to the reference vectors, and a downstream
 check: 5-fold logistic regression on the gold labels, macro-F1 on each set of vectors. Target: <= 10
-ms per page (CPU time on ``--threads`` cores). Markdown to ``benchmarks/results/encoder_cost.md``.
+ms per page, judged both ways: CPU time, and wall time (with ``--threads 2`` on a 2-core machine:
+what a page costs the machine when the encoder has both cores, the product's default). Markdown to
+``benchmarks/results/encoder_cost.md``.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             model.encode(cut[:16], show_progress_bar=False)  # warm-up (first-call allocations)
 
             def reference(cut: list[str] = cut, model: Any = model) -> np.ndarray:
-                return model.encode(cut, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+                return model.encode(cut, normalize_embeddings=True, show_progress_bar=False)  # its defaults
 
             def ours(texts: list[str] = texts, window: int = window) -> np.ndarray:
                 return embed_uncached(texts, path, max_seq_length=window, precision=precision)
@@ -144,7 +146,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                     "LR macro-F1 ours": round(_downstream_f1(vec, y), 4),
                     "load avg (1 min)": round(os.getloadavg()[0], 1),
                     "model load s": round(load_s, 2),
-                    f"<= {TARGET_MS:g} ms": "PASS" if ms <= TARGET_MS else "FAIL",
+                    f"<= {TARGET_MS:g} CPU ms": "PASS" if ms <= TARGET_MS else "FAIL",
+                    # with --threads N the machine's cost per page is the wall time on its N cores
+                    f"<= {TARGET_MS:g} wall ms": "PASS" if 1000 * our_wall / n <= TARGET_MS else "FAIL",
                 }
             )
             print(rows[-1], flush=True)
