@@ -31,10 +31,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.feature_extraction.text import CountVectorizer
 
 from beambell_assets.labeling.lf_types import ABSTAIN
@@ -158,16 +159,29 @@ def fit_state(
 def _out_of_fold_counts(
     texts: Sequence[str], labels: Sequence[int], state: StatefulLFState, params: StatefulLFParams
 ) -> dict[str, list[int]]:
-    """[fired, correct] of each stateful LF on gold pages it was not learned from (k folds,
-    deterministic: pages dealt round-robin within each class, so every fold sees every class)."""
+    """[fired, correct] of each stateful LF on gold pages it was not learned from."""
     y = np.asarray(labels, dtype=np.int64)
+    votes = _out_of_fold_raw_votes(texts, y, state, params)
+    fired = votes != ABSTAIN
+    return {
+        name: [int(fired[:, j].sum()), int((votes[fired[:, j], j] == y[fired[:, j]]).sum())]
+        for j, name in enumerate(STATEFUL_LF_NAMES)
+    }
+
+
+def _out_of_fold_raw_votes(
+    texts: Sequence[str], y: np.ndarray, state: StatefulLFState, params: StatefulLFParams
+) -> np.ndarray:
+    """(n, 2) votes of each stateful LF (unvalidated) on each gold page, learned without the page's
+    fold (k folds, deterministic: pages dealt round-robin within each class, so every fold sees
+    every class); abstain where a fold learned nothing."""
     folds = max(2, min(params.validation_folds, len(y)))
     fold_of = np.zeros(len(y), dtype=np.int64)
     for c in np.unique(y):
         rows = np.flatnonzero(y == c)
         fold_of[rows] = np.arange(len(rows)) % folds
     text_arr = np.asarray(list(texts), dtype=object)
-    counts = {name: [0, 0] for name in STATEFUL_LF_NAMES}
+    votes = np.full((len(y), len(STATEFUL_LF_NAMES)), ABSTAIN, dtype=np.int64)
     for f in range(folds):
         held = fold_of == f
         if not held.any() or held.all():
@@ -182,12 +196,59 @@ def _out_of_fold_counts(
         )
         if not inner.fitted:
             continue
-        for lf in (GoldKeywordLF(inner, validate=False), GoldNaiveBayesLF(inner, validate=False)):
-            votes = lf.votes_for_texts(text_arr[held].tolist())
-            fired = votes != ABSTAIN
-            counts[lf.name][0] += int(fired.sum())
-            counts[lf.name][1] += int((votes[fired] == y[held][fired]).sum())
-    return counts
+        inner_lfs = (GoldKeywordLF(inner, validate=False), GoldNaiveBayesLF(inner, validate=False))
+        for j, lf in enumerate(inner_lfs):
+            votes[held, j] = lf.votes_for_texts(text_arr[held].tolist())
+    return votes
+
+
+def out_of_fold_votes(texts: Sequence[str], labels: Sequence[int], state: StatefulLFState) -> np.ndarray:
+    """(n, 2) the stateful LFs' votes on the gold pages they were learned from, as they would vote
+    had they not seen the page (cross-fitted, the folds of the validation): what a label model may
+    fit on. Their votes on those pages from ``state`` itself are in-sample, right by construction,
+    and would make a gold-fitted aggregator trust them far beyond their accuracy elsewhere. An LF
+    that ``state`` has not validated abstains, as it does everywhere."""
+    y = np.asarray(labels, dtype=np.int64)
+    params = StatefulLFParams(**{**asdict(StatefulLFParams()), **state.params})
+    if not state.fitted or not len(y):
+        return np.full((len(y), len(STATEFUL_LF_NAMES)), ABSTAIN, dtype=np.int64)
+    folds = max(2, params.validation_folds)
+    votes = _out_of_fold_raw_votes(texts, y, state, replace(params, validation_folds=folds))
+    for j, name in enumerate(STATEFUL_LF_NAMES):
+        if not state.validated(name):
+            votes[:, j] = ABSTAIN
+    return votes
+
+
+#: Artifact key (under the stateful-LF asset) of the cross-fitted votes on the state's own gold pages.
+OUT_OF_FOLD_KEY = "out_of_fold_votes"
+
+
+def out_of_fold_frame(page_ids: Sequence[str], votes: np.ndarray, state: StatefulLFState) -> pd.DataFrame:
+    """The cross-fitted votes (:func:`out_of_fold_votes`) as a frame: ``page_id``, ``state_version``
+    and one column per stateful LF."""
+    frame = pd.DataFrame(
+        np.asarray(votes, dtype=np.int64).reshape(-1, len(STATEFUL_LF_NAMES)), columns=list(STATEFUL_LF_NAMES)
+    )
+    return frame.assign(page_id=[str(p) for p in page_ids], state_version=state.version)[
+        ["page_id", "state_version", *STATEFUL_LF_NAMES]
+    ]
+
+
+def with_out_of_fold_votes(votes: pd.DataFrame, out_of_fold: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
+    """``votes`` (a vote frame with the stateful LF columns) with the rows of the state's own gold
+    pages voted out of fold; and how many rows were replaced. The label model fits on these: the
+    in-sample votes are right by construction on exactly the gold rows that anchor and choose it."""
+    if out_of_fold is None or out_of_fold.empty or not set(STATEFUL_LF_NAMES) <= set(votes.columns):
+        return votes, 0
+    lookup = out_of_fold.drop_duplicates("page_id", keep="last").set_index("page_id")
+    hit = votes["page_id"].astype(str).isin(lookup.index).to_numpy()
+    if not hit.any():
+        return votes, 0
+    out = votes.copy()
+    rows = lookup.loc[out.loc[hit, "page_id"].astype(str), list(STATEFUL_LF_NAMES)].to_numpy(dtype=np.int64)
+    out.loc[hit, list(STATEFUL_LF_NAMES)] = rows
+    return out, int(hit.sum())
 
 
 def _fit_state(

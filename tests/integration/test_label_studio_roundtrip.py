@@ -298,6 +298,10 @@ def test_human_in_the_loop_on_the_graph(tmp_path: Path, make_settings) -> None: 
     clf_meta = {
         k: v.value for k, v in result.asset_materializations_for_node("classifier")[0].metadata.items()
     }
+    # the label model fits on the stateful LFs' cross-fitted votes on the gold they learned from
+    oof = store.read_frame("stateful_lfs", "out_of_fold_votes")
+    assert len(oof) == state["n_gold"] and set(oof["state_version"]) == {state["version"]}
+    assert 0 < lm_meta["gold_rows_voted_out_of_fold"] <= len(oof)
     # queue gold is no sample: only the audit picks' gold may anchor or choose the aggregator
     assert lm_meta["gold_rows_random_sample"] == 4
     assert lm_meta["aggregator_gold_anchors"] <= 4

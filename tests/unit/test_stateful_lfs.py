@@ -16,7 +16,10 @@ from beambell_assets.labeling.stateful import (
     build_stateful_lfs,
     fit_state,
     load_current_state,
+    out_of_fold_frame,
+    out_of_fold_votes,
     save_state,
+    with_out_of_fold_votes,
 )
 from beambell_assets.labeling.task import make_task
 from beambell_assets.storage.artifacts import ArtifactStore
@@ -140,6 +143,51 @@ def test_lfs_vote_only_once_out_of_fold_validation_on_the_gold_supports_them() -
     assert any((lf.column_votes(frame) != -1).any() for lf in build_stateful_lfs(trusting))
     # the counts survive the JSON round trip with the state
     assert StatefulLFState.from_json(json.loads(json.dumps(noisy.to_json()))).validation == noisy.validation
+
+
+def test_out_of_fold_votes_are_what_the_lfs_say_on_gold_they_did_not_learn_from() -> None:
+    texts, labels = _corpus(60)
+    noisy = np.array(labels)
+    flipped = np.arange(0, 60, 5)  # 12 mislabelled gold pages
+    noisy[flipped] = (noisy[flipped] + 1) % 3
+    state = fit_state(texts, noisy.tolist(), task="t", label_names=LABELS)
+    assert all(state.validated(name) for name in STATEFUL_LF_NAMES)
+    oof = out_of_fold_votes(texts, noisy.tolist(), state)
+    assert oof.shape == (60, len(STATEFUL_LF_NAMES))
+    for j, name in enumerate(STATEFUL_LF_NAMES):  # the validation counted exactly these votes
+        fired = oof[:, j] != -1
+        assert [int(fired.sum()), int((oof[fired, j] == noisy[fired]).sum())] == state.validation[name]
+    frame = pd.DataFrame({"text": texts})
+    in_sample = np.column_stack([lf.column_votes(frame) for lf in build_stateful_lfs(state)])
+    # on the mislabelled pages the out-of-fold LFs vote the page's true class, not the gold's
+    nb = STATEFUL_LF_NAMES.index("gold_naive_bayes")
+    assert (oof[flipped, nb] == np.array(labels)[flipped]).mean() > 0.8
+    assert (in_sample[flipped, nb] == noisy[flipped]).sum() >= (oof[flipped, nb] == noisy[flipped]).sum()
+    # an LF the gold did not validate abstains out of fold too
+    shuffled = np.random.default_rng(5).permutation(labels).tolist()
+    unvalidated = fit_state(texts, shuffled, task="t", label_names=LABELS)
+    assert (out_of_fold_votes(texts, shuffled, unvalidated) == -1).all()
+
+
+def test_the_label_model_reads_out_of_fold_votes_on_the_states_gold_pages() -> None:
+    texts, labels = _corpus(30)
+    state = fit_state(texts, labels, task="t", label_names=LABELS)
+    oof = out_of_fold_frame(["a", "b"], np.array([[0, -1], [2, 1]]), state)
+    assert list(oof.columns) == ["page_id", "state_version", *STATEFUL_LF_NAMES]
+    votes = pd.DataFrame(
+        {
+            "page_id": ["a", "x", "b"],
+            "kw_x": [1, 1, 1],
+            STATEFUL_LF_NAMES[0]: [9, 9, 9],
+            STATEFUL_LF_NAMES[1]: [8, 8, 8],
+        }
+    )
+    out, n = with_out_of_fold_votes(votes, oof)
+    assert n == 2
+    assert out[list(STATEFUL_LF_NAMES)].to_numpy().tolist() == [[0, -1], [9, 8], [2, 1]]
+    assert out["kw_x"].tolist() == [1, 1, 1] and votes[STATEFUL_LF_NAMES[0]].tolist() == [9, 9, 9]
+    same, n_none = with_out_of_fold_votes(votes, None)
+    assert same is votes and n_none == 0
 
 
 def test_wilson_lower_bound_needs_evidence() -> None:

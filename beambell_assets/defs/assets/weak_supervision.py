@@ -38,7 +38,13 @@ from beambell_assets.defs.executors import WAREHOUSE_RETRY_POLICY, transient_ret
 from beambell_assets.defs.resources import ComputeResource
 from beambell_assets.feedback.gold import audit_pages, gold_for_task, gold_vector, sampled_gold_mask
 from beambell_assets.labeling.analysis import label_matrix_stats, lf_summary
-from beambell_assets.labeling.stateful import STATEFUL_LF_NAMES, build_stateful_lfs, load_current_state
+from beambell_assets.labeling.stateful import (
+    OUT_OF_FOLD_KEY,
+    STATEFUL_LF_NAMES,
+    build_stateful_lfs,
+    load_current_state,
+    with_out_of_fold_votes,
+)
 from beambell_assets.labeling.task import Task
 from beambell_assets.labeling.votes import StaleVotesError, lf_stats_rows, stack_vote_frames, vote_frame
 from beambell_assets.monitoring.lf_health import assess_lf_health, lf_health_history
@@ -216,6 +222,10 @@ def _label_model(
         votes = stack_vote_frames(frames, lf_columns, task.lf_names, source=n("lf_votes"))
     except StaleVotesError as e:
         raise Failure(str(e)) from e
+    n_out_of_fold = 0
+    if stateful_asset:  # the stateful LFs' votes on their own gold are in-sample: use cross-fitted ones
+        out_of_fold = _read_optional(store, stateful_asset, OUT_OF_FOLD_KEY)
+        votes, n_out_of_fold = with_out_of_fold_votes(votes, out_of_fold)
     L = votes[lf_columns].to_numpy(dtype="int64")
     gold_rows = gold_for_task(wh, task)
     gold = gold_vector(gold_rows, task, votes["page_id"])
@@ -239,6 +249,8 @@ def _label_model(
     metadata = _label_model_metadata(result, task, keys, lf_columns, len(L))
     # gold that is a random sample (audit picks, CSV gold): the only gold the prior and choice use
     metadata["gold_rows_random_sample"] = int(((gold != -1) & sampled).sum())
+    if stateful_asset:
+        metadata["gold_rows_voted_out_of_fold"] = n_out_of_fold
     return MaterializeResult(metadata=metadata)
 
 
