@@ -31,11 +31,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from beambell_assets.labeling.lf_types import ABSTAIN
@@ -104,7 +105,10 @@ class StatefulLFState:
 
     @property
     def version(self) -> str:
-        blob = json.dumps(self.content(), sort_keys=True, separators=(",", ":")).encode()
+        # the fields as they are (no deep copy: ``asdict`` copied the naive-Bayes table, ~0.5 s a
+        # call on 591 long pages, and every LF built from the state asks); the same JSON either way
+        shallow = {f.name: getattr(self, f.name) for f in fields(self)}
+        blob = json.dumps(shallow, sort_keys=True, separators=(",", ":")).encode()
         return "s" + hashlib.sha256(blob).hexdigest()[:12]
 
     def to_json(self) -> dict[str, Any]:
@@ -148,20 +152,60 @@ def fit_state(
 ) -> StatefulLFState:
     """Learn the state from gold pages (``labels`` are class indices), and validate each LF on
     them out of fold (``params.validation_folds``)."""
+    terms = _gold_terms(texts) if _enough_gold(labels, params) else None
     state = _fit_state(
-        texts, labels, task=task, label_names=label_names, text_fields=text_fields, params=params
+        texts, labels, task=task, label_names=label_names, text_fields=text_fields, params=params, terms=terms
     )
     if state.fitted and params.validation_folds > 0:
-        state.validation = _out_of_fold_counts(texts, labels, state, params)
+        state.validation = _out_of_fold_counts(texts, labels, state, params, terms)
     return state
 
 
+@dataclass(frozen=True)
+class _GoldTerms:
+    """Every gold page's terms, analysed once per fit (not once per fold): the binary page-term
+    matrix over the alphabetically sorted vocabulary of all the pages."""
+
+    x: sp.csr_matrix
+    vocab: np.ndarray
+
+
+def _gold_terms(texts: Sequence[str]) -> _GoldTerms:
+    vec = CountVectorizer(analyzer=analyze, binary=True)
+    x = vec.fit_transform(list(texts))
+    return _GoldTerms(sp.csr_matrix(x), np.asarray(vec.get_feature_names_out()))
+
+
+def _term_matrix(terms: _GoldTerms, rows: np.ndarray, max_features: int | None) -> tuple[Any, np.ndarray]:
+    """The page-term matrix (CSC) and vocabulary of ``rows``, exactly as
+    ``CountVectorizer(analyzer=analyze, binary=True, max_features=...)`` fitted on those pages gives
+    them: the terms they contain, alphabetically, limited to the ``max_features`` most frequent
+    (ties as sklearn breaks them: the same default ``argsort`` on the same array)."""
+    sub = terms.x[rows]
+    df = np.asarray(sub.sum(axis=0)).ravel()
+    cols = np.flatnonzero(df > 0)
+    if not len(cols):
+        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+    if max_features is not None and len(cols) > max_features:
+        cols = np.sort(cols[(-df[cols]).argsort()[:max_features]])
+    return sub[:, cols].tocsc(), terms.vocab[cols]
+
+
+def _enough_gold(labels: Sequence[int], params: StatefulLFParams) -> bool:
+    y = np.asarray(labels, dtype=np.int64)
+    return len(y) >= params.min_gold and len(np.unique(y)) >= params.min_classes
+
+
 def _out_of_fold_counts(
-    texts: Sequence[str], labels: Sequence[int], state: StatefulLFState, params: StatefulLFParams
+    texts: Sequence[str],
+    labels: Sequence[int],
+    state: StatefulLFState,
+    params: StatefulLFParams,
+    terms: _GoldTerms | None = None,
 ) -> dict[str, list[int]]:
     """[fired, correct] of each stateful LF on gold pages it was not learned from."""
     y = np.asarray(labels, dtype=np.int64)
-    votes = _out_of_fold_raw_votes(texts, y, state, params)
+    votes = _out_of_fold_raw_votes(texts, y, state, params, terms)
     fired = votes != ABSTAIN
     return {
         name: [int(fired[:, j].sum()), int((votes[fired[:, j], j] == y[fired[:, j]]).sum())]
@@ -170,7 +214,11 @@ def _out_of_fold_counts(
 
 
 def _out_of_fold_raw_votes(
-    texts: Sequence[str], y: np.ndarray, state: StatefulLFState, params: StatefulLFParams
+    texts: Sequence[str],
+    y: np.ndarray,
+    state: StatefulLFState,
+    params: StatefulLFParams,
+    terms: _GoldTerms | None = None,
 ) -> np.ndarray:
     """(n, 2) votes of each stateful LF (unvalidated) on each gold page, learned without the page's
     fold (k folds, deterministic: pages dealt round-robin within each class, so every fold sees
@@ -181,6 +229,7 @@ def _out_of_fold_raw_votes(
         rows = np.flatnonzero(y == c)
         fold_of[rows] = np.arange(len(rows)) % folds
     text_arr = np.asarray(list(texts), dtype=object)
+    terms = terms if terms is not None else _gold_terms(text_arr.tolist())
     votes = np.full((len(y), len(STATEFUL_LF_NAMES)), ABSTAIN, dtype=np.int64)
     for f in range(folds):
         held = fold_of == f
@@ -193,6 +242,8 @@ def _out_of_fold_raw_votes(
             label_names=state.label_names,
             text_fields=state.text_fields,
             params=params,
+            terms=terms,
+            rows=np.flatnonzero(~held),
         )
         if not inner.fitted:
             continue
@@ -259,7 +310,10 @@ def _fit_state(
     label_names: Sequence[str],
     text_fields: Sequence[str],
     params: StatefulLFParams,
+    terms: _GoldTerms | None = None,
+    rows: np.ndarray | None = None,
 ) -> StatefulLFState:
+    """The state learned from ``texts`` (or, given ``terms``, from its ``rows``: the same pages)."""
     k = len(label_names)
     y = np.asarray(labels, dtype=np.int64)
     state = StatefulLFState.empty(task, label_names, text_fields)
@@ -269,9 +323,9 @@ def _fit_state(
     present = sorted({int(c) for c in y})
     if len(y) < params.min_gold or len(present) < params.min_classes:
         return state
-    vec = CountVectorizer(analyzer=analyze, binary=True, max_features=params.nb_max_vocab)
-    x = vec.fit_transform(list(texts)).tocsc()
-    vocab = np.asarray(vec.get_feature_names_out())
+    if terms is None:
+        terms, rows = _gold_terms(texts), None
+    x, vocab = _term_matrix(terms, np.arange(len(y)) if rows is None else rows, params.nb_max_vocab)
     onehot = np.zeros((len(y), len(present)))
     onehot[np.arange(len(y)), [present.index(int(c)) for c in y]] = 1.0
     df_by_class = np.asarray(x.T @ onehot).T  # (classes, vocab) doc frequency per class

@@ -190,6 +190,24 @@ def test_the_label_model_reads_out_of_fold_votes_on_the_states_gold_pages() -> N
     assert same is votes and n_none == 0
 
 
+def test_fold_term_matrices_are_what_countvectorizer_fits_on_the_fold() -> None:
+    """The fit analyses the gold once and slices it per fold: same vocabulary, same ties, same counts."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from beambell_assets.labeling.model_lfs import analyze
+    from beambell_assets.labeling.stateful import _gold_terms, _term_matrix
+
+    texts, _ = _corpus(80, seed=2)
+    terms = _gold_terms(texts)
+    rows = np.random.default_rng(0).choice(80, size=50, replace=False)
+    for limit in (None, 40, 7):  # 7: far fewer than the terms, so many frequency ties are cut
+        x, vocab = _term_matrix(terms, rows, limit)
+        vec = CountVectorizer(analyzer=analyze, binary=True, max_features=limit)
+        ref = vec.fit_transform([texts[i] for i in rows])
+        assert vocab.tolist() == vec.get_feature_names_out().tolist()
+        assert (x != ref).nnz == 0
+
+
 def test_wilson_lower_bound_needs_evidence() -> None:
     from beambell_assets.labeling.stateful import wilson_lower_bound
 
