@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -152,13 +152,73 @@ def fit_state(
 ) -> StatefulLFState:
     """Learn the state from gold pages (``labels`` are class indices), and validate each LF on
     them out of fold (``params.validation_folds``)."""
-    terms = _gold_terms(texts) if _enough_gold(labels, params) else None
-    state = _fit_state(
-        texts, labels, task=task, label_names=label_names, text_fields=text_fields, params=params, terms=terms
+    state, _ = _fit(
+        texts,
+        labels,
+        task=task,
+        label_names=label_names,
+        text_fields=text_fields,
+        params=params,
+        cross_fit=params.validation_folds > 0,
     )
-    if state.fitted and params.validation_folds > 0:
-        state.validation = _out_of_fold_counts(texts, labels, state, params, terms)
     return state
+
+
+def fit_state_with_out_of_fold_votes(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    task: str,
+    label_names: Sequence[str],
+    text_fields: Sequence[str] = ("text",),
+    params: StatefulLFParams = StatefulLFParams(),
+) -> tuple[StatefulLFState, np.ndarray]:
+    """:func:`fit_state`, and (n, 2) the stateful LFs' votes on these gold pages as they would vote
+    had they not seen the page (cross-fitted on the validation's folds, at least two): what a label
+    model may fit on. Their votes on those pages from the state itself are in-sample, right by
+    construction, and would make a gold-fitted aggregator trust them far beyond their accuracy
+    elsewhere. An LF the state has not validated abstains, as it does everywhere."""
+    state, votes = _fit(
+        texts,
+        labels,
+        task=task,
+        label_names=label_names,
+        text_fields=text_fields,
+        params=params,
+        cross_fit=True,
+    )
+    for j, name in enumerate(STATEFUL_LF_NAMES):
+        if not state.validated(name):
+            votes[:, j] = ABSTAIN
+    return state, votes
+
+
+def _fit(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    task: str,
+    label_names: Sequence[str],
+    text_fields: Sequence[str],
+    params: StatefulLFParams,
+    cross_fit: bool,
+) -> tuple[StatefulLFState, np.ndarray]:
+    """The state learned from all the pages and, with ``cross_fit``, each LF's (unvalidated) votes
+    on each page learned without its fold, else all abstaining; the state is validated on those
+    votes when ``params.validation_folds`` > 0. The pages are analysed once for every fit."""
+    y = np.asarray(labels, dtype=np.int64)
+    terms = _gold_terms(texts) if _enough_gold(y, params) else None
+    state = _fit_state(y, terms, task=task, label_names=label_names, text_fields=text_fields, params=params)
+    votes = np.full((len(y), len(STATEFUL_LF_NAMES)), ABSTAIN, dtype=np.int64)
+    if state.fitted and cross_fit and terms is not None:
+        votes = _out_of_fold_raw_votes(texts, y, state, params, terms)
+        if params.validation_folds > 0:
+            fired = votes != ABSTAIN
+            state.validation = {
+                name: [int(fired[:, j].sum()), int((votes[fired[:, j], j] == y[fired[:, j]]).sum())]
+                for j, name in enumerate(STATEFUL_LF_NAMES)
+            }
+    return state, votes
 
 
 @dataclass(frozen=True)
@@ -196,29 +256,12 @@ def _enough_gold(labels: Sequence[int], params: StatefulLFParams) -> bool:
     return len(y) >= params.min_gold and len(np.unique(y)) >= params.min_classes
 
 
-def _out_of_fold_counts(
-    texts: Sequence[str],
-    labels: Sequence[int],
-    state: StatefulLFState,
-    params: StatefulLFParams,
-    terms: _GoldTerms | None = None,
-) -> dict[str, list[int]]:
-    """[fired, correct] of each stateful LF on gold pages it was not learned from."""
-    y = np.asarray(labels, dtype=np.int64)
-    votes = _out_of_fold_raw_votes(texts, y, state, params, terms)
-    fired = votes != ABSTAIN
-    return {
-        name: [int(fired[:, j].sum()), int((votes[fired[:, j], j] == y[fired[:, j]]).sum())]
-        for j, name in enumerate(STATEFUL_LF_NAMES)
-    }
-
-
 def _out_of_fold_raw_votes(
     texts: Sequence[str],
     y: np.ndarray,
     state: StatefulLFState,
     params: StatefulLFParams,
-    terms: _GoldTerms | None = None,
+    terms: _GoldTerms,
 ) -> np.ndarray:
     """(n, 2) votes of each stateful LF (unvalidated) on each gold page, learned without the page's
     fold (k folds, deterministic: pages dealt round-robin within each class, so every fold sees
@@ -229,21 +272,19 @@ def _out_of_fold_raw_votes(
         rows = np.flatnonzero(y == c)
         fold_of[rows] = np.arange(len(rows)) % folds
     text_arr = np.asarray(list(texts), dtype=object)
-    terms = terms if terms is not None else _gold_terms(text_arr.tolist())
     votes = np.full((len(y), len(STATEFUL_LF_NAMES)), ABSTAIN, dtype=np.int64)
     for f in range(folds):
         held = fold_of == f
         if not held.any() or held.all():
             continue
         inner = _fit_state(
-            text_arr[~held].tolist(),
-            y[~held].tolist(),
+            y[~held],
+            terms,
+            np.flatnonzero(~held),
             task=state.task,
             label_names=state.label_names,
             text_fields=state.text_fields,
             params=params,
-            terms=terms,
-            rows=np.flatnonzero(~held),
         )
         if not inner.fitted:
             continue
@@ -253,31 +294,13 @@ def _out_of_fold_raw_votes(
     return votes
 
 
-def out_of_fold_votes(texts: Sequence[str], labels: Sequence[int], state: StatefulLFState) -> np.ndarray:
-    """(n, 2) the stateful LFs' votes on the gold pages they were learned from, as they would vote
-    had they not seen the page (cross-fitted, the folds of the validation): what a label model may
-    fit on. Their votes on those pages from ``state`` itself are in-sample, right by construction,
-    and would make a gold-fitted aggregator trust them far beyond their accuracy elsewhere. An LF
-    that ``state`` has not validated abstains, as it does everywhere."""
-    y = np.asarray(labels, dtype=np.int64)
-    params = StatefulLFParams(**{**asdict(StatefulLFParams()), **state.params})
-    if not state.fitted or not len(y):
-        return np.full((len(y), len(STATEFUL_LF_NAMES)), ABSTAIN, dtype=np.int64)
-    folds = max(2, params.validation_folds)
-    votes = _out_of_fold_raw_votes(texts, y, state, replace(params, validation_folds=folds))
-    for j, name in enumerate(STATEFUL_LF_NAMES):
-        if not state.validated(name):
-            votes[:, j] = ABSTAIN
-    return votes
-
-
 #: Artifact key (under the stateful-LF asset) of the cross-fitted votes on the state's own gold pages.
 OUT_OF_FOLD_KEY = "out_of_fold_votes"
 
 
 def out_of_fold_frame(page_ids: Sequence[str], votes: np.ndarray, state: StatefulLFState) -> pd.DataFrame:
-    """The cross-fitted votes (:func:`out_of_fold_votes`) as a frame: ``page_id``, ``state_version``
-    and one column per stateful LF."""
+    """The cross-fitted votes (:func:`fit_state_with_out_of_fold_votes`) as a frame: ``page_id``,
+    ``state_version`` and one column per stateful LF."""
     frame = pd.DataFrame(
         np.asarray(votes, dtype=np.int64).reshape(-1, len(STATEFUL_LF_NAMES)), columns=list(STATEFUL_LF_NAMES)
     )
@@ -303,19 +326,18 @@ def with_out_of_fold_votes(votes: pd.DataFrame, out_of_fold: pd.DataFrame | None
 
 
 def _fit_state(
-    texts: Sequence[str],
-    labels: Sequence[int],
+    y: np.ndarray,
+    terms: _GoldTerms | None,
+    rows: np.ndarray | None = None,
     *,
     task: str,
     label_names: Sequence[str],
     text_fields: Sequence[str],
     params: StatefulLFParams,
-    terms: _GoldTerms | None = None,
-    rows: np.ndarray | None = None,
 ) -> StatefulLFState:
-    """The state learned from ``texts`` (or, given ``terms``, from its ``rows``: the same pages)."""
+    """The state learned from the pages ``rows`` of ``terms`` (default: all), whose classes are
+    ``y``; ``terms`` may be None only when there is too little gold to learn anything."""
     k = len(label_names)
-    y = np.asarray(labels, dtype=np.int64)
     state = StatefulLFState.empty(task, label_names, text_fields)
     state.params = asdict(params)
     state.n_gold = len(y)
@@ -323,8 +345,7 @@ def _fit_state(
     present = sorted({int(c) for c in y})
     if len(y) < params.min_gold or len(present) < params.min_classes:
         return state
-    if terms is None:
-        terms, rows = _gold_terms(texts), None
+    assert terms is not None, "enough gold to learn from, but its terms were not analysed"
     x, vocab = _term_matrix(terms, np.arange(len(y)) if rows is None else rows, params.nb_max_vocab)
     onehot = np.zeros((len(y), len(present)))
     onehot[np.arange(len(y)), [present.index(int(c)) for c in y]] = 1.0

@@ -15,9 +15,9 @@ from beambell_assets.labeling.stateful import (
     StatefulLFState,
     build_stateful_lfs,
     fit_state,
+    fit_state_with_out_of_fold_votes,
     load_current_state,
     out_of_fold_frame,
-    out_of_fold_votes,
     save_state,
     with_out_of_fold_votes,
 )
@@ -150,9 +150,9 @@ def test_out_of_fold_votes_are_what_the_lfs_say_on_gold_they_did_not_learn_from(
     noisy = np.array(labels)
     flipped = np.arange(0, 60, 5)  # 12 mislabelled gold pages
     noisy[flipped] = (noisy[flipped] + 1) % 3
-    state = fit_state(texts, noisy.tolist(), task="t", label_names=LABELS)
+    state, oof = fit_state_with_out_of_fold_votes(texts, noisy.tolist(), task="t", label_names=LABELS)
+    assert state.version == fit_state(texts, noisy.tolist(), task="t", label_names=LABELS).version
     assert all(state.validated(name) for name in STATEFUL_LF_NAMES)
-    oof = out_of_fold_votes(texts, noisy.tolist(), state)
     assert oof.shape == (60, len(STATEFUL_LF_NAMES))
     for j, name in enumerate(STATEFUL_LF_NAMES):  # the validation counted exactly these votes
         fired = oof[:, j] != -1
@@ -165,8 +165,16 @@ def test_out_of_fold_votes_are_what_the_lfs_say_on_gold_they_did_not_learn_from(
     assert (in_sample[flipped, nb] == noisy[flipped]).sum() >= (oof[flipped, nb] == noisy[flipped]).sum()
     # an LF the gold did not validate abstains out of fold too
     shuffled = np.random.default_rng(5).permutation(labels).tolist()
-    unvalidated = fit_state(texts, shuffled, task="t", label_names=LABELS)
-    assert (out_of_fold_votes(texts, shuffled, unvalidated) == -1).all()
+    unvalidated, oof_unvalidated = fit_state_with_out_of_fold_votes(
+        texts, shuffled, task="t", label_names=LABELS
+    )
+    assert unvalidated.fitted and (oof_unvalidated == -1).all()
+    # with validation switched off the LFs are trusted, and still voted out of fold (two folds)
+    unchecked = StatefulLFParams(validation_folds=0)
+    trusted, oof_trusted = fit_state_with_out_of_fold_votes(
+        texts, labels, task="t", label_names=LABELS, params=unchecked
+    )
+    assert not trusted.validation and (oof_trusted != -1).any(axis=0).all()
 
 
 def test_the_label_model_reads_out_of_fold_votes_on_the_states_gold_pages() -> None:

@@ -17,10 +17,9 @@ from beambell_assets.labeling.stateful import (
     OUT_OF_FOLD_KEY,
     STATEFUL_LF_NAMES,
     StatefulLFState,
-    fit_state,
+    fit_state_with_out_of_fold_votes,
     load_current_state,
     out_of_fold_frame,
-    out_of_fold_votes,
     save_state,
 )
 from beambell_assets.training.splits import gold_roles
@@ -40,16 +39,15 @@ def _stateful_lfs(spec: WeakSupervisionSpec, context: AssetExecutionContext) -> 
     page_ids = [p for p in labels if p in texts and pd.notna(labels[p])]
     previous = load_current_state(store, asset_name, task)
     gold_texts, gold_labels = [texts[p] for p in page_ids], [int(labels[p]) for p in page_ids]
-    state = fit_state(
+    # the state, and what its LFs would vote on their own gold pages had they not learned from them:
+    # the label model fits on these (``with_out_of_fold_votes``), written before the state
+    state, oof = fit_state_with_out_of_fold_votes(
         gold_texts,
         gold_labels,
         task=task.name,
         label_names=task.label_names,
         text_fields=(task.text_field,),
     )
-    # what the LFs would vote on their own gold pages had they not learned from them: the label
-    # model fits on these (``with_out_of_fold_votes``), written before the state that needs them
-    oof = out_of_fold_votes(gold_texts, gold_labels, state)
     store.write_frame(asset_name, OUT_OF_FOLD_KEY, out_of_fold_frame(page_ids, oof, state))
     save_state(store, asset_name, state)
     return MaterializeResult(metadata=_metadata(state, previous, len(gold), len(train), len(page_ids)))
