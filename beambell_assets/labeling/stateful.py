@@ -251,8 +251,8 @@ def _term_matrix(terms: _GoldTerms, rows: np.ndarray, max_features: int | None) 
     return sub[:, cols].tocsc(), terms.vocab[cols]
 
 
-def _enough_gold(labels: Sequence[int], params: StatefulLFParams) -> bool:
-    y = np.asarray(labels, dtype=np.int64)
+def _enough_gold(y: np.ndarray, params: StatefulLFParams) -> bool:
+    """Enough gold pages, of enough classes, to learn anything from."""
     return len(y) >= params.min_gold and len(np.unique(y)) >= params.min_classes
 
 
@@ -342,9 +342,9 @@ def _fit_state(
     state.params = asdict(params)
     state.n_gold = len(y)
     state.gold_by_class = {label_names[c]: int((y == c).sum()) for c in range(k) if (y == c).any()}
-    present = sorted({int(c) for c in y})
-    if len(y) < params.min_gold or len(present) < params.min_classes:
+    if not _enough_gold(y, params):
         return state
+    present = sorted({int(c) for c in y})
     assert terms is not None, "enough gold to learn from, but its terms were not analysed"
     x, vocab = _term_matrix(terms, np.arange(len(y)) if rows is None else rows, params.nb_max_vocab)
     onehot = np.zeros((len(y), len(present)))
