@@ -157,3 +157,25 @@ def test_gold_labels_outside_the_label_space_are_kept_and_counted(
     assert sorted(rejected["label"]) == sorted(raw["label"][10:])
     assert all("not in the label space" in r for r in rejected["reason"])
     assert wh.scalar("SELECT COUNT(*) FROM gold_labels") == 10
+
+
+def test_a_window_of_empty_batches_fails_training_naming_the_cause(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """A header-only file is a valid, empty batch; training on a window of nothing but such batches
+    stops at the label model with the reason, not with a pandas error two assets later."""
+    from beambell_assets.cli import _failure_reason
+    from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+
+    settings = make_settings()
+    (settings.landing_dir / "empty.csv").write_text("url,text\n")
+    ws = build_weak_supervision_assets()
+    with DagsterInstance.ephemeral() as instance:
+        assert _ingest(settings, instance, "empty.csv").success
+        resources = build_resources(settings)
+        votes = materialize([ws.lf_votes], partition_key="empty.csv", resources=resources, instance=instance)
+        assert votes.success
+        result = materialize([ws.label_model], resources=resources, instance=instance, raise_on_error=False)
+    assert not result.success
+    reason = _failure_reason(result)
+    assert reason.startswith("label_model: ") and "hold no pages" in reason and "empty.csv" in reason

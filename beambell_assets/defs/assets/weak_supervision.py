@@ -222,6 +222,12 @@ def _label_model(
         votes = stack_vote_frames(frames, lf_columns, task.lf_names, source=n("lf_votes"))
     except StaleVotesError as e:
         raise Failure(str(e)) from e
+    if votes.empty:  # fitting on no rows would only fail later, in pandas, far from the cause
+        raise Failure(
+            f"the training window's {len(keys)} {n('lf_votes')} partition(s) ({', '.join(keys[:3])}"
+            f"{' …' if len(keys) > 3 else ''}) hold no pages: nothing to learn from (empty batches, "
+            "or every row quarantined: see the quarantine table)"
+        )
     n_out_of_fold = 0
     if stateful_asset:  # the stateful LFs' votes on their own gold are in-sample: use cross-fitted ones
         out_of_fold = _read_optional(store, stateful_asset, OUT_OF_FOLD_KEY)
