@@ -139,10 +139,16 @@ def _failure_reason(result: Any) -> str:
         if data.user_failure_data is not None and data.user_failure_data.description:
             return f"{event.step_key}: {data.user_failure_data.description}"
         error = data.error
-        while error is not None and error.cause is not None and "RetryRequested" in error.cls_name:
+        # Dagster's wrappers (a retry request, "error occurred while executing op") hide the cause
+        while error is not None and error.cause is not None and (
+            "RetryRequested" in error.cls_name or error.cls_name == "DagsterExecutionStepExecutionError"
+        ):
             error = error.cause
         if error is not None:
-            return f"{event.step_key}: {error.cls_name}: {error.message.strip()}"
+            message = error.message.strip()  # usually "ValueError: ..." already
+            if not message.startswith(f"{error.cls_name}:"):
+                message = f"{error.cls_name}: {message}"
+            return f"{event.step_key}: {message}"
     failures = [e for e in result.all_events if e.is_failure]
     return failures[0].message if failures else "see the run in the Dagster UI"
 
@@ -163,8 +169,20 @@ def _metadata(instance: Any, asset: str, partition: str | None = None) -> dict[s
     return {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
 
 
+def _check_task(spec: str) -> None:
+    """Refuse a task that does not load (a user's task file with a syntax error, a missing name)
+    before anything runs, with its own error, rather than as a failed step of the first run."""
+    from beambell_assets.labeling.task import load_task
+
+    try:
+        load_task(spec)
+    except Exception as exc:  # any error of the user's module is the message
+        raise SystemExit(f"task {spec!r} does not load: {type(exc).__name__}: {exc}") from exc
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = load_settings(args.home)
+    _check_task(settings.task_spec)
     if args.fresh and settings.home.exists():
         shutil.rmtree(settings.home)
     if args.map and not args.data:

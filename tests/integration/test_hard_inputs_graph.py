@@ -179,3 +179,30 @@ def test_a_window_of_empty_batches_fails_training_naming_the_cause(
     assert not result.success
     reason = _failure_reason(result)
     assert reason.startswith("label_model: ") and "hold no pages" in reason and "empty.csv" in reason
+
+
+def test_demo_refuses_a_task_file_that_does_not_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's task with a syntax error: the demo says so, naming the file and line, before it
+    writes or runs anything (it used to fail as a wrapped step error of the first ingest run)."""
+    from beambell_assets.cli import main
+
+    task = tmp_path / "my_task.py"
+    task.write_text('from beambell_assets.labeling.task import make_task\nTASK = make_task(name="x"\n')
+    monkeypatch.setenv("BEAMBELL_TASK", str(task))
+    home = tmp_path / "home"
+    with pytest.raises(SystemExit, match=r"does not load: SyntaxError: .*my_task\.py, line 2"):
+        main(["--home", str(home), "demo"])
+    assert not home.exists()
+
+
+def test_the_demo_reports_a_steps_own_exception_not_dagsters_wrapper() -> None:
+    from dagster import asset
+
+    from beambell_assets.cli import _failure_reason
+
+    @asset
+    def breaks() -> None:
+        raise ValueError("the real cause")
+
+    result = materialize([breaks], raise_on_error=False)
+    assert _failure_reason(result) == "breaks: ValueError: the real cause"
