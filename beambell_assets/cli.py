@@ -316,7 +316,7 @@ def _print_lf_summary(instance: Any, wh: Any, settings: Settings, keys: list[str
     stats = stats.sort_values("coverage", ascending=False)
     meta = _metadata(instance, "lf_votes", keys[-1])
     table = Table(
-        title=f"LF summary: {len(task.lfs)} LFs over {len(keys)} batches "
+        title=f"LF summary: {len(stats)} LFs over {len(keys)} batches "  # the stateful LFs included
         f"(last batch: coverage {_fmt(meta.get('coverage'))}, {meta.get('rows_per_second')} rows/s)"
     )
     for col in ("LF", "votes for", "coverage", "errors"):
@@ -331,7 +331,8 @@ def _print_lf_summary(instance: Any, wh: Any, settings: Settings, keys: list[str
         )
     console.print(table)
     silent = int((stats["votes"] == 0).sum())
-    console.print(f"… {len(stats) - top} more LFs ({silent} silent on this data): see lf_votes in the UI")
+    more = f"… {len(stats) - top} more LFs, " if len(stats) > top else ""
+    console.print(f"{more}{silent} of {len(stats)} silent on this data: see lf_votes in the UI")
 
 
 def cmd_status(args: argparse.Namespace) -> int:

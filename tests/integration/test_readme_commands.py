@@ -47,6 +47,12 @@ def test_readme_demo_command_runs_the_main_job(tmp_path: Path) -> None:
         "dagster dev",
     ):
         assert expected in log, f"{expected!r} missing from the demo output:\n{log[-3000:]}"
+    # the LF summary's counts add up (the hand-written and the stateful LFs; 12 rows shown)
+    title = re.search(r"LF summary: (\d+) LFs", log)
+    tail = re.search(r"… (\d+) more LFs, (\d+) of\s+(\d+)\s+silent", log)
+    assert title and tail, log[-3000:]
+    n_lfs, (more, silent, total) = int(title.group(1)), map(int, tail.groups())
+    assert total == n_lfs > 12 and more == n_lfs - 12 and 0 <= silent < n_lfs
     con = sqlite3.connect(home / "warehouse.db")
     pages = con.execute("SELECT COUNT(*) FROM pages").fetchone()[0]
     predictions = con.execute("SELECT COUNT(*) FROM predictions WHERE task = 'web_content'").fetchone()[0]
