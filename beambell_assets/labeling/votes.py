@@ -27,6 +27,18 @@ def vote_frame(L: np.ndarray, lf_names: Sequence[str], page_ids: Sequence[Any] |
     return votes
 
 
+def drop_invalid_votes(L: np.ndarray, lf_names: Sequence[str], cardinality: int) -> dict[str, int]:
+    """Votes outside ``-1 .. cardinality - 1`` (an LF returning a label the task does not have)
+    become abstains, counted per LF like an LF that raised on the row; ``L`` is changed in place.
+    Left in, one such vote failed the label model far from its cause."""
+    bad = (L < ABSTAIN) | (cardinality <= L)
+    if not bad.any():
+        return {}
+    counts = bad.sum(axis=0)
+    L[bad] = ABSTAIN
+    return {name: int(c) for name, c in zip(lf_names, counts, strict=True) if c}
+
+
 def lf_stats_rows(
     L: np.ndarray, lf_names: Sequence[str], fault_counts: Mapping[str, int], computed_at: datetime
 ) -> list[dict[str, Any]]:

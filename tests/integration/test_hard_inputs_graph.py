@@ -206,3 +206,35 @@ def test_the_demo_reports_a_steps_own_exception_not_dagsters_wrapper() -> None:
 
     result = materialize([breaks], raise_on_error=False)
     assert _failure_reason(result) == "breaks: ValueError: the real cause"
+
+
+def test_an_lf_voting_a_label_the_task_lacks_counts_as_errors_not_a_failed_run(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """A user's LF returning 7 in a two-class task: those votes are stored as abstains and counted
+    as that LF's errors, like an LF that raises (it used to fail the label model on the value)."""
+    from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+
+    task = tmp_path / "two_class.py"
+    task.write_text(
+        "from snorkel.labeling import labeling_function\n"
+        "from beambell_assets.labeling.lf_types import KeywordLF\n"
+        "from beambell_assets.labeling.task import make_task\n"
+        "@labeling_function()\n"
+        "def lf_seven(x):\n"
+        "    return 7 if 'trains' in x.text else -1\n"
+        "TASK = make_task('two_class', ('a', 'b'), [lf_seven, KeywordLF('kw_trains', ('trains',), 0)])\n"
+    )
+    settings = make_settings(task_spec=str(task))
+    (settings.landing_dir / "b.jsonl").write_text(_pages(5))
+    ws = build_weak_supervision_assets()
+    with DagsterInstance.ephemeral() as instance:
+        assert _ingest(settings, instance, "b.jsonl").success
+        resources = build_resources(settings)
+        voted = materialize([ws.lf_votes], partition_key="b.jsonl", resources=resources, instance=instance)
+        assert voted.success
+        assert materialize([ws.label_model], resources=resources, instance=instance).success
+    votes = ArtifactStore(settings.artifacts_dir).read_frame("lf_votes", "b.jsonl")
+    assert (votes["lf_seven"] == -1).all() and (votes["kw_trains"] == 0).all()
+    errors = Warehouse(settings.warehouse_url).read("SELECT lf_name, n_errors FROM lf_stats")
+    assert dict(zip(errors["lf_name"], errors["n_errors"], strict=True)) == {"lf_seven": 5, "kw_trains": 0}

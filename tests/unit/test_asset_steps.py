@@ -15,6 +15,7 @@ from beambell_assets.labeling.task import load_task
 from beambell_assets.labeling.votes import (
     StaleVotesError,
     aligned_label_matrix,
+    drop_invalid_votes,
     lf_stats_rows,
     stack_vote_frames,
     vote_frame,
@@ -75,6 +76,13 @@ def test_stack_vote_frames_fills_new_optional_lfs_and_refuses_stale_partitions()
     assert votes["partition_key"].tolist() == ["k1", "k2"]
     with pytest.raises(StaleVotesError, match="partition k1 predates"):
         stack_vote_frames([("k1", old)], ["a", "b"], ["a", "b"])
+
+
+def test_votes_for_labels_the_task_lacks_become_counted_abstains() -> None:
+    L = np.array([[0, 7, -1], [1, 2, -3], [-1, 1, 0]])
+    assert drop_invalid_votes(L, ["ok", "bad", "odd"], cardinality=2) == {"bad": 2, "odd": 1}
+    assert L.tolist() == [[0, -1, -1], [1, -1, -1], [-1, 1, 0]]
+    assert drop_invalid_votes(L, ["ok", "bad", "odd"], cardinality=2) == {}  # nothing left to drop
 
 
 def test_votes_for_pages_aligns_and_abstains() -> None:

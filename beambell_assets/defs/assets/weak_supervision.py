@@ -46,7 +46,13 @@ from beambell_assets.labeling.stateful import (
     with_out_of_fold_votes,
 )
 from beambell_assets.labeling.task import Task
-from beambell_assets.labeling.votes import StaleVotesError, lf_stats_rows, stack_vote_frames, vote_frame
+from beambell_assets.labeling.votes import (
+    StaleVotesError,
+    drop_invalid_votes,
+    lf_stats_rows,
+    stack_vote_frames,
+    vote_frame,
+)
 from beambell_assets.monitoring.lf_health import assess_lf_health, lf_health_history
 from beambell_assets.serving.candidates import (
     NoChampionError,
@@ -159,6 +165,9 @@ def _vote_partition(
     lfs, state_version = _task_lfs(task, store, stateful_asset)
     names = [lf.name for lf in lfs]
     L, report = compute.apply_lfs(lfs, features)
+    invalid = drop_invalid_votes(L, names, task.cardinality)  # faults, like an LF that raised
+    for name, count in invalid.items():
+        report.fault_counts[name] = report.fault_counts.get(name, 0) + count
     store.write_frame(spec.name("lf_votes"), key, vote_frame(L, names, features["page_id"]))
     gold = gold_vector(gold_for_task(wh, task), task, features["page_id"])
     summary = lf_summary(L, lfs, Y=gold, fault_counts=report.fault_counts, label_names=task.label_names)
@@ -172,6 +181,8 @@ def _vote_partition(
         **({"stateful_lf_version": state_version} if state_version else {}),
         **{k: scalar(v) for k, v in label_matrix_stats(L).items()},
         "lf_errors": int(sum(report.fault_counts.values())),
+        # votes for a label the task does not have, per LF (counted in lf_errors, stored as abstains)
+        **({"lf_invalid_votes": MetadataValue.json(invalid)} if invalid else {}),
         "gold_rows_in_batch": int((gold != -1).sum()),
         "rows_per_second": round(float(report.rows_per_second), 1),
         "lf_engine": report.mode,
