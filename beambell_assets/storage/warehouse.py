@@ -98,7 +98,10 @@ def _test_pause(table: str, partition_key: str) -> None:
 
     Off unless ``BEAMBELL_TEST_PAUSE_FILE`` names a file that exists and holds ``table`` (optionally
     ``table partition_key``). Then this writes ``<file>.<pid>.paused`` (holding the partition key) and
-    waits while the file exists (at most 120 s). Deleting the file releases every paused writer.
+    waits while the file exists (at most 600 s). Deleting the file releases every paused writer.
+    The cap only guards against a test that never releases: at 120 s a database-restart test whose
+    restart waited that long for the other test workers to let go of the server saw the write commit
+    before the restart (no retry to observe; CI, 2026-12-06).
     """
     path = test_pause_file()
     if not path:
@@ -111,7 +114,7 @@ def _test_pause(table: str, partition_key: str) -> None:
     if not wanted or wanted[0] != table or (len(wanted) > 1 and wanted[1] != partition_key):
         return
     Path(f"{path}.{os.getpid()}.paused").write_text(partition_key, encoding="utf-8")
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while armed.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
 
