@@ -38,6 +38,19 @@ def _ingest(settings: Settings, instance: DagsterInstance, key: str, raise_on_er
     )
 
 
+def _label_one_batch(settings: Settings, key: str):  # type: ignore[no-untyped-def]
+    """Ingest and vote the landed batch ``key``, then run the label model on it; its result."""
+    from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
+
+    ws = build_weak_supervision_assets()
+    with DagsterInstance.ephemeral() as instance:
+        assert _ingest(settings, instance, key).success
+        resources = build_resources(settings)
+        voted = materialize([ws.lf_votes], partition_key=key, resources=resources, instance=instance)
+        assert voted.success
+        return materialize([ws.label_model], resources=resources, instance=instance, raise_on_error=False)
+
+
 def test_a_landing_name_as_long_as_the_file_system_allows_is_ingested(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -165,17 +178,10 @@ def test_a_window_of_empty_batches_fails_training_naming_the_cause(
     """A header-only file is a valid, empty batch; training on a window of nothing but such batches
     stops at the label model with the reason, not with a pandas error two assets later."""
     from beambell_assets.cli import _failure_reason
-    from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
 
     settings = make_settings()
     (settings.landing_dir / "empty.csv").write_text("url,text\n")
-    ws = build_weak_supervision_assets()
-    with DagsterInstance.ephemeral() as instance:
-        assert _ingest(settings, instance, "empty.csv").success
-        resources = build_resources(settings)
-        votes = materialize([ws.lf_votes], partition_key="empty.csv", resources=resources, instance=instance)
-        assert votes.success
-        result = materialize([ws.label_model], resources=resources, instance=instance, raise_on_error=False)
+    result = _label_one_batch(settings, "empty.csv")
     assert not result.success
     reason = _failure_reason(result)
     assert reason.startswith("label_model: ") and "hold no pages" in reason and "empty.csv" in reason
@@ -213,8 +219,6 @@ def test_an_lf_voting_a_label_the_task_lacks_counts_as_errors_not_a_failed_run(
 ) -> None:
     """A user's LF returning 7 in a two-class task: those votes are stored as abstains and counted
     as that LF's errors, like an LF that raises (it used to fail the label model on the value)."""
-    from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
-
     task = tmp_path / "two_class.py"
     task.write_text(
         "from snorkel.labeling import labeling_function\n"
@@ -227,13 +231,7 @@ def test_an_lf_voting_a_label_the_task_lacks_counts_as_errors_not_a_failed_run(
     )
     settings = make_settings(task_spec=str(task))
     (settings.landing_dir / "b.jsonl").write_text(_pages(5))
-    ws = build_weak_supervision_assets()
-    with DagsterInstance.ephemeral() as instance:
-        assert _ingest(settings, instance, "b.jsonl").success
-        resources = build_resources(settings)
-        voted = materialize([ws.lf_votes], partition_key="b.jsonl", resources=resources, instance=instance)
-        assert voted.success
-        assert materialize([ws.label_model], resources=resources, instance=instance).success
+    assert _label_one_batch(settings, "b.jsonl").success
     votes = ArtifactStore(settings.artifacts_dir).read_frame("lf_votes", "b.jsonl")
     assert (votes["lf_seven"] == -1).all() and (votes["kw_trains"] == 0).all()
     errors = Warehouse(settings.warehouse_url).read("SELECT lf_name, n_errors FROM lf_stats")
