@@ -24,6 +24,7 @@ from fastapi import HTTPException, Request
 
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.task import Task
+from beambell_assets.labeling.votes import drop_invalid_votes
 from beambell_assets.serving.features_online import online_features
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRecord, ModelRegistry
@@ -107,6 +108,7 @@ class ServiceState:
         if with_votes:
             with self._lf_lock:
                 L, _ = self.applier.apply(features)
+            drop_invalid_votes(L, self.task.lf_names, self.task.cardinality)  # not a label: no vote
         texts = features[self.task.text_field].tolist()
         proba = np.asarray(slot.model.predict_proba(texts), dtype=float)
         return Scored(slot.version, proba, L, features)

@@ -97,3 +97,33 @@ def test_no_pages_is_a_clear_error(tmp_path: Path) -> None:
     pq.write_table(pa.Table.from_pandas(sample_features().iloc[:0], preserve_index=False), path)
     with pytest.raises(ValueError, match="no pages"):
         streaming_retrain([path], TASK, n_jobs=1)
+
+
+def test_a_vote_for_a_label_the_task_lacks_is_an_abstain_and_a_fault(pages) -> None:
+    from snorkel.labeling import labeling_function
+
+    from beambell_assets.labeling.task import make_task
+
+    @labeling_function()
+    def lf_label_nine_of_two(x) -> int:  # a two-class task has no label 9
+        return 9 if "the" in str(x.text).lower().split() else -1
+
+    _, paths = pages
+    base = [lf for lf in TASK.lfs if lf.name in TASK.lf_names[:6]]
+    task = make_task("two", ["a", "b"], [*(_two_class(lf) for lf in base), lf_label_nine_of_two])
+    res = streaming_retrain(paths[:1], task, n_jobs=1)
+    frame = pd.read_parquet(paths[0])
+    fired = sum("the" in str(t).lower().split() for t in frame["text"])
+    assert fired > 0 and res.lf_faults["lf_label_nine_of_two"] == fired
+    assert res.label_model.probs.shape == (len(frame), 2)
+
+
+def _two_class(lf):
+    """``lf`` folded onto a two-class task: its even labels -> 0, odd -> 1."""
+    from snorkel.labeling import LabelingFunction
+
+    def folded(x, _f=lf) -> int:
+        vote = _f(x)
+        return -1 if vote < 0 else vote % 2
+
+    return LabelingFunction(f"two_{lf.name}", folded)

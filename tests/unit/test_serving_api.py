@@ -287,3 +287,22 @@ def _promote_v2_then_refuse_a_broken_v3(client: TestClient, home: Settings) -> N
     assert client.get("/health").json()["model_version"] == "v2"
     swaps = client.get("/v1/stats").json()["swaps"]
     assert [s["version"] for s in swaps] == ["v1", "v2"]
+
+
+def test_a_vote_for_a_label_the_task_lacks_is_left_out_of_the_served_votes(home: Settings) -> None:
+    from snorkel.labeling import labeling_function
+
+    from beambell_assets.labeling.task import make_task
+    from beambell_assets.serving.state import ServiceState
+
+    @labeling_function()
+    def lf_label_99(x) -> int:  # the task has 16 labels; the served vote would name none of them
+        return 99
+
+    state = ServiceState(home, make_task(TASK.name, TASK.label_names, [*TASK.lfs, lf_label_99]), 1.0)
+    assert state.refresh() and state.current is not None
+    pages = [p for p, _ in sample_pages(1, 20, seed=7)[:5]]
+    scored = state.score(state.current, pages, with_votes=True)
+    L, _ = FastLFApplier(list(TASK.lfs), n_jobs=1).apply(online_features(pages, TASK))
+    assert scored.L is not None and (scored.L[:, -1] == -1).all()
+    np.testing.assert_array_equal(scored.L[:, :-1], L)

@@ -131,3 +131,27 @@ def test_committed_messages_are_skipped() -> None:
     prepared = PagePreparer(TASK).prepare("s", as_messages(pages), committed={"1001-0"})
     assert prepared.already_committed == ["1001-0"] and prepared.message_ids == ["1000-0", "1002-0"]
     assert np.asarray(prepared.L_task).shape == (2, len(TASK.lfs))
+
+
+def test_a_vote_for_a_label_the_task_lacks_is_an_abstain_and_a_fault_and_the_learner_goes_on() -> None:
+    from snorkel.labeling import labeling_function
+
+    from beambell_assets.streaming.learner import StreamLearner
+
+    @labeling_function()
+    def lf_label_99(x) -> int:  # the task has 16 labels
+        return 99 if "the" in str(x.text).lower().split() else -1
+
+    task = make_task("t", TASK.label_names, [*TASK.lfs, lf_label_99])
+    pages = [
+        {"url": f"https://example.org/{i}", "text": f"page {i} about the football league and its games"}
+        for i in range(4)
+    ] + [{"url": "https://example.org/x", "text": "hotels, flights and beaches for a summer holiday"}]
+    prepared = PagePreparer(task).prepare("s", as_messages(pages))
+    assert prepared.L_task.shape == (5, len(task.lfs)) and prepared.L_task.max() < task.cardinality
+    assert (prepared.L_task[:, -1] == -1).all() and prepared.lf_faults == {"lf_label_99": 4}
+    without = PagePreparer(TASK).prepare("s", as_messages(pages))
+    np.testing.assert_array_equal(prepared.L_task[:, :-1], without.L_task)
+    learner = StreamLearner(task)
+    preds = learner.process_pages(prepared.message_ids, prepared.features, prepared.L_task, None)
+    assert len(preds) == 5 and learner.counters["pages_applied"] == 5
