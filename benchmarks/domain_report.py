@@ -176,7 +176,7 @@ def dev_features(path: Path, task: Task) -> tuple[pd.DataFrame, pd.Series]:
         }
     )
     features = build_page_features(pages)
-    return (task.prepare(features) if task.prepare else features), raw["Category"]
+    return task.prepared(features), raw["Category"]
 
 
 def sample_pages(workdir: Path, n_batches: int = 4, per_batch: int = 150, seed: int = 0) -> pd.DataFrame:

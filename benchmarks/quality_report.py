@@ -190,7 +190,7 @@ def apply_lfs(task: Task, features: pd.DataFrame, *, prepared: bool = False) -> 
     ran on ``features``, as on the pipeline's ``page_features``)."""
     from beambell_assets.labeling.applier import FastLFApplier
 
-    frame = task.prepare(features) if task.prepare is not None and not prepared else features
+    frame = features if prepared else task.prepared(features)
     L, _report = FastLFApplier(list(task.lfs), n_jobs=1).apply(frame)
     return L, "beambell FastLFApplier"
 
@@ -204,8 +204,7 @@ def labelled_votes(
     if mapping is None:
         mapping = DEFAULT_MAP if path == DEFAULT_DATA else ""
     features, y, _counts = load_labelled(path, task, mapping)
-    if task.prepare is not None:  # the text field may be prepared
-        features = task.prepare(features)
+    features = task.prepared(features)  # the text field may be prepared
     L, _applier = apply_lfs(task, features, prepared=True)
     return features, y, L
 

@@ -23,6 +23,10 @@ import pandas as pd
 from snorkel.labeling import LabelingFunction
 
 
+class TaskPrepareError(ValueError):
+    """A task's ``prepare`` hook broke the page table (rows lost, added or reordered)."""
+
+
 @dataclass(frozen=True)
 class Task:
     """What to label and how.
@@ -68,6 +72,29 @@ class Task:
 
     def label_index(self, name: str) -> int:
         return self.label_names.index(name)
+
+    def prepared(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` after the ``prepare`` hook, checked: a hook adds or changes columns, and
+        every page keeps its row (one dropped or reordered row would silently lose a page or give
+        it another page's votes)."""
+        if self.prepare is None:
+            return features
+        out = self.prepare(features)
+        where = f"task {self.name!r}: prepare"
+        if not isinstance(out, pd.DataFrame):
+            raise TaskPrepareError(f"{where} returned {type(out).__name__}, not a DataFrame")
+        if len(out) != len(features):
+            raise TaskPrepareError(
+                f"{where} returned {len(out)} rows for {len(features)} pages: it may add or change "
+                "columns, never drop or add rows (to leave a page out, keep its row and let the LFs abstain)"
+            )
+        if "page_id" in features.columns and (
+            "page_id" not in out.columns or out["page_id"].tolist() != features["page_id"].tolist()
+        ):
+            raise TaskPrepareError(f"{where} dropped, changed or reordered page_id: every page keeps its row")
+        if self.text_field not in out.columns:
+            raise TaskPrepareError(f"{where} returned no {self.text_field!r} column (the task's text_field)")
+        return out
 
     def fingerprint(self) -> str:
         """Changes when the label space or the LF set changes (used to version label matrices)."""

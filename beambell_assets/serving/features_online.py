@@ -108,7 +108,7 @@ def online_features(pages: Sequence[Mapping[str, Any]], task: Task) -> pd.DataFr
     }
     columns = {c: pd.Series(data[c], dtype=object if d == "str" else d) for c, d in FEATURE_SCHEMA.items()}
     frame = pd.DataFrame(columns, columns=pd.Index(list(FEATURE_SCHEMA), dtype=object))
-    return task.prepare(frame) if task.prepare is not None else frame
+    return task.prepared(frame)
 
 
 def _raw_page(page: Mapping[str, Any]) -> dict[str, Any]:

@@ -187,8 +187,7 @@ class PagePreparer:
         if not len(accepted):
             return
         features = build_page_features(accepted)
-        if self.task.prepare is not None:
-            features = self.task.prepare(features)
+        features = self.task.prepared(features)
         votes = self.labeler.label(features)
         msg_ids = [ids[int(r) - 1] for r in accepted["source_row"]]
         out.message_ids.extend(msg_ids)

@@ -306,3 +306,18 @@ def test_a_vote_for_a_label_the_task_lacks_is_left_out_of_the_served_votes(home:
     L, _ = FastLFApplier(list(TASK.lfs), n_jobs=1).apply(online_features(pages, TASK))
     assert scored.L is not None and (scored.L[:, -1] == -1).all()
     np.testing.assert_array_equal(scored.L[:, :-1], L)
+
+
+def test_a_prepare_hook_that_drops_a_page_is_refused_not_answered_for_the_wrong_page(home: Settings) -> None:
+    from beambell_assets.labeling.task import TaskPrepareError, make_task
+    from beambell_assets.serving.state import ServiceState
+
+    task = make_task(
+        TASK.name, TASK.label_names, TASK.lfs, prepare=lambda f: f[~f["text"].str.contains("DROPME")]
+    )
+    state = ServiceState(home, task, 1.0)
+    assert state.refresh() and state.current is not None
+    pages = [p for p, _ in sample_pages(1, 20, seed=7)[:3]]
+    pages[0] = {"url": pages[0]["url"], "text": "DROPME: a long page about the football league. " * 20}
+    with pytest.raises(TaskPrepareError, match="returned 2 rows for 3 pages"):
+        state.score(state.current, pages, with_votes=False)

@@ -155,3 +155,17 @@ def test_a_vote_for_a_label_the_task_lacks_is_an_abstain_and_a_fault_and_the_lea
     learner = StreamLearner(task)
     preds = learner.process_pages(prepared.message_ids, prepared.features, prepared.L_task, None)
     assert len(preds) == 5 and learner.counters["pages_applied"] == 5
+
+
+def test_a_page_the_prepare_hook_drops_is_quarantined_not_lost() -> None:
+    task = make_task("t", TASK.label_names, TASK.lfs, prepare=lambda f: f[~f["text"].str.contains("DROPME")])
+    pages = [
+        {"url": f"https://example.org/{i}", "text": f"page {i} about the football league and its games"}
+        for i in range(4)
+    ]
+    pages[1]["text"] = "DROPME " + pages[1]["text"]
+    prepared = PagePreparer(task).prepare("s", as_messages(pages))
+    assert prepared.message_ids == ["1000-0", "1002-0", "1003-0"] and len(prepared.L_task) == 3
+    assert [q["reason"] for q in prepared.quarantine] == [PROCESSING_FAILED]
+    assert "returned 0 rows for 1 pages" in prepared.quarantine[0]["detail"]
+    assert prepared.n_messages == len(pages)

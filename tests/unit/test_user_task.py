@@ -151,3 +151,27 @@ def test_bad_task_files_fail_clearly(tmp_path: Path) -> None:
     empty.write_text("X = 1\n", encoding="utf-8")
     with pytest.raises(AttributeError):
         load_task(str(empty))
+
+
+@pytest.mark.parametrize(
+    ("prepare", "message"),
+    [
+        (lambda f: f.iloc[1:], "returned 7 rows for 8 pages"),
+        (lambda f: pd.concat([f, f.iloc[:1]]), "returned 9 rows for 8 pages"),
+        (lambda f: f.iloc[::-1], "reordered page_id"),
+        (lambda f: f.drop(columns=["page_id"]), "reordered page_id"),
+        (lambda f: f.drop(columns=["text"]), "no 'text' column"),
+        (lambda f: f["text"], "returned Series, not a DataFrame"),
+    ],
+    ids=["drops-a-row", "adds-a-row", "reorders", "drops-page_id", "drops-text", "not-a-frame"],
+)
+def test_a_prepare_hook_that_breaks_the_page_table_is_refused(prepare, message: str) -> None:
+    from beambell_assets.labeling.task import TaskPrepareError, make_task
+
+    features, _, example = _frame()
+    features = features.assign(page_id=[f"p{i}" for i in range(len(features))])
+    task = make_task("t", example.label_names, example.lfs, prepare=prepare)
+    with pytest.raises(TaskPrepareError, match=message):
+        task.prepared(features)
+    kept = make_task("t", example.label_names, example.lfs, prepare=lambda f: f.assign(n=len(f)))
+    assert kept.prepared(features)["n"].tolist() == [8] * 8

@@ -214,9 +214,7 @@ def page_features(
     encoder = configured_encoder()
     per_partition: dict[str, dict[str, Any]] = {}
     for key in context.partition_keys:
-        features = build_page_features(store.read_frame("raw_pages", key))
-        if current_task.prepare is not None:
-            features = current_task.prepare(features)
+        features = current_task.prepared(build_page_features(store.read_frame("raw_pages", key)))
         store.write_frame("page_features", key, features)
         metadata: dict[str, Any] = {"dagster/row_count": len(features), "pages": len(features)}
         if encoder:  # sentence embeddings, once per page, kept with the features (encoder.py)
