@@ -613,14 +613,21 @@ def cmd_label_studio_export(args: argparse.Namespace) -> int:
 
 def cmd_label_studio_import(args: argparse.Namespace) -> int:
     from beambell_assets.feedback.gold_sync import import_label_studio_export_file
+    from beambell_assets.feedback.label_studio import LabelStudioExportError
     from beambell_assets.labeling.task import load_task
     from beambell_assets.storage.warehouse import Warehouse
 
     settings = load_settings()
     wh = Warehouse(settings.warehouse_url)
     wh.migrate()
-    counts = import_label_studio_export_file(args.path, load_task(settings.task_spec), wh)
+    try:
+        counts, rejected = import_label_studio_export_file(args.path, load_task(settings.task_spec), wh)
+    except (LabelStudioExportError, FileNotFoundError, IsADirectoryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    for reason, n in rejected["reason"].value_counts().items():
+        print(f"  rejected {n}: {reason}")
     return 0
 
 

@@ -144,12 +144,16 @@ def label_studio_gold_rows(wh: Warehouse, task: Task) -> pd.DataFrame:
     )
 
 
-def import_label_studio_export_file(path: Path, task: Task, wh: Warehouse) -> dict[str, int]:
-    """Load a Label Studio JSON export file into gold_labels (the CLI's ``label-studio-import``).
+def import_label_studio_export_file(
+    path: Path, task: Task, wh: Warehouse
+) -> tuple[dict[str, int], pd.DataFrame]:
+    """Load a Label Studio JSON export file into gold_labels (the CLI's ``label-studio-import``):
+    the counts, and the rejected annotations with their reasons.
 
     The file is one source: importing it again changes nothing, and a newer download of the same
-    file name replaces what the older one said (deleted annotations disappear).
+    file name replaces what the older one said (deleted annotations disappear). A file that is not
+    an export raises ``LabelStudioExportError`` before anything is written.
     """
     batch = read_export_file(path, task)
     result = sync_gold(wh, task, batch.records, file_source(Path(path).name))
-    return {**result.as_dict(), "rejected": len(batch.rejected)}
+    return {**result.as_dict(), "rejected": len(batch.rejected)}, batch.rejected

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -211,12 +211,38 @@ def _labeler(completed_by: Any, users: Mapping[int, str]) -> str | None:
         return str(completed_by)
 
 
-def _choice(result: Iterable[Mapping[str, Any]]) -> str | None:
-    for item in result or []:
+def _choice(result: Any) -> str | None:
+    for item in result if isinstance(result, list) else []:
+        if not isinstance(item, Mapping):
+            continue
         if item.get("type") == "choices" and item.get("from_name", FROM_NAME) == FROM_NAME:
-            choices = (item.get("value") or {}).get("choices") or []
-            if choices:
+            value = item.get("value")
+            choices = value.get("choices") if isinstance(value, Mapping) else None
+            if isinstance(choices, list) and choices:
                 return str(choices[0])
+    return None
+
+
+def _as_int(value: Any) -> int | None:
+    """An id as Label Studio writes it (an integer, maybe as a string), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _task_problem(t: Any, position: int) -> str | None:
+    """Why an exported item cannot be read as a Label Studio task, or ``None``."""
+    if not isinstance(t, Mapping):
+        return f"item {position} is not a task object but {type(t).__name__}"
+    if "annotations" not in t:
+        return "task has no 'annotations' list (a JSON-MIN or CSV export? use Export -> JSON)"
+    if not isinstance(t.get("data") or {}, Mapping) or not isinstance(t.get("annotations") or [], list):
+        return "malformed task: 'data' must be an object and 'annotations' a list"
+    if any(not isinstance(a, Mapping) for a in t.get("annotations") or []):
+        return "malformed task: an annotation is not an object"
     return None
 
 
@@ -233,24 +259,33 @@ def parse_export(
     names = set(task.label_names)
     records: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
-    for t in exported:
+    for position, t in enumerate(exported):
+        problem = _task_problem(t, position)
+        if problem:
+            task_id = _as_int(t.get("id")) if isinstance(t, Mapping) else None
+            rejected.append({"ls_task_id": task_id, "ls_annotation_id": None, "reason": problem})
+            continue
         data = t.get("data") or {}
         annotations = [a for a in t.get("annotations") or [] if not a.get("was_cancelled")]
         if not annotations:
             continue
-        newest = max(annotations, key=lambda a: (str(a.get("updated_at") or a.get("created_at")), a["id"]))
+        newest = max(
+            annotations,
+            key=lambda a: (str(a.get("updated_at") or a.get("created_at")), _as_int(a.get("id")) or -1),
+        )
         label = _choice(newest.get("result"))
         reason = None
         if data.get("page_id") is None:
             reason = "task has no data.page_id (not exported by beambell)"
+        elif _as_int(newest.get("id")) is None:
+            reason = "annotation has no integer id"
         elif label is None:
             reason = "annotation has no choice"
         elif label not in names:
             reason = f"label {label!r} not in the label space"
         if reason:
-            rejected.append(
-                {"ls_task_id": t.get("id"), "ls_annotation_id": newest.get("id"), "reason": reason}
-            )
+            ids = {"ls_task_id": _as_int(t.get("id")), "ls_annotation_id": _as_int(newest.get("id"))}
+            rejected.append({**ids, "reason": reason})
             continue
         records.append(
             {
@@ -259,8 +294,8 @@ def parse_export(
                 "label": label,
                 "labeler": _labeler(newest.get("completed_by"), users),
                 "labeled_at": str(newest.get("updated_at") or newest.get("created_at") or ""),
-                "ls_task_id": int(t["id"]) if t.get("id") is not None else None,
-                "ls_annotation_id": int(newest["id"]),
+                "ls_task_id": _as_int(t.get("id")),
+                "ls_annotation_id": _as_int(newest.get("id")),
                 "ls_updated_at": str(newest.get("updated_at") or ""),
             }
         )
@@ -270,9 +305,40 @@ def parse_export(
     return AnnotationBatch(frame, rejects)
 
 
+class LabelStudioExportError(ValueError):
+    """A file that is not a Label Studio JSON export: empty, not UTF-8, not JSON (a truncated
+    download) or not a list of tasks."""
+
+
 def read_export_file(path: Path, task: Task) -> AnnotationBatch:
-    """Parse a JSON export file downloaded from Label Studio (*Export → JSON*)."""
-    exported = json.loads(Path(path).read_text(encoding="utf-8"))
-    if isinstance(exported, Mapping):  # a single task
-        exported = [exported]
+    """Parse a JSON export file downloaded from Label Studio (*Export → JSON*).
+
+    A file that cannot be one raises :class:`LabelStudioExportError` saying why, before anything is
+    written; items of the list that are not tasks are rejected one by one (:func:`parse_export`).
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    expected = "expected Label Studio's Export -> JSON"
+    if not raw.strip():
+        raise LabelStudioExportError(f"{path}: the file is empty ({expected})")
+    try:
+        exported = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise LabelStudioExportError(f"{path}: not UTF-8 text (byte {exc.start}; {expected})") from None
+    except json.JSONDecodeError as exc:
+        raise LabelStudioExportError(
+            f"{path}: not valid JSON ({exc.msg}; line {exc.lineno}, column {exc.colno}): "
+            "a truncated or half-written download?"
+        ) from None
+    except RecursionError:
+        raise LabelStudioExportError(f"{path}: JSON nested too deeply to be an export") from None
+    if isinstance(exported, Mapping) and ("annotations" in exported or "data" in exported):
+        exported = [exported]  # a single task
+    if not isinstance(exported, list):
+        shape = (
+            f"an object with keys {sorted(exported)[:5]}"
+            if isinstance(exported, Mapping)
+            else type(exported).__name__
+        )
+        raise LabelStudioExportError(f"{path}: {expected}, a JSON list of tasks; got {shape}")
     return parse_export(exported, task)

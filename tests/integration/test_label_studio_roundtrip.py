@@ -182,8 +182,8 @@ def test_label_studio_round_trip(tmp_path: Path) -> None:
         export_file.write_text(json.dumps(export_json_from_server(client, project_id)))
         offline = Warehouse(f"sqlite:///{tmp_path / 'offline.db'}")
         offline.migrate()
-        assert import_label_studio_export_file(export_file, task, offline)["inserted"] == 2
-        assert import_label_studio_export_file(export_file, task, offline)["unchanged"] == 2
+        assert import_label_studio_export_file(export_file, task, offline)[0]["inserted"] == 2
+        assert import_label_studio_export_file(export_file, task, offline)[0]["unchanged"] == 2
         imported = label_studio_gold_rows(offline, task).set_index("page_id")
         assert imported.loc["p-news", "label"] == "Sports" and imported.loc["p-food", "label"] == "Food"
         assert imported.loc["p-news", "source"] == "label_studio_file:project-export.json"
