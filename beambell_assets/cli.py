@@ -8,6 +8,7 @@ local Dagster instance (SQLite under ``$DAGSTER_HOME``), and prints what happene
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import shutil
 import sys
@@ -21,6 +22,21 @@ from beambell_assets.settings import Settings, load_settings
 
 console = Console()
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _positive(kind: type) -> Any:
+    """An argparse type: a number of ``kind`` above zero (``--pages -5`` is a usage error)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+
+    return parse
 
 
 # --------------------------------------------------------------------------- set-up
@@ -459,7 +475,11 @@ def cmd_stream_send(args: argparse.Namespace) -> int:
 
     job = job_from_settings(load_settings(args.home))
     if args.file:
-        payloads = list(file_payloads(args.file))
+        try:  # read it whole first: a file that cannot be read sends nothing
+            payloads = list(file_payloads(args.file))
+        except (OSError, EOFError, ValueError, csv.Error) as exc:  # missing, unsupported, corrupt
+            print(f"error: {args.file}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
         what = args.file
     else:
         seed = args.seed if args.seed is not None else int(time.time())
@@ -469,11 +489,19 @@ def cmd_stream_send(args: argparse.Namespace) -> int:
     sent = 0
     rate = args.rate
     t0 = time.perf_counter()
-    for start in range(0, len(payloads), 100 if rate else 1000):
-        part = payloads[start : start + (100 if rate else 1000)]
-        sent += len(send(client, job.names.pages, part))
-        if rate:  # paced: sleep until this many pages are due
-            time.sleep(max(0.0, sent / rate - (time.perf_counter() - t0)))
+    try:
+        for start in range(0, len(payloads), 100 if rate else 1000):
+            part = payloads[start : start + (100 if rate else 1000)]
+            sent += len(send(client, job.names.pages, part))
+            if rate:  # paced: sleep until this many pages are due
+                time.sleep(max(0.0, sent / rate - (time.perf_counter() - t0)))
+    except redis.exceptions.ConnectionError as exc:
+        print(
+            f"error: Redis at {job.stream.redis_url} is not reachable ({exc}); sent {sent} of "
+            f"{len(payloads)} messages before that",
+            file=sys.stderr,
+        )
+        return 2
     console.print(f"sent {sent} messages ({what}) to {job.names.pages}")
     return 0
 
@@ -551,9 +579,9 @@ def add_stream_commands(sub: Any) -> None:
     run.set_defaults(func=cmd_stream)
     send = commands.add_parser("send", help="send a landing-format FILE, or the project's sample pages")
     send.add_argument("file", nargs="?", help="CSV / JSONL / Parquet (default: sample pages)")
-    send.add_argument("--pages", type=int, default=150, help="sample pages to send (default 150)")
+    send.add_argument("--pages", type=_positive(int), default=150, help="sample pages to send (default 150)")
     send.add_argument("--seed", type=int, help="sample seed (default: the time, so pages are new)")
-    send.add_argument("--rate", type=float, help="pages per second (default: as fast as possible)")
+    send.add_argument("--rate", type=_positive(float), help="pages per second (default: as fast as possible)")
     send.set_defaults(func=cmd_stream_send)
     status = commands.add_parser("status", help="lag, pages/s, latency, model versions, last refit")
     status.add_argument("--json", action="store_true")

@@ -573,6 +573,13 @@ def _open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(_open_binary(path), encoding=encoding, errors=errors, newline="")
 
 
+def open_csv_text(path: str | Path) -> IO[str]:
+    """A landing CSV as text the way :func:`read_landing_file` reads it (gzip, UTF-16 by its BOM,
+    else UTF-8 with undecodable bytes kept as surrogates), the csv field limit raised."""
+    _raise_csv_field_limit()
+    return _open_text(Path(path))
+
+
 def _raise_csv_field_limit() -> None:
     """Huge fields must reach the size check, not crash the csv module (limit is process-wide)."""
     if csv.field_size_limit() < sys.maxsize // 2:

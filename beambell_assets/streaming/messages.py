@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import redis
 
 from beambell_assets.ingest.contract import QuarantineReason, detect_format
+from beambell_assets.ingest.readers import open_csv_text
 from beambell_assets.streaming.source import PAYLOAD_FIELD, StreamMessage
 
 #: A message larger than this is quarantined unread (``text_too_large``): the batch path's largest
@@ -162,7 +163,7 @@ def file_payloads(path: str | Path) -> Iterator[bytes | dict[str, Any]]:
                 if line.strip():
                     yield line
     elif fmt == "csv":
-        with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        with open_csv_text(path) as fh:
             yield from csv.DictReader(fh)
     else:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=5000):

@@ -169,3 +169,42 @@ def test_a_page_the_prepare_hook_drops_is_quarantined_not_lost() -> None:
     assert [q["reason"] for q in prepared.quarantine] == [PROCESSING_FAILED]
     assert "returned 0 rows for 1 pages" in prepared.quarantine[0]["detail"]
     assert prepared.n_messages == len(pages)
+
+
+def test_file_payloads_read_csvs_as_the_batch_reader_does(tmp_path: Path) -> None:
+    """A 300 KB field (over the csv module's default limit), gzip and UTF-16 reach the stream."""
+    import gzip
+
+    big = "word " * 60_000
+    text = f'url,text\nhttps://a.example/x,"{big}"\nhttps://b.example/y,a small page about trains\n'
+    plain = tmp_path / "pages.csv"
+    plain.write_text(text, encoding="utf-8")
+    packed = tmp_path / "pages.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode("utf-8")))
+    wide = tmp_path / "wide.csv"
+    wide.write_text(text, encoding="utf-16")
+    for path in (plain, packed, wide):
+        payloads = list(file_payloads(path))
+        assert [p["url"] for p in payloads] == ["https://a.example/x", "https://b.example/y"], path.name
+        assert payloads[0]["text"] == big
+
+
+def test_stream_send_refuses_what_it_cannot_read_or_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from beambell_assets.cli import main
+
+    monkeypatch.setenv("BEAMBELL_HOME", str(tmp_path / "home"))  # main sets it too; restored after
+    monkeypatch.setenv("BEAMBELL_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    home = ["--home", str(tmp_path / "home")]
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    for name, why in [("missing.csv", "FileNotFoundError"), ("broken.parquet", "ArrowInvalid")]:
+        assert main([*home, "stream", "send", str(tmp_path / name)]) == 2
+        assert f"{name}: {why}" in capsys.readouterr().err
+    assert main([*home, "stream", "send", "--pages", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "redis://127.0.0.1:1/0 is not reachable" in err and "sent 0 of 3 messages" in err
+    with pytest.raises(SystemExit):
+        main([*home, "stream", "send", "--pages", "-5"])
+    assert "must be above 0" in capsys.readouterr().err
