@@ -377,6 +377,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     from beambell_assets.definitions import BACKFILL_SELECTIONS, build_definitions
     from beambell_assets.defs.automation.backfill import (
+        check_partitions,
         run_backfill_in_process,
         submit_backfill,
         wait_for_backfill,
@@ -385,6 +386,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     defs = build_definitions(settings)
     partitions = [p.strip() for p in args.partitions.split(",") if p.strip()] if args.partitions else None
     with DagsterInstance.get() as instance:
+        try:
+            check_partitions(instance, partitions)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if args.in_process:
             results = run_backfill_in_process(defs, instance, args.job, partitions)
             failed = [r.run_id for r in results if not r.success]
@@ -414,15 +420,28 @@ def _registry(args: argparse.Namespace) -> Any:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    record = _registry(args).promote(
-        args.version, actor=f"cli:{os.environ.get('USER', 'unknown')}", reason=args.reason
-    )
+    from beambell_assets.serving.registry import RegistryError
+
+    try:
+        record = _registry(args).promote(
+            args.version, actor=f"cli:{os.environ.get('USER', 'unknown')}", reason=args.reason
+        )
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     console.print(f"champion is now {record.version}")
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    record = _registry(args).rollback(actor=f"cli:{os.environ.get('USER', 'unknown')}", reason=args.reason)
+    from beambell_assets.serving.registry import RegistryError
+
+    try:
+        actor = f"cli:{os.environ.get('USER', 'unknown')}"
+        record = _registry(args).rollback(actor=actor, reason=args.reason)
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     console.print(f"rolled back: champion is now {record.version}")
     return 0
 

@@ -17,6 +17,11 @@ import sqlalchemy as sa
 from beambell_assets.storage.warehouse import Warehouse, utcnow
 
 
+class RegistryError(RuntimeError):
+    """A registry request that cannot be done: an unknown version, another task's model, nothing
+    to roll back to. The message is for the user as it is."""
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     version: str
@@ -87,7 +92,9 @@ class ModelRegistry:
         with self.wh.engine.connect() as conn:
             row = conn.execute(sa.select(t).where(t.c.version == version)).first()
         if row is None:
-            raise KeyError(f"no model version {version!r} in the registry")
+            known = [r.version for r in self.versions()[-3:]]
+            hint = f" (newest of task {self.task!r}: {', '.join(known)})" if known else ""
+            raise RegistryError(f"no model version {version!r} in the registry{hint}")
         return _record(row)
 
     def champion(self) -> ModelRecord | None:
@@ -154,6 +161,8 @@ class ModelRegistry:
     def promote(self, version: str, actor: str, reason: str) -> ModelRecord:
         """Make ``version`` the champion; the old champion is retired. One transaction."""
         candidate = self.get(version)
+        if candidate.task != self.task:
+            raise RegistryError(f"model {version} is task {candidate.task!r}'s, not {self.task!r}'s")
         t = self.wh.table("model_registry")
         with self.wh.engine.begin() as conn:
             current = conn.execute(
@@ -195,14 +204,14 @@ class ModelRegistry:
         """Restore the champion that the current one replaced."""
         current = self.champion()
         if current is None:
-            raise RuntimeError("no champion to roll back from")
+            raise RegistryError(f"task {self.task!r} has no champion to roll back from")
         # The champion's own promotion says whom it replaced; rolling back twice walks further back.
         promotions = [
             e for e in self.events() if e["action"] == "promote" and e["version"] == current.version
         ]
         previous = promotions[-1]["previous"] if promotions else None
         if not previous:
-            raise RuntimeError(f"champion {current.version} has no previous champion to restore")
+            raise RegistryError(f"champion {current.version} has no previous champion to restore")
         t = self.wh.table("model_registry")
         with self.wh.engine.begin() as conn:
             conn.execute(t.update().where(t.c.version == current.version).values(status="retired"))

@@ -56,3 +56,27 @@ def test_backfill_of_30_partitions_runs_in_3_runs_and_never_duplicates(tmp_path:
             keys[:12]
         )
         wh.dispose()
+
+
+def test_the_backfill_command_refuses_partitions_that_have_not_landed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in --partition used to queue a backfill the daemon could only fail on."""
+    from beambell_assets.cli import main
+
+    home = tmp_path / "home"
+    for var in ("BEAMBELL_HOME", "DAGSTER_HOME"):  # the command sets them; restored after the test
+        monkeypatch.setenv(var, str(tmp_path / "unused"))
+    assert main(["--home", str(home), "backfill"]) == 2
+    assert "no partition has landed yet" in capsys.readouterr().err
+    with DagsterInstance.get() as instance:  # the home's instance (DAGSTER_HOME now points there)
+        instance.add_dynamic_partitions(landing_partitions.name, ["batch-a.jsonl", "batch-b.jsonl"])
+    assert main(["--home", str(home), "backfill", "--partition", "batch-a.jsonl,batch-c.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown partition(s): batch-c.jsonl; landed: 2, from batch-a.jsonl to batch-b.jsonl" in err
+    with DagsterInstance.get() as instance:
+        assert not instance.get_backfills()
+    assert main(["--home", str(home), "promote", "v9"]) == 2
+    assert "no model version 'v9' in the registry" in capsys.readouterr().err
+    assert main(["--home", str(home), "rollback"]) == 2
+    assert "has no champion to roll back from" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from beambell_assets.serving.registry import ModelRegistry
+from beambell_assets.serving.registry import ModelRegistry, RegistryError
 from beambell_assets.storage.warehouse import Warehouse, utcnow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -86,5 +86,19 @@ def test_registry_promote_reject_and_rollback(wh: Warehouse) -> None:
     assert reg.get("v2").status == "retired"
     actions = [e["action"] for e in reg.events()]
     assert actions == ["promote", "promote", "reject", "rollback"]
-    with pytest.raises(RuntimeError, match="no previous champion"):
+    with pytest.raises(RegistryError, match="no previous champion"):
         reg.rollback(actor="test", reason="again")  # v1 replaced nobody
+
+
+def test_registry_refuses_unknown_versions_and_another_tasks_model(wh: Warehouse) -> None:
+    news, sites = ModelRegistry(wh, "news"), ModelRegistry(wh, "web_content")
+    with pytest.raises(RegistryError, match="task 'web_content' has no champion to roll back from"):
+        sites.rollback(actor="test", reason="nothing yet")
+    news.register("n1", "/models/n1.skops", "sha", n_train=10, metrics={})
+    sites.register("s1", "/models/s1.skops", "sha", n_train=10, metrics={})
+    sites.promote("s1", actor="test", reason="first")
+    with pytest.raises(RegistryError, match="model n1 is task 'news''s, not 'web_content''s"):
+        sites.promote("n1", actor="test", reason="a typo")
+    assert sites.champion().version == "s1" and news.get("n1").status == "candidate"
+    with pytest.raises(RegistryError, match=r"no model version 's2' in the registry \(newest of .*: s1\)"):
+        sites.promote("s2", actor="test", reason="a typo")

@@ -42,6 +42,27 @@ def contiguous_chunks(ordered: Sequence[str], wanted: Sequence[str], size: int) 
     return chunks
 
 
+def check_partitions(instance: DagsterInstance, partitions: Sequence[str] | None) -> list[str]:
+    """The landed partitions a backfill of ``partitions`` (``None``: all) covers, in order.
+
+    Raises ``ValueError`` when nothing has landed or a key is not a landed partition: a backfill
+    of those would be queued and then fail (or do nothing) in the daemon, far from the typo.
+    """
+    ordered = instance.get_dynamic_partitions(landing_partitions.name)
+    if not ordered:
+        raise ValueError("no partition has landed yet: land files (or run `beambell demo`) first")
+    wanted = list(partitions) if partitions is not None else list(ordered)
+    unknown = sorted(set(wanted) - set(ordered))
+    if unknown:
+        raise ValueError(
+            f"unknown partition(s): {', '.join(unknown[:5])}; landed: {len(ordered)}, "
+            f"from {ordered[0]} to {ordered[-1]}"
+        )
+    if not wanted:
+        raise ValueError("no partition given")
+    return [k for k in ordered if k in set(wanted)]
+
+
 def submit_backfill(
     defs: Definitions,
     instance: DagsterInstance,
@@ -94,10 +115,7 @@ def run_backfill_in_process(
 ) -> list[Any]:
     """Run ``job_name`` over the partitions here, one run per chunk; returns the run results."""
     ordered = instance.get_dynamic_partitions(landing_partitions.name)
-    wanted = list(partitions) if partitions is not None else list(ordered)
-    unknown = sorted(set(wanted) - set(ordered))
-    if unknown:
-        raise ValueError(f"unknown partitions: {', '.join(unknown[:5])}")
+    wanted = check_partitions(instance, partitions)
     job = defs.resolve_job_def(job_name)
     results = []
     for chunk in contiguous_chunks(ordered, wanted, chunk_size):
