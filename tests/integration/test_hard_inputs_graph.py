@@ -236,3 +236,28 @@ def test_an_lf_voting_a_label_the_task_lacks_counts_as_errors_not_a_failed_run(
     assert (votes["lf_seven"] == -1).all() and (votes["kw_trains"] == 0).all()
     errors = Warehouse(settings.warehouse_url).read("SELECT lf_name, n_errors FROM lf_stats")
     assert dict(zip(errors["lf_name"], errors["n_errors"], strict=True)) == {"lf_seven": 5, "kw_trains": 0}
+
+
+def test_the_demo_tells_gates_that_kept_a_candidate_out_from_failures() -> None:
+    """A rerun of the demo whose new candidate has too little gold is a decision, not a crash."""
+    from dagster import AssetCheckResult, AssetCheckSpec, Output, asset
+
+    from beambell_assets.cli import _gate_refusals
+
+    @asset(check_specs=[AssetCheckSpec("gate", asset="candidate", blocking=True)])
+    def candidate():
+        yield Output(1)
+        yield AssetCheckResult(check_name="gate", passed=False, description="only 0 gold labels")
+
+    @asset(deps=[candidate])
+    def deployed() -> None:
+        return None
+
+    @asset
+    def breaks() -> None:
+        raise ValueError("a real failure")
+
+    refused = materialize([candidate, deployed], raise_on_error=False)
+    assert not refused.success and _gate_refusals(refused) == ["gate: only 0 gold labels"]
+    assert _gate_refusals(materialize([breaks], raise_on_error=False)) == []
+    assert _gate_refusals(materialize([candidate, deployed, breaks], raise_on_error=False)) == []
