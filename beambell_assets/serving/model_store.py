@@ -34,6 +34,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         "beambell_assets.training.soft_classifier.SoftLabelTextClassifier",
         "beambell_assets.training.ensemble.AveragedTextClassifier",
+        "beambell_assets.training.user_end_model.ClassIndexClassifier",
         "beambell_assets.training.soft_classifier.HeadLower",
         "beambell_assets.training.encoder.EncoderFeatures",
         "beambell_assets.training.streaming_classifier.StreamingSoftClassifier",

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -72,6 +72,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from beambell_assets.training.calibration import LogitCalibration, cross_fitted, fit_calibration
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier, soft_targets
+from beambell_assets.training.user_end_model import EndModelFactory, fit_factory_model
 
 log = logging.getLogger(__name__)
 
@@ -501,9 +502,6 @@ def fold_matrices(
     return out
 
 
-EndModelFactory = Callable[[int], Any]
-
-
 @dataclass
 class FittedEndModel:
     """A fitted end model and how it was chosen (``selection`` is None without a search)."""
@@ -511,11 +509,17 @@ class FittedEndModel:
     model: Any
     spec: str
     selection: EndModelSelection | None
+    targets: str = "soft"  # a task's own estimator of class indices learns the argmax: "hard: why"
 
     def metrics(self) -> dict[str, Any]:
         if self.selection is not None:
             return {**self.selection.metrics(), "spec": self.spec}
-        return {"spec": self.spec, "chosen": self.spec, "features": _features_of(self.model)}
+        return {
+            "spec": self.spec,
+            "chosen": self.spec,
+            "features": _features_of(self.model),
+            "targets": self.targets,
+        }
 
 
 def _features_of(model: Any) -> str:
@@ -545,9 +549,8 @@ def fit_end_model(
     """
     texts = list(texts)
     if callable(spec):
-        model = spec(n_classes)
-        model.fit(texts, probs)
-        return FittedEndModel(model, getattr(spec, "__name__", "factory"), None)
+        model, targets = fit_factory_model(spec, texts, probs, n_classes)
+        return FittedEndModel(model, getattr(spec, "__name__", "factory"), None, targets)
     if spec == "fixed":
         model = SoftLabelTextClassifier(n_classes=n_classes, random_state=0)
         model.fit(texts, probs)

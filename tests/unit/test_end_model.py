@@ -204,3 +204,42 @@ def test_calibration_undoes_shrinkage_on_a_rare_class() -> None:
         fitted.model.predict_proba(texts), fitted.selection.calibration.apply(raw.predict_proba(texts))
     )
     assert fitted.metrics()["calibration"]["scale"] == pytest.approx(sel.calibration.scale)
+
+
+def test_a_plain_scikit_learn_factory_learns_the_argmax_in_the_tasks_class_space(tmp_path) -> None:
+    """Snorkel's tutorial end model (a pipeline of class indices) as ``Task.end_model``; the third
+    class has no training row, so its column must still be there, and zero."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    texts = [f"football match league goal {i}" for i in range(10)] + [
+        f"hotel flight beach trip {i}" for i in range(10)
+    ]
+    probs = np.array([[0.8, 0.2, 0.0]] * 10 + [[0.3, 0.6, 0.1]] * 10)
+
+    def tutorial(n_classes: int):
+        return make_pipeline(TfidfVectorizer(), LogisticRegression())
+
+    fitted = fit_end_model(texts, probs, 3, tutorial)
+    m = fitted.metrics()
+    assert (m["spec"], m["chosen"], m["features"]) == ("tutorial", "tutorial", "ClassIndexClassifier")
+    assert m["targets"].startswith("hard: it refused probabilities (ValueError: y should be a 1d array")
+    proba = fitted.model.predict_proba(["a goal in the league", "a cheap flight"])
+    assert proba.shape == (2, 3) and (proba[:, 2] == 0).all()
+    assert fitted.model.predict(["a goal in the league", "a cheap flight"]).tolist() == [0, 1]
+    path = tmp_path / "m.skops"
+    save_model(fitted.model, path)
+    np.testing.assert_allclose(load_model(path).predict_proba(texts), fitted.model.predict_proba(texts))
+    soft = fit_end_model(texts, probs, 3, lambda k: SoftLabelTextClassifier(n_classes=k))
+    assert soft.targets == "soft" and soft.model.predict_proba(texts).shape == (20, 3)
+
+    class TwoColumns:  # takes the probabilities, answers with a class too few
+        def fit(self, X, y):
+            return self
+
+        def predict_proba(self, X):
+            return np.full((len(X), 2), 0.5)
+
+    with pytest.raises(ValueError, match=r"predict_proba of 2 pages has shape \(2, 2\), expected \(2, 3\)"):
+        fit_end_model(texts, probs, 3, lambda k: TwoColumns())
