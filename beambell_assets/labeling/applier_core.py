@@ -21,6 +21,10 @@ one document-term matrix; ``RegexLF`` / ``MembershipLF`` run over the field's st
 everything else (plain Snorkel LFs, LFs with preprocessors, declarative LFs whose subclass changed
 the per-row rule) runs per row over pandas rows exactly as Snorkel does, fault tolerant. A column
 form that raises on a chunk sends that LF down the per-row path on that chunk.
+
+One deliberate difference: a vote that is not a number (``None`` from an LF that forgot its
+``return ABSTAIN``, a label name) is a fault of that LF on that row (an abstain, counted), where
+Snorkel stops the whole apply with ``TypeError: '>=' not supported``, naming no LF.
 """
 
 from __future__ import annotations
@@ -331,11 +335,10 @@ def _row_pass(
         for j, lf in pairs:
             try:
                 y = lf(x)
+                if y >= 0:  # inside the try: a None or str vote (a forgotten ``return ABSTAIN``)
+                    L[i, j] = y  # is that LF's fault on this row, where Snorkel raises TypeError
             except Exception:
                 faults[lf.name] += 1
-                continue
-            if y >= 0:
-                L[i, j] = y
 
     # df.apply(axis=1) hands the LFs the same row Series Snorkel's PandasLFApplier does
     chunk.apply(label_row, axis=1)

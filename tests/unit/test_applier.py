@@ -432,3 +432,25 @@ def test_apply_chunk_shares_the_callers_columns() -> None:
     assert own.table is applier.columns(df.iloc[:1]).table is not columns.table
     got_own, _ = applier.apply_chunk(own)
     np.testing.assert_array_equal(got_own, want)
+
+
+def test_a_vote_that_is_not_a_number_is_that_lfs_fault_not_a_crash() -> None:
+    """An LF that forgets ``return ABSTAIN`` returns None on the rows it does not vote on: Snorkel
+    stops with ``TypeError: '>=' not supported``, naming no LF; here those rows are its faults."""
+    from snorkel.labeling import PandasLFApplier, labeling_function
+
+    @labeling_function()
+    def lf_forgot_abstain(x):
+        if "hotel" in str(x.text):
+            return 1
+
+    @labeling_function()
+    def lf_label_name(x):
+        return "Travel" if "beach" in str(x.text) else -1
+
+    df = pd.DataFrame({"text": ["a hotel", "a beach", "nothing", "hotel beach"]})
+    with pytest.raises(TypeError, match="not supported"):
+        PandasLFApplier([lf_forgot_abstain]).apply(df, fault_tolerant=True, progress_bar=False)
+    L, report = FastLFApplier([lf_forgot_abstain, lf_label_name], n_jobs=1).apply(df)
+    assert L.tolist() == [[1, -1], [-1, -1], [-1, -1], [1, -1]]
+    assert report.faults == {"lf_forgot_abstain": 2, "lf_label_name": 2}
