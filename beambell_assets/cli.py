@@ -758,11 +758,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setup_error(exc: BaseException) -> str | None:
+    """A one-line message for an error of the set-up rather than of beambell (an unreachable or
+    malformed warehouse URL, a missing file), else ``None``."""
+    import sqlalchemy.exc
+
+    if isinstance(exc, sqlalchemy.exc.OperationalError):
+        first = str(exc.orig or exc).strip().splitlines()[0]
+        return f"the warehouse is not reachable ({first}); check BEAMBELL_WAREHOUSE_URL"
+    if isinstance(exc, sqlalchemy.exc.ArgumentError):
+        return f"BEAMBELL_WAREHOUSE_URL is not a SQLAlchemy URL, e.g. sqlite:////path/warehouse.db ({exc})"
+    if isinstance(exc, FileNotFoundError):
+        return str(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.home:
         os.environ["BEAMBELL_HOME"] = str(Path(args.home).expanduser().resolve())
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:
+        message = None if os.environ.get("BEAMBELL_DEBUG") else _setup_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message} (BEAMBELL_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,34 @@
+"""The ``beambell`` command's own behaviour: set-up errors as one line, not tracebacks."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_commands_report_set_up_errors_in_one_line(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unreachable or malformed warehouse URL, a missing task file: what to fix, not a traceback
+    (``BEAMBELL_DEBUG=1`` brings the traceback back)."""
+    from sqlalchemy.exc import OperationalError
+
+    from beambell_assets.cli import main
+
+    monkeypatch.setenv("BEAMBELL_HOME", str(tmp_path / "home"))  # main sets it too; restored after
+    monkeypatch.delenv("BEAMBELL_TASK", raising=False)
+    home = ["--home", str(tmp_path / "home")]
+    monkeypatch.setattr("beambell_assets.storage.warehouse.time.sleep", lambda s: None)  # no 15 s of retries
+    monkeypatch.setenv("BEAMBELL_WAREHOUSE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert main([*home, "status"]) == 2
+    assert "the warehouse is not reachable (connection failed" in capsys.readouterr().err
+    monkeypatch.setenv("BEAMBELL_DEBUG", "1")
+    with pytest.raises(OperationalError):
+        main([*home, "status"])
+    monkeypatch.delenv("BEAMBELL_DEBUG")
+    monkeypatch.setenv("BEAMBELL_WAREHOUSE_URL", "not a url")
+    assert main([*home, "promote", "v1"]) == 2
+    assert "BEAMBELL_WAREHOUSE_URL is not a SQLAlchemy URL" in capsys.readouterr().err
+    monkeypatch.delenv("BEAMBELL_WAREHOUSE_URL")
+    monkeypatch.setenv("BEAMBELL_TASK", str(tmp_path / "missing_task.py"))
+    assert main([*home, "status"]) == 2
+    assert "task file not found" in capsys.readouterr().err
