@@ -773,7 +773,16 @@ def _setup_error(exc: BaseException) -> str | None:
     return None
 
 
+def _not_about_bigquery(record: Any) -> bool:
+    """Apache Beam warns on import that its Google Cloud BigQuery client is missing: beambell never
+    uses it, and the warning on every ``stream`` command read like a broken install."""
+    return "bigquery client libraries are not available" not in record.getMessage()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    logging.getLogger().addFilter(_not_about_bigquery)
     args = build_parser().parse_args(argv)
     if args.home:
         os.environ["BEAMBELL_HOME"] = str(Path(args.home).expanduser().resolve())
