@@ -187,6 +187,9 @@ def _failure_reason(result: Any) -> str:
             error = error.cause
         if error is not None:
             message = error.message.strip()  # usually "ValueError: ..." already
+            head, sep, rest = message.partition(f"{error.cls_name}: ")
+            if sep and (not head or head.endswith(".")) and " " not in head:  # "pkg.mod.Error: ..."
+                message = f"{error.cls_name}: {rest}"
             if not message.startswith(f"{error.cls_name}:"):
                 message = f"{error.cls_name}: {message}"
             return f"{event.step_key}: {message}"

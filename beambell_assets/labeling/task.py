@@ -76,9 +76,9 @@ class Task:
     def prepared(self, features: pd.DataFrame) -> pd.DataFrame:
         """``features`` after the ``prepare`` hook, checked: a hook adds or changes columns, and
         every page keeps its row (one dropped or reordered row would silently lose a page or give
-        it another page's votes)."""
+        it another page's votes); the task's ``text_field`` must be a column."""
         if self.prepare is None:
-            return features
+            return self._with_text_field(features)
         out = self.prepare(features)
         where = f"task {self.name!r}: prepare"
         if not isinstance(out, pd.DataFrame):
@@ -92,9 +92,17 @@ class Task:
             "page_id" not in out.columns or out["page_id"].tolist() != features["page_id"].tolist()
         ):
             raise TaskPrepareError(f"{where} dropped, changed or reordered page_id: every page keeps its row")
-        if self.text_field not in out.columns:
-            raise TaskPrepareError(f"{where} returned no {self.text_field!r} column (the task's text_field)")
-        return out
+        return self._with_text_field(out)
+
+    def _with_text_field(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.text_field in frame.columns:
+            return frame
+        made = "the page features have" if self.prepare is None else "prepare returned"
+        shown = ", ".join(map(str, frame.columns[:12])) + (", …" if len(frame.columns) > 12 else "")
+        hint = "; a prepare hook can add it" if self.prepare is None else ""
+        raise TaskPrepareError(
+            f"task {self.name!r}: its text_field {self.text_field!r} is not a column ({made} {shown}){hint}"
+        )
 
     def fingerprint(self) -> str:
         """Changes when the label space or the LF set changes (used to version label matrices)."""

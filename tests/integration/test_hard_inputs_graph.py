@@ -213,6 +213,15 @@ def test_the_demo_reports_a_steps_own_exception_not_dagsters_wrapper() -> None:
     result = materialize([breaks], raise_on_error=False)
     assert _failure_reason(result) == "breaks: ValueError: the real cause"
 
+    from beambell_assets.labeling.task import TaskPrepareError
+
+    @asset
+    def prepares() -> None:  # an exception class outside builtins: Dagster names it by module path
+        raise TaskPrepareError("the task's cause")
+
+    result = materialize([prepares], raise_on_error=False)
+    assert _failure_reason(result) == "prepares: TaskPrepareError: the task's cause"
+
 
 def test_an_lf_voting_a_label_the_task_lacks_counts_as_errors_not_a_failed_run(
     make_settings: Callable[..., Settings], tmp_path: Path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -160,7 +161,7 @@ def test_bad_task_files_fail_clearly(tmp_path: Path) -> None:
         (lambda f: pd.concat([f, f.iloc[:1]]), "returned 9 rows for 8 pages"),
         (lambda f: f.iloc[::-1], "reordered page_id"),
         (lambda f: f.drop(columns=["page_id"]), "reordered page_id"),
-        (lambda f: f.drop(columns=["text"]), "no 'text' column"),
+        (lambda f: f.drop(columns=["text"]), "its text_field 'text' is not a column (prepare returned url"),
         (lambda f: f["text"], "returned Series, not a DataFrame"),
     ],
     ids=["drops-a-row", "adds-a-row", "reorders", "drops-page_id", "drops-text", "not-a-frame"],
@@ -171,7 +172,10 @@ def test_a_prepare_hook_that_breaks_the_page_table_is_refused(prepare, message: 
     features, _, example = _frame()
     features = features.assign(page_id=[f"p{i}" for i in range(len(features))])
     task = make_task("t", example.label_names, example.lfs, prepare=prepare)
-    with pytest.raises(TaskPrepareError, match=message):
+    with pytest.raises(TaskPrepareError, match=re.escape(message)):
         task.prepared(features)
     kept = make_task("t", example.label_names, example.lfs, prepare=lambda f: f.assign(n=len(f)))
     assert kept.prepared(features)["n"].tolist() == [8] * 8
+    no_body = make_task("t", example.label_names, example.lfs, text_field="body")
+    with pytest.raises(TaskPrepareError, match=r"text_field 'body' is not a column \(the page features"):
+        no_body.prepared(features)
