@@ -116,7 +116,7 @@ def _gold_from_labeled_batches(settings: Settings, keys: list[str]) -> tuple[int
     from beambell_assets.storage.artifacts import ArtifactStore
 
     store = ArtifactStore(settings.artifacts_dir)
-    names = set(load_task(settings.task_spec).label_names)
+    task = load_task(settings.task_spec)
     frames = []
     for key in keys:
         raw = store.read_frame("raw_pages", key, columns=["url", "label"])
@@ -126,7 +126,7 @@ def _gold_from_labeled_batches(settings: Settings, keys: list[str]) -> tuple[int
         return 0, 0
     gold = gold.assign(labeler="dataset", labeled_at="")
     gold.to_csv(settings.gold_dir / "from_data.csv", index=False)
-    known = int(gold["label"].astype(str).str.strip().isin(names).sum())
+    known = sum(task.label_for(str(label)) is not None for label in gold["label"])
     return known, len(gold) - known
 
 

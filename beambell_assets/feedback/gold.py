@@ -53,6 +53,7 @@ def read_gold_csvs(gold_dir: Path, task: Task) -> GoldLoad:
         for i, row in enumerate(df.to_dict("records"), start=2):  # row 1 is the header
             url, label = row["url"].strip(), row["label"].strip()
             normalized = normalize_url(url)
+            label = task.label_for(label) or label
             if normalized is None or label not in names:
                 reason = (
                     "not an http(s) url" if normalized is None else f"label {label!r} not in the label space"

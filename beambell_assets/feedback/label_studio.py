@@ -274,6 +274,7 @@ def parse_export(
             key=lambda a: (str(a.get("updated_at") or a.get("created_at")), _as_int(a.get("id")) or -1),
         )
         label = _choice(newest.get("result"))
+        label = task.label_for(label) or label
         reason = None
         if data.get("page_id") is None:
             reason = "task has no data.page_id (not exported by beambell)"

@@ -69,10 +69,13 @@ def record_gold(
     result = FeedbackResult()
     wanted: list[tuple[int, dict[str, Any]]] = []
     for i, item in enumerate(items):
-        label = item.get("label")
-        if label not in task.label_names:
-            result.rejected.append({"index": i, "reason": f"unknown label {label!r} for task {task.name!r}"})
+        label = task.label_for(item.get("label"))
+        if label is None:
+            result.rejected.append(
+                {"index": i, "reason": f"unknown label {item.get('label')!r} for task {task.name!r}"}
+            )
             continue
+        item = {**item, "label": label}
         page_id, url = item.get("page_id"), item.get("url")
         norm = normalize_url(url) if isinstance(url, str) and url else None
         if url and norm is None:

@@ -73,6 +73,17 @@ class Task:
     def label_index(self, name: str) -> int:
         return self.label_names.index(name)
 
+    def label_for(self, value: Any) -> str | None:
+        """The task's label a gold value names: exactly (spaces around it ignored), else the one
+        label equal to it ignoring case ("sports" -> "Sports"); ``None`` when none or several are."""
+        if not isinstance(value, str):
+            return None
+        text = value.strip()
+        if text in self.label_names:
+            return text
+        folded = [name for name in self.label_names if name.casefold() == text.casefold()]
+        return folded[0] if len(folded) == 1 else None
+
     def prepared(self, features: pd.DataFrame) -> pd.DataFrame:
         """``features`` after the ``prepare`` hook, checked: a hook adds or changes columns, and
         every page keeps its row (one dropped or reordered row would silently lose a page or give
