@@ -108,16 +108,15 @@ def load_labelled(path: Path, task: Task, mapping: str) -> tuple[pd.DataFrame, n
     """Page features and class indices of the rows whose label is one of the task's labels."""
     result = read_landing_file(path, "report", ColumnMapping.parse(mapping))
     features = build_page_features(result.accepted).reset_index(drop=True)
-    names = set(task.label_names)
-    has = features["label"].notna() & features["label"].astype(str).isin(names)
+    labels = [task.label_for(c) for c in features["label"]]  # "sports" -> "Sports", as gold is read
+    has = pd.Series([c is not None for c in labels], index=features.index)
     counts = {
         "rows_read": int(result.rows_read),
         "quarantined": len(result.quarantined),
         "unlabelled": int((~has).sum()),
     }
-    features = features[has].reset_index(drop=True)
-    y = np.array([task.label_index(str(c)) for c in features["label"]], dtype=np.int64)
-    return features, y, counts
+    y = np.array([task.label_index(c) for c in labels if c is not None], dtype=np.int64)
+    return features[has].reset_index(drop=True), y, counts
 
 
 # Kept for benchmarks/active_learning.py, which reads the dev CSV this way.
