@@ -677,8 +677,19 @@ def cmd_label_studio_export(args: argparse.Namespace) -> int:
     print(f"{len(tasks)} tasks from {len(keys)} partition(s) -> {out}")
     resource = LabelStudioResource.from_settings(settings.label_studio)
     if not args.no_server and resource.configured:
-        client = resource.client()
-        result = export_to_label_studio(client, resource.project(client, task), tasks)
+        import httpx
+        from label_studio_sdk.core.api_error import ApiError
+
+        try:
+            client = resource.client()
+            result = export_to_label_studio(client, resource.project(client, task), tasks)
+        except (httpx.HTTPError, ApiError) as exc:  # unreachable server, bad token, refused request
+            print(
+                f"error: Label Studio at {settings.label_studio.url} refused or did not answer "
+                f"({type(exc).__name__}: {str(exc)[:300]}); the tasks are in {out} for a manual import",
+                file=sys.stderr,
+            )
+            return 2
         print(
             f"Label Studio project {result.project_id}: {result.imported} imported, "
             f"{result.skipped_existing} already there"

@@ -32,3 +32,25 @@ def test_commands_report_set_up_errors_in_one_line(
     monkeypatch.setenv("BEAMBELL_TASK", str(tmp_path / "missing_task.py"))
     assert main([*home, "status"]) == 2
     assert "task file not found" in capsys.readouterr().err
+
+
+def test_label_studio_export_keeps_the_file_and_says_so_when_the_server_does_not_answer(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    from beambell_assets.cli import main
+    from beambell_assets.settings import load_settings
+    from beambell_assets.storage.artifacts import ArtifactStore
+
+    monkeypatch.setenv("BEAMBELL_HOME", str(tmp_path / "home"))  # main sets it too; restored after
+    monkeypatch.delenv("BEAMBELL_TASK", raising=False)
+    monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_URL", "http://127.0.0.1:1")  # nothing listens on port 1
+    monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_TOKEN", "unused")
+    settings = load_settings(tmp_path / "home").ensure_dirs()
+    picks = pd.DataFrame({"page_id": ["p1"], "url": ["https://a.example/"], "text": ["hi"], "score": [0.8]})
+    ArtifactStore(settings.artifacts_dir).write_frame("annotation_queue", "batch-1", picks)
+    assert main(["--home", str(tmp_path / "home"), "label-studio-export"]) == 2
+    err = capsys.readouterr().err
+    assert "Label Studio at http://127.0.0.1:1 refused or did not answer (ConnectError" in err
+    assert (settings.home / "label_studio_tasks.json").is_file() and "for a manual import" in err
