@@ -385,12 +385,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     table = Table(title=f"beambell status — {load_settings(args.home).home}")
     table.add_column("what")
     table.add_column("value", justify="right")
-    for name in ("pages", "quarantine", "gold_labels", "predictions"):
+    for name in ("pages", "quarantine"):
         table.add_row(name, str(wh.count(name)))
+    for name in ("gold_labels", "predictions"):  # per task: the organisation-type task writes here too
+        per_task = wh.read(f"SELECT task, COUNT(*) AS n FROM {name} GROUP BY task ORDER BY task")
+        counts = dict(zip(per_task["task"], per_task["n"], strict=True))
+        table.add_row(f"{name} ({registry.task})", str(int(counts.pop(registry.task, 0))))
+        for other, n in counts.items():
+            table.add_row(f"{name} ({other})", str(int(n)))
     champion = registry.champion()
-    table.add_row("champion", champion.version if champion else "none")
+    table.add_row(f"champion ({registry.task})", champion.version if champion else "none")
     if champion:
-        table.add_row("champion macro-F1 on gold", str(champion.metrics.get("macro_f1")))
+        f1 = champion.metrics.get("macro_f1")
+        table.add_row("champion macro-F1 on gold", f"{f1:.3f}" if isinstance(f1, int | float) else "n/a")
     console.print(table)
     wh.dispose()
     return 0

@@ -54,3 +54,34 @@ def test_label_studio_export_keeps_the_file_and_says_so_when_the_server_does_not
     err = capsys.readouterr().err
     assert "Label Studio at http://127.0.0.1:1 refused or did not answer (ConnectError" in err
     assert (settings.home / "label_studio_tasks.json").is_file() and "for a manual import" in err
+
+
+def test_status_counts_gold_and_predictions_per_task(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The organisation-type task writes predictions too: a single total (864 for 564 pages in the
+    demo) read as if pages had been predicted twice."""
+    from beambell_assets.cli import main
+    from beambell_assets.settings import load_settings
+    from beambell_assets.storage.warehouse import Warehouse, utcnow
+
+    monkeypatch.setenv("BEAMBELL_HOME", str(tmp_path / "home"))  # main sets it too; restored after
+    monkeypatch.delenv("BEAMBELL_TASK", raising=False)
+    monkeypatch.delenv("BEAMBELL_WAREHOUSE_URL", raising=False)
+    wh = Warehouse(load_settings(tmp_path / "home").ensure_dirs().warehouse_url)
+    wh.migrate()
+    row = {"partition_key": "b1", "url": "https://a.example/", "label": "x", "probability": 0.9}
+    rows = [
+        {**row, "page_id": f"p{i}", "task": t, "model_version": "v", "predicted_at": utcnow()}
+        for t, n in (("web_content", 3), ("org_type", 2))
+        for i in range(n)
+    ]
+    wh.insert("predictions", rows)
+    wh.dispose()
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["--home", str(tmp_path / "home"), "status"]) == 0
+    out = capsys.readouterr().out
+    cells = [line.split("│") for line in out.splitlines() if line.count("│") == 3]
+    lines = {c[1].strip(): c[2].strip() for c in cells}
+    assert lines["predictions (web_content)"] == "3" and lines["predictions (org_type)"] == "2"
+    assert lines["gold_labels (web_content)"] == "0" and lines["champion (web_content)"] == "none"
