@@ -621,6 +621,31 @@ def cmd_stream_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stream_requeue(args: argparse.Namespace) -> int:
+    import redis
+
+    from beambell_assets.storage.warehouse import Warehouse
+    from beambell_assets.streaming.pipeline import job_from_settings
+    from beambell_assets.streaming.requeue import requeue_quarantined
+
+    job = job_from_settings(load_settings(args.home))
+    wh = Warehouse(job.warehouse_url)
+    wh.migrate()
+    try:
+        client = redis.Redis.from_url(job.stream.redis_url)
+        result = requeue_quarantined(client, wh, job.names.pages, args.reason)
+    except redis.exceptions.ConnectionError as exc:
+        print(f"error: Redis at {job.stream.redis_url} is not reachable ({exc})", file=sys.stderr)
+        return 2
+    finally:
+        wh.dispose()
+    console.print(
+        f"requeued {len(result.requeued)} '{args.reason}' page(s) on {job.names.pages}"
+        + (f"; {len(result.missing)} no longer in the stream (kept in quarantine)" if result.missing else "")
+    )
+    return 0
+
+
 def add_stream_commands(sub: Any) -> None:
     stream = sub.add_parser(
         "stream", help="the real-time path: run the streaming pipeline (default), send, status"
@@ -642,6 +667,13 @@ def add_stream_commands(sub: Any) -> None:
     status.set_defaults(func=cmd_stream_status)
     stop = commands.add_parser("stop", help="ask the running pipeline to stop")
     stop.set_defaults(func=cmd_stream_stop)
+    requeue = commands.add_parser(
+        "requeue", help="send quarantined stream pages again (after fixing the task), then drop their rows"
+    )
+    requeue.add_argument(
+        "--reason", default="processing_failed", help="quarantine reason (default: %(default)s)"
+    )
+    requeue.set_defaults(func=cmd_stream_requeue)
 
 
 # --------------------------------------------------------------------------- Label Studio
