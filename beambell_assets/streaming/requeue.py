@@ -4,9 +4,10 @@ A page whose processing raised (``processing_failed``: the task's ``prepare`` ho
 ``quarantine`` with its message id (``source_file`` = ``<pages stream>#<id>``) and only the first
 2,000 characters of the page; the message itself stays in the Redis stream. Requeueing copies each
 such message, all its fields, to the end of the pages stream as a new message, and then deletes
-its quarantine row: the new message is accepted or quarantined again, so every page stays accounted
-for exactly once. Copy first, delete second: a crash in between requeues a page twice, which the
-stream scores as a re-scrape of the same url, and never loses one.
+its quarantine row and marks the old message ``requeued`` in ``stream_messages``: the new message
+is accepted or quarantined again, so every page stays accounted for exactly once. Copy first,
+delete second: a crash in between requeues a page twice, which the stream scores as a re-scrape of
+the same url, and never loses one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import redis
 from beambell_assets.storage.warehouse import Warehouse
 from beambell_assets.streaming.prepare import PROCESSING_FAILED
 from beambell_assets.streaming.sink import STREAM_PARTITION
+
+#: ``stream_messages.outcome`` of a message whose page was sent again as a new message.
+REQUEUED = "requeued"
 
 
 @dataclass
@@ -46,13 +50,19 @@ def requeue_quarantined(
             result.missing.append(message_id)
             continue
         new_id = client.xadd(pages_stream, dict(found[0][1]))
-        with wh.engine.begin() as conn:
+        messages = wh.table("stream_messages")
+        with wh.engine.begin() as conn:  # the row goes, and the old message says where it went
             conn.execute(
                 table.delete().where(
                     (table.c.partition_key == STREAM_PARTITION)
                     & (table.c.source_file == source)
                     & (table.c.reason == reason)
                 )
+            )
+            conn.execute(
+                messages.update()
+                .where((messages.c.stream == pages_stream) & (messages.c.message_id == message_id))
+                .values(outcome=REQUEUED)
             )
         result.requeued[message_id] = new_id.decode() if isinstance(new_id, bytes) else str(new_id)
     return result

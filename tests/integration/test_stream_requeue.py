@@ -11,7 +11,7 @@ import pytest
 from beambell_assets.devtools.stream import PrivateRedis
 from beambell_assets.labeling.task import make_task
 from beambell_assets.labeling.tasks.web_content import TASK
-from beambell_assets.storage.warehouse import Warehouse
+from beambell_assets.storage.warehouse import Warehouse, utcnow
 from beambell_assets.streaming.messages import StreamNames, send
 from beambell_assets.streaming.prepare import PROCESSING_FAILED, PagePreparer
 from beambell_assets.streaming.requeue import requeue_quarantined
@@ -51,6 +51,14 @@ def test_requeued_pages_are_processed_again_and_leave_quarantine(tmp_path: Path)
         gone = {**first.quarantine[0], "source_file": f"{PAGES}#1-0"}  # a message trimmed away since
         other = {**first.quarantine[0], "source_file": f"{PAGES}#{ids[2]}", "reason": "bad_url"}
         wh.insert("quarantine", [*first.quarantine, gone, other])
+        accounting = {"stream": PAGES, "enqueued_ms": 0, "seq": 0, "task": TASK.name, "kind": "page"}
+        wh.insert(
+            "stream_messages",
+            [
+                {**accounting, "message_id": i, "outcome": o, "page_id": None, "committed_at": utcnow()}
+                for i, o in zip(ids, ["predicted", "quarantined", "quarantined"], strict=True)
+            ],
+        )
 
         result = requeue_quarantined(client, wh, PAGES)
         assert list(result.requeued) == [ids[1]] and result.missing == ["1-0"]
@@ -60,6 +68,8 @@ def test_requeued_pages_are_processed_again_and_leave_quarantine(tmp_path: Path)
         )[0][1]
         left = wh.read("SELECT source_file, reason FROM quarantine ORDER BY source_file")
         assert left.values.tolist() == [[f"{PAGES}#1-0", PROCESSING_FAILED], [f"{PAGES}#{ids[2]}", "bad_url"]]
+        outcomes = wh.read("SELECT message_id, outcome FROM stream_messages ORDER BY message_id")
+        assert outcomes["outcome"].tolist() == ["predicted", "requeued", "quarantined"]
         assert requeue_quarantined(client, wh, PAGES).requeued == {}  # nothing twice
 
         fixed = PagePreparer(TASK).prepare(PAGES, read([new_id]))  # the task, fixed
