@@ -816,6 +816,10 @@ def _setup_error(exc: BaseException) -> str | None:
     malformed warehouse URL, a missing file), else ``None``."""
     import sqlalchemy.exc
 
+    from beambell_assets.settings import SettingsError
+
+    if isinstance(exc, SettingsError):
+        return str(exc)
     if isinstance(exc, sqlalchemy.exc.OperationalError):
         first = str(exc.orig or exc).strip().splitlines()[0]
         return f"the warehouse is not reachable ({first}); check BEAMBELL_WAREHOUSE_URL"

@@ -17,12 +17,42 @@ from pathlib import Path
 DEFAULT_TASK = "beambell_assets.labeling.tasks.web_content"
 
 
-def _env_float(name: str, default: float) -> float:
+#: Values the choice settings accept (the code that uses them checks against the same tuples).
+ENGINES = ("local", "beam")
+CLASSIFIERS = ("tfidf-lbfgs", "hashed-sgd")
+END_MODEL_SPECS = ("auto", "fixed", "word", "char", "both", "encoder")
+END_MODEL_COMBINE = ("ensemble", "best")
+ENCODER_PRECISIONS = ("auto", "fp32", "bf16")
+
+
+class SettingsError(ValueError):
+    """An environment variable beambell cannot use; the message names it and what it accepts."""
+
+
+def _env_float(name: str, default: float, minimum: float | None = None) -> float:
     raw = os.environ.get(name)
     try:
-        return float(raw) if raw not in (None, "") else default
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not a number") from exc
+        value = float(raw) if raw not in (None, "") else default
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if minimum is not None and not value >= minimum:
+        raise SettingsError(f"{name}={raw!r}: must be at least {minimum:g}")
+    return value
+
+
+def _env_int(name: str, default: int, minimum: int | None = None) -> int:
+    value = _env_float(name, default, minimum)
+    if value != int(value):
+        raise SettingsError(f"{name}={os.environ.get(name)!r} is not a whole number")
+    return int(value)
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...], *, allow_empty: bool = False) -> str:
+    raw = os.environ.get(name)
+    value = default if raw is None or (raw == "" and not allow_empty) else raw.strip().lower()
+    if value not in choices and not (allow_empty and value == ""):
+        raise SettingsError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -53,16 +83,14 @@ class AutomationSettings:
     def from_env(cls) -> AutomationSettings:
         d = cls()
         return cls(
-            landing_interval_s=int(_env_float("BEAMBELL_LANDING_INTERVAL_S", d.landing_interval_s)),
-            landing_min_age_s=_env_float("BEAMBELL_LANDING_MIN_AGE_S", d.landing_min_age_s),
-            landing_settle_ticks=max(
-                1, int(_env_float("BEAMBELL_LANDING_SETTLE_TICKS", d.landing_settle_ticks))
-            ),
-            landing_max_per_tick=int(_env_float("BEAMBELL_LANDING_MAX_PER_TICK", d.landing_max_per_tick)),
-            retrain_interval_s=int(_env_float("BEAMBELL_RETRAIN_INTERVAL_S", d.retrain_interval_s)),
-            retrain_min_new_gold=int(_env_float("BEAMBELL_RETRAIN_MIN_NEW_GOLD", d.retrain_min_new_gold)),
+            landing_interval_s=_env_int("BEAMBELL_LANDING_INTERVAL_S", d.landing_interval_s, 1),
+            landing_min_age_s=_env_float("BEAMBELL_LANDING_MIN_AGE_S", d.landing_min_age_s, 0),
+            landing_settle_ticks=max(1, _env_int("BEAMBELL_LANDING_SETTLE_TICKS", d.landing_settle_ticks, 0)),
+            landing_max_per_tick=_env_int("BEAMBELL_LANDING_MAX_PER_TICK", d.landing_max_per_tick, 1),
+            retrain_interval_s=_env_int("BEAMBELL_RETRAIN_INTERVAL_S", d.retrain_interval_s, 1),
+            retrain_min_new_gold=_env_int("BEAMBELL_RETRAIN_MIN_NEW_GOLD", d.retrain_min_new_gold, 0),
             retrain_cron=os.environ.get("BEAMBELL_RETRAIN_CRON") or d.retrain_cron,
-            rescore_partitions=int(_env_float("BEAMBELL_RESCORE_PARTITIONS", d.rescore_partitions)),
+            rescore_partitions=_env_int("BEAMBELL_RESCORE_PARTITIONS", d.rescore_partitions, 0),
         )
 
 
@@ -106,21 +134,21 @@ class StreamSettings:
             redis_url=env("BEAMBELL_REDIS_URL") or d.redis_url,
             prefix=env("BEAMBELL_STREAM_PREFIX") or d.prefix,
             group=env("BEAMBELL_STREAM_GROUP") or d.group,
-            read_count=int(_env_float("BEAMBELL_STREAM_READ_COUNT", d.read_count)),
-            block_ms=int(_env_float("BEAMBELL_STREAM_BLOCK_MS", d.block_ms)),
-            checkpoint_every=int(_env_float("BEAMBELL_STREAM_CHECKPOINT_EVERY", d.checkpoint_every)),
+            read_count=_env_int("BEAMBELL_STREAM_READ_COUNT", d.read_count, 1),
+            block_ms=_env_int("BEAMBELL_STREAM_BLOCK_MS", d.block_ms, 0),
+            checkpoint_every=_env_int("BEAMBELL_STREAM_CHECKPOINT_EVERY", d.checkpoint_every, 1),
             checkpoint_interval_s=_env_float(
-                "BEAMBELL_STREAM_CHECKPOINT_INTERVAL_S", d.checkpoint_interval_s
+                "BEAMBELL_STREAM_CHECKPOINT_INTERVAL_S", d.checkpoint_interval_s, 0
             ),
-            champion_poll_s=_env_float("BEAMBELL_STREAM_CHAMPION_POLL_S", d.champion_poll_s),
-            max_lag=int(_env_float("BEAMBELL_STREAM_MAX_LAG", d.max_lag)),
-            down_after_s=_env_float("BEAMBELL_STREAM_DOWN_AFTER_S", d.down_after_s),
+            champion_poll_s=_env_float("BEAMBELL_STREAM_CHAMPION_POLL_S", d.champion_poll_s, 0),
+            max_lag=_env_int("BEAMBELL_STREAM_MAX_LAG", d.max_lag, 0),
+            down_after_s=_env_float("BEAMBELL_STREAM_DOWN_AFTER_S", d.down_after_s, 0),
             rollup_cron=env("BEAMBELL_STREAM_ROLLUP_CRON") or d.rollup_cron,
             decay=_env_float("BEAMBELL_STREAM_DECAY", d.decay),
-            triplet_every=int(_env_float("BEAMBELL_STREAM_TRIPLET_EVERY", d.triplet_every)),
-            snorkel_every=int(_env_float("BEAMBELL_STREAM_SNORKEL_EVERY", d.snorkel_every)),
-            snorkel_lag=int(_env_float("BEAMBELL_STREAM_SNORKEL_LAG", d.snorkel_lag)),
-            online_min_pages=int(_env_float("BEAMBELL_STREAM_ONLINE_MIN_PAGES", d.online_min_pages)),
+            triplet_every=_env_int("BEAMBELL_STREAM_TRIPLET_EVERY", d.triplet_every, 1),
+            snorkel_every=_env_int("BEAMBELL_STREAM_SNORKEL_EVERY", d.snorkel_every, 1),
+            snorkel_lag=_env_int("BEAMBELL_STREAM_SNORKEL_LAG", d.snorkel_lag, 0),
+            online_min_pages=_env_int("BEAMBELL_STREAM_ONLINE_MIN_PAGES", d.online_min_pages, 0),
             runner=env("BEAMBELL_STREAM_RUNNER") or d.runner,
             beam_args=env("BEAMBELL_STREAM_BEAM_ARGS") or d.beam_args,
         )
@@ -155,12 +183,14 @@ class EndModelSettings:
         d = cls()
         return cls(
             encoder_path=os.environ.get("BEAMBELL_ENCODER_PATH", d.encoder_path),
-            encoder_precision=os.environ.get("BEAMBELL_ENCODER_PRECISION", d.encoder_precision),
-            spec=os.environ.get("BEAMBELL_END_MODEL", d.spec),
-            cv_folds=int(_env_float("BEAMBELL_END_MODEL_FOLDS", d.cv_folds)),
-            cv_max_rows=int(_env_float("BEAMBELL_END_MODEL_CV_ROWS", d.cv_max_rows)),
-            cv_repeats=int(_env_float("BEAMBELL_END_MODEL_REPEATS", d.cv_repeats)),
-            combine=os.environ.get("BEAMBELL_END_MODEL_COMBINE", d.combine),
+            encoder_precision=_env_choice(
+                "BEAMBELL_ENCODER_PRECISION", d.encoder_precision, ENCODER_PRECISIONS
+            ),
+            spec=_env_choice("BEAMBELL_END_MODEL", d.spec, END_MODEL_SPECS, allow_empty=True),
+            cv_folds=_env_int("BEAMBELL_END_MODEL_FOLDS", d.cv_folds, 2),
+            cv_max_rows=_env_int("BEAMBELL_END_MODEL_CV_ROWS", d.cv_max_rows, 1),
+            cv_repeats=_env_int("BEAMBELL_END_MODEL_REPEATS", d.cv_repeats, 0),
+            combine=_env_choice("BEAMBELL_END_MODEL_COMBINE", d.combine, END_MODEL_COMBINE),
         )
 
 
@@ -180,9 +210,9 @@ class LabelStudioSettings:
         return cls(
             url=env("BEAMBELL_LABEL_STUDIO_URL", ""),
             api_key=env("BEAMBELL_LABEL_STUDIO_TOKEN", ""),
-            project_id=int(env("BEAMBELL_LABEL_STUDIO_PROJECT_ID") or 0),
+            project_id=_env_int("BEAMBELL_LABEL_STUDIO_PROJECT_ID", 0, 0),
             project_title=env("BEAMBELL_LABEL_STUDIO_PROJECT_TITLE", ""),
-            interval_s=int(_env_float("BEAMBELL_LABEL_STUDIO_INTERVAL_S", cls.interval_s)),
+            interval_s=_env_int("BEAMBELL_LABEL_STUDIO_INTERVAL_S", cls.interval_s, 1),
         )
 
 
@@ -199,8 +229,8 @@ class ComputeSettings:
     def from_env(cls) -> ComputeSettings:
         env = os.environ.get
         return cls(
-            engine=env("BEAMBELL_COMPUTE_ENGINE") or cls.engine,
-            classifier=env("BEAMBELL_CLASSIFIER") or cls.classifier,
+            engine=_env_choice("BEAMBELL_COMPUTE_ENGINE", cls.engine, ENGINES),
+            classifier=_env_choice("BEAMBELL_CLASSIFIER", cls.classifier, CLASSIFIERS),
             beam_runner=env("BEAMBELL_BEAM_RUNNER") or cls.beam_runner,
             beam_options=tuple(env("BEAMBELL_BEAM_OPTIONS", "").split()),
         )
@@ -219,7 +249,7 @@ class ExecutorSettings:
 
     def __post_init__(self) -> None:
         if self.name not in EXECUTORS:
-            raise ValueError(f"BEAMBELL_EXECUTOR={self.name!r}: expected one of {', '.join(EXECUTORS)}")
+            raise SettingsError(f"BEAMBELL_EXECUTOR={self.name!r}: expected one of {', '.join(EXECUTORS)}")
 
     @property
     def result_backend(self) -> str:

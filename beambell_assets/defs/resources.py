@@ -32,6 +32,8 @@ from beambell_assets.labeling.task import Task, load_task
 from beambell_assets.serving.promotion import PromotionPolicy
 from beambell_assets.serving.scoring import score_pages
 from beambell_assets.settings import (
+    CLASSIFIERS,
+    ENGINES,
     ComputeSettings,
     EndModelSettings,
     LabelStudioSettings,
@@ -171,12 +173,11 @@ class StreamResource(ConfigurableResource):
 
 # --------------------------------------------------------------------------- compute
 
-ENGINES = ("local", "beam")
-#: ``tfidf-lbfgs``: TF-IDF + L-BFGS logistic regression on the whole window (the default; the
-#: ``classifier`` asset picks its featurisation per task, ``training/end_model.py``);
-#: ``hashed-sgd``: hashed tf-idf + SGD (``training/streaming_classifier.py``), ~60x faster to fit on
-#: 100k pages, 0.01-0.03 less accurate on the dev set (``benchmarks/full_retrain.py``).
-CLASSIFIERS = ("tfidf-lbfgs", "hashed-sgd")
+# ENGINES and CLASSIFIERS (``settings.py``): where LFs run (local | beam) and the classifier kind.
+# ``tfidf-lbfgs``: TF-IDF + L-BFGS logistic regression on the whole window (the default; the
+# ``classifier`` asset picks its featurisation per task, ``training/end_model.py``);
+# ``hashed-sgd``: hashed tf-idf + SGD (``training/streaming_classifier.py``), ~60x faster to fit on
+# 100k pages, 0.01-0.03 less accurate on the dev set (``benchmarks/full_retrain.py``).
 
 
 class ComputeResource(ConfigurableResource):

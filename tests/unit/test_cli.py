@@ -29,6 +29,10 @@ def test_commands_report_set_up_errors_in_one_line(
     assert main([*home, "promote", "v1"]) == 2
     assert "BEAMBELL_WAREHOUSE_URL is not a SQLAlchemy URL" in capsys.readouterr().err
     monkeypatch.delenv("BEAMBELL_WAREHOUSE_URL")
+    monkeypatch.setenv("BEAMBELL_END_MODEL", "xgboost")
+    assert main([*home, "status"]) == 2
+    assert "error: BEAMBELL_END_MODEL='xgboost': expected one of auto," in capsys.readouterr().err
+    monkeypatch.delenv("BEAMBELL_END_MODEL")
     monkeypatch.setenv("BEAMBELL_TASK", str(tmp_path / "missing_task.py"))
     assert main([*home, "status"]) == 2
     assert "task file not found" in capsys.readouterr().err

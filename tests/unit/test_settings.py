@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from beambell_assets.defs.resources import ComputeResource, LabelStudioResource
@@ -46,6 +48,43 @@ def test_a_bad_number_in_the_environment_is_a_clear_error(monkeypatch, tmp_path)
     monkeypatch.setenv("BEAMBELL_LABEL_STUDIO_INTERVAL_S", "soon")
     with pytest.raises(ValueError, match="BEAMBELL_LABEL_STUDIO_INTERVAL_S='soon' is not a number"):
         load_settings(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("BEAMBELL_LABEL_STUDIO_PROJECT_ID", "abc", "is not a number"),
+        ("BEAMBELL_STREAM_CHECKPOINT_EVERY", "-1", "must be at least 1"),
+        ("BEAMBELL_LANDING_SETTLE_TICKS", "1.5", "is not a whole number"),
+        ("BEAMBELL_COMPUTE_ENGINE", "spark", "expected one of local, beam"),
+        ("BEAMBELL_CLASSIFIER", "xgboost", "expected one of tfidf-lbfgs, hashed-sgd"),
+        ("BEAMBELL_END_MODEL", "xgboost", "expected one of auto, fixed, word, char, both, encoder"),
+        ("BEAMBELL_END_MODEL_COMBINE", "mean", "expected one of ensemble, best"),
+        ("BEAMBELL_ENCODER_PRECISION", "int8", "expected one of auto, fp32, bf16"),
+    ],
+)
+def test_every_setting_is_checked_when_it_is_read(
+    monkeypatch, tmp_path, name: str, value: str, message: str
+) -> None:
+    """A typo fails at start-up naming the variable, not at the step that first uses it (a wrong
+    BEAMBELL_END_MODEL used to fail the classifier after a whole ingest)."""
+    from beambell_assets.settings import SettingsError
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"{name}='{re.escape(value)}'.*{re.escape(message)}"):
+        load_settings(tmp_path)
+
+
+def test_choice_settings_are_the_values_the_code_accepts(monkeypatch, tmp_path) -> None:
+    from beambell_assets.settings import END_MODEL_COMBINE, END_MODEL_SPECS
+    from beambell_assets.training import end_model
+
+    assert ("auto", "fixed", *end_model.FEATURISATIONS) == END_MODEL_SPECS
+    assert END_MODEL_COMBINE == end_model.COMBINE
+    monkeypatch.setenv("BEAMBELL_END_MODEL", " Fixed ")
+    monkeypatch.setenv("BEAMBELL_ENCODER_PRECISION", "BF16")
+    s = load_settings(tmp_path)
+    assert (s.end_model.spec, s.end_model.encoder_precision) == ("fixed", "bf16")
 
 
 def test_the_executor_and_celerys_urls_come_from_settings(monkeypatch, tmp_path) -> None:
