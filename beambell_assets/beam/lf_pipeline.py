@@ -117,7 +117,12 @@ class ApplyChunkFn(beam.DoFn):
         for s in range(0, len(frame), self.chunk_size):
             res = self._labeler.label(frame.iloc[s : s + self.chunk_size], start + s)
             meta = json.dumps(
-                {"faults": res.faults, "kind_seconds": res.kind_seconds, "fallbacks": res.fallbacks}
+                {
+                    "faults": res.faults,
+                    "kind_seconds": res.kind_seconds,
+                    "fallbacks": res.fallbacks,
+                    "invalid": res.invalid,
+                }
             )
             buf = io.BytesIO()
             np.savez(buf, L=res.L, start=np.int64(res.start), meta=np.array(meta))
@@ -141,6 +146,8 @@ class BeamLFApplier:
     staging_dir
         Where chunks and votes are exchanged with the workers. Default: a local temporary
         directory, which only runners on this machine (DirectRunner, Prism, LOOPBACK) can see.
+    cardinality
+        The task's number of labels: votes outside it are faults (as ``FastLFApplier``'s).
     """
 
     def __init__(
@@ -149,11 +156,12 @@ class BeamLFApplier:
         options: Any = None,
         chunk_size: int = 4096,
         staging_dir: str | None = None,
+        cardinality: int | None = None,
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk sizes must be >= 1")
         self.lfs = list(lfs)
-        self.plan = build_plan(self.lfs)  # validates the names
+        self.plan = build_plan(self.lfs, cardinality)  # validates the names
         self.options = options
         self.chunk_size = int(chunk_size)
         self.staging_dir = staging_dir
@@ -232,7 +240,12 @@ class BeamLFApplier:
                 meta = json.loads(str(part["meta"]))
                 votes.add(
                     ChunkResult(
-                        int(part["start"]), part["L"], meta["faults"], meta["kind_seconds"], meta["fallbacks"]
+                        int(part["start"]),
+                        part["L"],
+                        meta["faults"],
+                        meta["kind_seconds"],
+                        meta["fallbacks"],
+                        meta["invalid"],
                     )
                 )
         if votes.rows_added != n:

@@ -275,11 +275,14 @@ class ComputeResource(ConfigurableResource):
         )
 
     def apply_lfs(
-        self, lfs: Sequence[LabelingFunction], frame: pd.DataFrame
+        self, lfs: Sequence[LabelingFunction], frame: pd.DataFrame, cardinality: int | None = None
     ) -> tuple[np.ndarray, ApplyReport]:
-        """``(L, report)`` for ``frame``; identical ``L`` and fault counts on either engine."""
+        """``(L, report)`` for ``frame``; identical ``L`` and fault counts on either engine
+        (``cardinality``: votes for labels outside it are faults, see the appliers)."""
         if self._check_engine() == "local":
-            local = FastLFApplier(lfs, n_jobs=self.local_n_jobs or None, chunk_size=self.chunk_size)
+            local = FastLFApplier(
+                lfs, n_jobs=self.local_n_jobs or None, chunk_size=self.chunk_size, cardinality=cardinality
+            )
             return local.apply(frame)
         from beambell_assets.beam.lf_pipeline import BeamLFApplier
 
@@ -288,6 +291,7 @@ class ComputeResource(ConfigurableResource):
             options=self.pipeline_options(job_name="beambell-lf-votes"),
             chunk_size=self.chunk_size,
             staging_dir=self.staging_dir or None,
+            cardinality=cardinality,
         )
         return applier.apply(frame)
 

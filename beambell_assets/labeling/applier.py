@@ -112,6 +112,9 @@ class FastLFApplier:
         a single thread (fast, and the LFs need not pickle); otherwise ``forkserver`` (forking a
         multi-threaded process, e.g. inside a Dagster step, can deadlock), else ``spawn``. The
         non-fork methods send the LFs with cloudpickle.
+    cardinality
+        The task's number of labels: a vote outside ``0..cardinality-1`` is then an abstain and a
+        fault of its LF (``ApplyReport.invalid_counts``). ``None``: votes are not checked.
     """
 
     def __init__(
@@ -121,9 +124,10 @@ class FastLFApplier:
         chunk_size: int = 4096,
         min_chunk_size: int = 512,
         start_method: str | None = None,
+        cardinality: int | None = None,
     ) -> None:
         self.lfs = list(lfs)
-        self.plan = build_plan(self.lfs)  # validates the names
+        self.plan = build_plan(self.lfs, cardinality)  # validates the names
         if n_jobs is not None and n_jobs < 1:
             raise ValueError("n_jobs must be >= 1 or None")
         if chunk_size < 1 or min_chunk_size < 1:

@@ -24,7 +24,10 @@ form that raises on a chunk sends that LF down the per-row path on that chunk.
 
 One deliberate difference: a vote that is not a number (``None`` from an LF that forgot its
 ``return ABSTAIN``, a label name) is a fault of that LF on that row (an abstain, counted), where
-Snorkel stops the whole apply with ``TypeError: '>=' not supported``, naming no LF.
+Snorkel stops the whole apply with ``TypeError: '>=' not supported``, naming no LF. Given the task's
+``cardinality`` (``build_plan``), a vote for a label the task does not have is such a fault too,
+counted also in ``ApplyReport.invalid_counts``: left in, it failed the label model, the stream's
+learner or the service far from its cause.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from beambell_assets.labeling.lf_types import (
     defining_class,
 )
 from beambell_assets.labeling.tokens import TOKEN_TABLE_MAX, ChunkColumns, TokenTableSlot
+from beambell_assets.labeling.votes import drop_invalid_votes
 
 __all__ = [
     "ABSTAIN",
@@ -102,6 +106,8 @@ class ApplyReport:
     kind_seconds: dict[str, float]
     lf_paths: dict[str, str]
     fallbacks: dict[str, str] = field(default_factory=dict)
+    #: per LF, votes for a label outside the plan's cardinality (made abstains; in fault_counts too)
+    invalid_counts: dict[str, int] = field(default_factory=dict)
     n_jobs: int = 1
     n_chunks: int = 0
     mode: str = "in-process"
@@ -152,6 +158,7 @@ class LFPlan:
     row_lfs: list[tuple[int, LabelingFunction]]
     lfs: list[LabelingFunction]
     paths: dict[str, str]  # LF name -> PATH_*
+    cardinality: int | None = None  # the task's labels: a vote outside 0..cardinality-1 is a fault
 
 
 def _is_pure(lf: LabelingFunction, cls: type) -> bool:
@@ -191,8 +198,9 @@ def lf_kinds(lfs: Sequence[LabelingFunction]) -> dict[str, str]:
     return {lf.name: getattr(lf, "kind", None) or type(lf).__name__ for lf in lfs}
 
 
-def build_plan(lfs: Sequence[LabelingFunction]) -> LFPlan:
-    """Sort ``lfs`` into evaluation paths; LF names must be unique (as Snorkel requires)."""
+def build_plan(lfs: Sequence[LabelingFunction], cardinality: int | None = None) -> LFPlan:
+    """Sort ``lfs`` into evaluation paths; LF names must be unique (as Snorkel requires).
+    ``cardinality``: the task's number of labels, when votes must be checked against it."""
     names = [lf.name for lf in lfs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -233,6 +241,7 @@ def build_plan(lfs: Sequence[LabelingFunction]) -> LFPlan:
         row_lfs=row_lfs,
         lfs=list(lfs),
         paths=paths,
+        cardinality=cardinality,
     )
 
 
@@ -302,6 +311,7 @@ class ChunkResult:
     faults: dict[str, int]
     kind_seconds: dict[str, float]
     fallbacks: dict[str, str]
+    invalid: dict[str, int] = field(default_factory=dict)  # votes for labels the task lacks, per LF
 
 
 def _as_votes(votes: Any, n: int) -> np.ndarray:
@@ -434,7 +444,10 @@ class ChunkLabeler:
             to_rows.sort(key=lambda p: p[0])
             _row_pass(chunk, to_rows, L, faults)
             secs[PATH_FALLBACK] += time.perf_counter() - t0
-        return ChunkResult(start, L, dict(faults), dict(secs), fallbacks)
+        invalid = {} if plan.cardinality is None else drop_invalid_votes(L, plan.names, plan.cardinality)
+        for name, count in invalid.items():
+            faults[name] += count
+        return ChunkResult(start, L, dict(faults), dict(secs), fallbacks, invalid)
 
 
 # --------------------------------------------------------------------------- the whole frame
@@ -447,6 +460,7 @@ class VoteCollector:
         self.plan = plan
         self.L = np.full((n_rows, plan.n_lfs), ABSTAIN, dtype=np.int64)
         self.fault_counts: dict[str, int] = dict.fromkeys(plan.names, 0)
+        self.invalid_counts: dict[str, int] = {}
         self.kind_seconds: dict[str, float] = defaultdict(float)
         self.fallbacks: dict[str, str] = {}
         self.rows_added = 0
@@ -458,6 +472,8 @@ class VoteCollector:
         self.chunks_added += 1
         for k, v in res.faults.items():
             self.fault_counts[k] += v
+        for k, v in res.invalid.items():
+            self.invalid_counts[k] = self.invalid_counts.get(k, 0) + v
         for k, v in res.kind_seconds.items():
             self.kind_seconds[k] += v
         for k, v in res.fallbacks.items():
@@ -477,6 +493,7 @@ class VoteCollector:
                 for name, path in self.plan.paths.items()
             },
             fallbacks=dict(self.fallbacks),
+            invalid_counts=dict(self.invalid_counts),
             n_jobs=n_jobs,
             n_chunks=self.chunks_added,
             mode=mode,

@@ -24,7 +24,6 @@ from fastapi import HTTPException, Request
 
 from beambell_assets.labeling.applier import FastLFApplier
 from beambell_assets.labeling.task import Task
-from beambell_assets.labeling.votes import drop_invalid_votes
 from beambell_assets.serving.features_online import online_features
 from beambell_assets.serving.model_store import load_model
 from beambell_assets.serving.registry import ModelRecord, ModelRegistry
@@ -81,7 +80,8 @@ class ServiceState:
     def __post_init__(self) -> None:
         self.warehouse = Warehouse(self.settings.warehouse_url)
         self.registry = ModelRegistry(self.warehouse, self.task.name)
-        self.applier = FastLFApplier(list(self.task.lfs), n_jobs=1)
+        # a vote for a label the task lacks is no vote (it named no label in the answer)
+        self.applier = FastLFApplier(list(self.task.lfs), n_jobs=1, cardinality=self.task.cardinality)
         # Snorkel preprocessors memoise per applier call and are reset between chunks: such LFs
         # must not run in two requests at once. Plain LFs are stateless and run concurrently.
         stateful = any(getattr(lf, "_pre", None) for lf in self.task.lfs)
@@ -108,7 +108,6 @@ class ServiceState:
         if with_votes:
             with self._lf_lock:
                 L, _ = self.applier.apply(features)
-            drop_invalid_votes(L, self.task.lf_names, self.task.cardinality)  # not a label: no vote
         texts = features[self.task.text_field].tolist()
         proba = np.asarray(slot.model.predict_proba(texts), dtype=float)
         return Scored(slot.version, proba, L, features)

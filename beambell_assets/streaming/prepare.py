@@ -31,7 +31,6 @@ from beambell_assets.ingest.features import build_page_features
 from beambell_assets.ingest.readers import ingest_records
 from beambell_assets.labeling.applier_core import ChunkLabeler, build_plan
 from beambell_assets.labeling.task import Task
-from beambell_assets.labeling.votes import drop_invalid_votes
 from beambell_assets.storage.warehouse import utcnow
 from beambell_assets.streaming.messages import Undecodable, decode
 from beambell_assets.streaming.sink import STREAM_PARTITION
@@ -91,7 +90,8 @@ class PagePreparer:
         self.task = task
         self.mapping = mapping or ColumnMapping()
         self.limits = limits or Limits()
-        self.labeler = ChunkLabeler(build_plan(task.lfs))  # one token table for the whole stream
+        # one token table for the whole stream; a vote for a label the task lacks is a fault
+        self.labeler = ChunkLabeler(build_plan(task.lfs, task.cardinality))
 
     def prepare(
         self,
@@ -193,10 +193,8 @@ class PagePreparer:
         out.message_ids.extend(msg_ids)
         out.features = features.reset_index(drop=True)
         out.L_task = np.asarray(votes.L, dtype=np.int64)
-        invalid = drop_invalid_votes(out.L_task, self.task.lf_names, self.task.cardinality)
-        for faults in (votes.faults, invalid):  # a label the task lacks is a fault, like a raise
-            for k, v in faults.items():
-                out.lf_faults[k] = out.lf_faults.get(k, 0) + v
+        for k, v in votes.faults.items():
+            out.lf_faults[k] = out.lf_faults.get(k, 0) + v
         cols = ["page_id", "url", "title", "text", "html", "scraped_at", "content_hash", "label", "extra"]
         for rec, mid in zip(
             accepted[cols].astype(object).where(accepted[cols].notna(), None).to_dict("records"),

@@ -41,7 +41,6 @@ import scipy.sparse as sp
 
 from beambell_assets.labeling.applier import FastLFApplier, available_cpus
 from beambell_assets.labeling.task import Task
-from beambell_assets.labeling.votes import drop_invalid_votes
 from beambell_assets.training.hashed_features import DEFAULT_N_FEATURES, TokenHasher, idf_from_counts, tfidf
 from beambell_assets.training.label_model import LabelModelFit, fit_label_model
 from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
@@ -114,7 +113,7 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(payload: bytes) -> None:
     state = pickle.loads(payload)
     _WORKER.update(state)
-    _WORKER["applier"] = FastLFApplier(state["lfs"], n_jobs=1)
+    _WORKER["applier"] = FastLFApplier(state["lfs"], n_jobs=1, cardinality=state["cardinality"])
     _WORKER["hasher"] = TokenHasher(state["n_features"])
 
 
@@ -123,10 +122,7 @@ def _label_chunk(chunk: _Chunk) -> tuple[int, np.ndarray, np.ndarray, np.ndarray
     df = pq.ParquetFile(chunk.path).read_row_group(chunk.row_group).to_pandas()
     applier: FastLFApplier = _WORKER["applier"]
     columns = applier.columns(df)  # tokenised into the applier's table, which the hasher reuses
-    L, report = applier.apply_chunk(columns)
-    faults = dict(report.faults)
-    for name, count in drop_invalid_votes(L, applier.lf_names, _WORKER["cardinality"]).items():
-        faults[name] = faults.get(name, 0) + count  # a label the task lacks: abstain, count as fault
+    L, report = applier.apply_chunk(columns)  # a label the task lacks: an abstain, a fault
     hasher: TokenHasher = _WORKER["hasher"]
     if _WORKER["text_field"] in df:  # the LFs' own tokens of the text: tokenised once per page
         counts = hasher.counts_of_tokens(columns.tokens(_WORKER["text_field"]))
@@ -136,7 +132,7 @@ def _label_chunk(chunk: _Chunk) -> tuple[int, np.ndarray, np.ndarray, np.ndarray
     _save_csr(Path(_WORKER["work_dir"]) / f"counts-{chunk.index:06d}.npz", counts)
     cols, dfc = np.unique(counts.indices, return_counts=True)
     extra = {c: df[c].to_numpy() for c in _WORKER["extra_columns"] if c in df}
-    return chunk.index, L.astype(np.int8), cols.astype(np.int32), dfc.astype(np.int32), faults, extra
+    return chunk.index, L.astype(np.int8), cols.astype(np.int32), dfc.astype(np.int32), report.faults, extra
 
 
 def _features_chunk(index: int, rows: np.ndarray) -> tuple[int, sp.csr_matrix]:

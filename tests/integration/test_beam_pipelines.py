@@ -92,6 +92,25 @@ def test_beam_L_identical_on_sample_scrape_with_faults(graph) -> None:
     assert rep_beam.faults == dict(meta.faults)
 
 
+def test_beam_counts_votes_for_labels_the_task_lacks_as_the_local_applier_does(graph) -> None:
+    settings, _instance, key = graph
+    features = ArtifactStore(str(settings.artifacts_dir)).read_frame("page_features", key)
+
+    @labeling_function(name="votes_label_99")
+    def votes_label_99(x: pd.Series) -> int:  # the task has 16 labels
+        return 99 if "the" in str(x["text"]).lower().split() else ABSTAIN
+
+    lfs = [*TASK.lfs, votes_label_99]
+    k = TASK.cardinality
+    L_local, rep_local = FastLFApplier(lfs, cardinality=k).apply(features)
+    L_beam, rep_beam = BeamLFApplier(lfs, options=_options(), chunk_size=64, cardinality=k).apply(features)
+    np.testing.assert_array_equal(L_beam, L_local)
+    assert (L_beam[:, -1] == ABSTAIN).all() and rep_beam.fault_counts == rep_local.fault_counts
+    faults = rep_beam.faults["votes_label_99"]
+    assert rep_beam.invalid_counts == rep_local.invalid_counts == {"votes_label_99": faults}
+    assert rep_beam.invalid_counts["votes_label_99"] > 0
+
+
 def test_beam_L_identical_on_dev_csv_and_parquet(dev_csv: Path, tmp_path: Path) -> None:
     raw = pd.read_csv(dev_csv)
     raw = pd.DataFrame(

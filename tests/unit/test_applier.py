@@ -454,3 +454,21 @@ def test_a_vote_that_is_not_a_number_is_that_lfs_fault_not_a_crash() -> None:
     L, report = FastLFApplier([lf_forgot_abstain, lf_label_name], n_jobs=1).apply(df)
     assert L.tolist() == [[1, -1], [-1, -1], [-1, -1], [1, -1]]
     assert report.faults == {"lf_forgot_abstain": 2, "lf_label_name": 2}
+
+
+def test_with_the_tasks_cardinality_a_vote_for_a_label_it_lacks_is_a_fault() -> None:
+    """The applier core checks votes against the task's labels for every engine and caller (the
+    lf_votes asset, the stream, the service, the streaming retrain); without a cardinality it does
+    not, as Snorkel does not."""
+    from snorkel.labeling import labeling_function
+
+    @labeling_function()
+    def lf_seven(x):
+        return 7 if "hotel" in str(x.text) else -1
+
+    df = pd.DataFrame({"text": ["a hotel", "a beach", "hotel again"]})
+    L, report = FastLFApplier([lf_seven], n_jobs=1, cardinality=2).apply(df)
+    assert L.ravel().tolist() == [-1, -1, -1]
+    assert report.faults == report.invalid_counts == {"lf_seven": 2}
+    L, report = FastLFApplier([lf_seven], n_jobs=1).apply(df)
+    assert L.ravel().tolist() == [7, -1, 7] and report.faults == {} and report.invalid_counts == {}

@@ -46,13 +46,7 @@ from beambell_assets.labeling.stateful import (
     with_out_of_fold_votes,
 )
 from beambell_assets.labeling.task import Task
-from beambell_assets.labeling.votes import (
-    StaleVotesError,
-    drop_invalid_votes,
-    lf_stats_rows,
-    stack_vote_frames,
-    vote_frame,
-)
+from beambell_assets.labeling.votes import StaleVotesError, lf_stats_rows, stack_vote_frames, vote_frame
 from beambell_assets.monitoring.lf_health import assess_lf_health, lf_health_history
 from beambell_assets.serving.candidates import (
     NoChampionError,
@@ -164,10 +158,8 @@ def _vote_partition(
     features = store.read_frame(spec.features_asset, key)
     lfs, state_version = _task_lfs(task, store, stateful_asset)
     names = [lf.name for lf in lfs]
-    L, report = compute.apply_lfs(lfs, features)
-    invalid = drop_invalid_votes(L, names, task.cardinality)  # faults, like an LF that raised
-    for name, count in invalid.items():
-        report.fault_counts[name] = report.fault_counts.get(name, 0) + count
+    L, report = compute.apply_lfs(lfs, features, task.cardinality)  # a label it lacks: a fault
+    invalid = report.invalid_counts
     store.write_frame(spec.name("lf_votes"), key, vote_frame(L, names, features["page_id"]))
     gold = gold_vector(gold_for_task(wh, task), task, features["page_id"])
     summary = lf_summary(L, lfs, Y=gold, fault_counts=report.fault_counts, label_names=task.label_names)
