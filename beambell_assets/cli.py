@@ -24,6 +24,16 @@ console = Console()
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+#: Exit code of a command refused for a reason the user can fix (argparse uses 2 for usage errors).
+USAGE_EXIT = 2
+
+
+def _refuse(message: str) -> int:
+    """Print ``error: <message>`` on stderr; the exit code of a command that cannot do its work."""
+    print(f"error: {message}", file=sys.stderr)
+    return USAGE_EXIT
+
+
 def _positive(kind: type) -> Any:
     """An argparse type: a number of ``kind`` above zero (``--pages -5`` is a usage error)."""
 
@@ -424,8 +434,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         try:
             check_partitions(instance, partitions)
         except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            return _refuse(str(exc))
         if args.in_process:
             results = run_backfill_in_process(defs, instance, args.job, partitions)
             failed = [r.run_id for r in results if not r.success]
@@ -462,8 +471,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
             args.version, actor=f"cli:{os.environ.get('USER', 'unknown')}", reason=args.reason
         )
     except RegistryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
     console.print(f"champion is now {record.version}")
     return 0
 
@@ -475,8 +483,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         actor = f"cli:{os.environ.get('USER', 'unknown')}"
         record = _registry(args).rollback(actor=actor, reason=args.reason)
     except RegistryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
     console.print(f"rolled back: champion is now {record.version}")
     return 0
 
@@ -532,8 +539,7 @@ def cmd_stream_send(args: argparse.Namespace) -> int:
         try:  # read it whole first: a file that cannot be read sends nothing
             payloads = list(file_payloads(args.file))
         except (OSError, EOFError, ValueError, csv.Error) as exc:  # missing, unsupported, corrupt
-            print(f"error: {args.file}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 2
+            return _refuse(f"{args.file}: {type(exc).__name__}: {exc}")
         what = args.file
     else:
         seed = args.seed if args.seed is not None else int(time.time())
@@ -550,12 +556,10 @@ def cmd_stream_send(args: argparse.Namespace) -> int:
             if rate:  # paced: sleep until this many pages are due
                 time.sleep(max(0.0, sent / rate - (time.perf_counter() - t0)))
     except redis.exceptions.ConnectionError as exc:
-        print(
-            f"error: Redis at {job.stream.redis_url} is not reachable ({exc}); sent {sent} of "
-            f"{len(payloads)} messages before that",
-            file=sys.stderr,
+        return _refuse(
+            f"Redis at {job.stream.redis_url} is not reachable ({exc}); sent {sent} of "
+            f"{len(payloads)} messages before that"
         )
-        return 2
     console.print(f"sent {sent} messages ({what}) to {job.names.pages}")
     return 0
 
@@ -635,8 +639,7 @@ def cmd_stream_requeue(args: argparse.Namespace) -> int:
         client = redis.Redis.from_url(job.stream.redis_url)
         result = requeue_quarantined(client, wh, job.names.pages, args.reason)
     except redis.exceptions.ConnectionError as exc:
-        print(f"error: Redis at {job.stream.redis_url} is not reachable ({exc})", file=sys.stderr)
-        return 2
+        return _refuse(f"Redis at {job.stream.redis_url} is not reachable ({exc})")
     finally:
         wh.dispose()
     console.print(
@@ -723,12 +726,10 @@ def cmd_label_studio_export(args: argparse.Namespace) -> int:
             client = resource.client()
             result = export_to_label_studio(client, resource.project(client, task), tasks)
         except (httpx.HTTPError, ApiError) as exc:  # unreachable server, bad token, refused request
-            print(
-                f"error: Label Studio at {settings.label_studio.url} refused or did not answer "
-                f"({type(exc).__name__}: {str(exc)[:300]}); the tasks are in {out} for a manual import",
-                file=sys.stderr,
+            return _refuse(
+                f"Label Studio at {settings.label_studio.url} refused or did not answer "
+                f"({type(exc).__name__}: {str(exc)[:300]}); the tasks are in {out} for a manual import"
             )
-            return 2
         print(
             f"Label Studio project {result.project_id}: {result.imported} imported, "
             f"{result.skipped_existing} already there"
@@ -748,8 +749,7 @@ def cmd_label_studio_import(args: argparse.Namespace) -> int:
     try:
         counts, rejected = import_label_studio_export_file(args.path, load_task(settings.task_spec), wh)
     except (LabelStudioExportError, FileNotFoundError, IsADirectoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
     print(", ".join(f"{k} {v}" for k, v in counts.items()))
     for reason, n in rejected["reason"].value_counts().items():
         print(f"  rejected {n}: {reason}")
@@ -849,8 +849,7 @@ def main(argv: list[str] | None = None) -> int:
         message = None if os.environ.get("BEAMBELL_DEBUG") else _setup_error(exc)
         if message is None:
             raise
-        print(f"error: {message} (BEAMBELL_DEBUG=1 shows the traceback)", file=sys.stderr)
-        return 2
+        return _refuse(f"{message} (BEAMBELL_DEBUG=1 shows the traceback)")
 
 
 if __name__ == "__main__":
