@@ -42,7 +42,7 @@ def requeue_quarantined(
         {"p": STREAM_PARTITION, "r": reason, "s": f"{pages_stream}#%"},
     )
     result = RequeueResult()
-    table = wh.table("quarantine")
+    table, messages = wh.table("quarantine"), wh.table("stream_messages")
     for source in rows["source_file"]:
         message_id = source.rsplit("#", 1)[1]
         found = client.xrange(pages_stream, min=message_id, max=message_id, count=1)
@@ -50,7 +50,6 @@ def requeue_quarantined(
             result.missing.append(message_id)
             continue
         new_id = client.xadd(pages_stream, dict(found[0][1]))
-        messages = wh.table("stream_messages")
         with wh.engine.begin() as conn:  # the row goes, and the old message says where it went
             conn.execute(
                 table.delete().where(
