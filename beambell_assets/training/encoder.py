@@ -20,7 +20,9 @@ vectors keep a cosine >= 0.9999 to the fp32 ones at about a third of the cost. W
 native bf16 (emulation is slower than fp32) it stays fp32. ``BEAMBELL_ENCODER_PRECISION`` (auto |
 fp32 | bf16) overrides. Tried and rejected: bf16 autocast (fp32 weights cast per call: ~15 %
 slower than bf16 weights, no more faithful in practice) and int8 dynamic quantisation of the
-Linear layers (no faster than bf16 here and cosine only 0.86-0.93 to fp32). sentence-transformers
+Linear layers (no faster than bf16 here and cosine only 0.86-0.93 to fp32), and ONNX Runtime on an
+AVX2-only CPU (fp32: 1.0-1.2x torch's, the same vectors; int8: 1.7x, cosine 0.97 min), not worth a
+dependency and an export step (README, *Encoder cost*). sentence-transformers
 already batches texts sorted by length, so short texts are not padded to long ones. Batches of 32
 (sentence-transformers' default), not 64: on a 2-core AMD EPYC, long pages in bf16, 9.6-10.0 vs
 10.4-11.3 wall ms per page with 2 threads and 17.4-18.2 vs 19.2-19.6 with one (4 alternating runs
