@@ -30,7 +30,8 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
 
 from snorkel.labeling.model import LabelModel  # noqa: E402
 
-from beambell_assets.training.label_model import EfficientLabelModel, _remap  # noqa: E402
+from beambell_assets.training.label_model import _remap  # noqa: E402
+from beambell_assets.training.snorkel_label_model import EfficientLabelModel  # noqa: E402
 from benchmarks.lf_applier import cpu_model  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "label_model_fit.md"

@@ -180,7 +180,7 @@ def fit_snorkel(
 
     Same defaults as the batch :func:`~beambell_assets.training.label_model.fit_label_model`.
     """
-    from beambell_assets.training.label_model import (  # torch and snorkel: only when fitting
+    from beambell_assets.training.snorkel_label_model import (  # torch and snorkel: only when fitting
         EfficientLabelModel,
         _preserved_global_rng,
         _torch_threads,

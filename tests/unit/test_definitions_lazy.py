@@ -15,6 +15,9 @@ def test_import_creates_nothing_and_loading_builds_the_location(tmp_path) -> Non
         "import beambell_assets.definitions as d\n"
         f"assert not os.path.exists({str(home)!r}), 'importing created the home'\n"
         "built = d.defs()\n"
+        # torch (~2 s of CPU per process here) loads only where a label model or encoder is fitted,
+        # not in every code server, run worker and CLI command that loads the location
+        "assert 'torch' not in sys.modules, 'loading the code location imported torch'\n"
         "import json; print(json.dumps(sorted(j.name for j in built.jobs)))\n"
         f"assert os.path.isdir({str(home)!r})\n"
     )

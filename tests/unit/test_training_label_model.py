@@ -9,7 +9,8 @@ import pytest
 import torch
 from snorkel.labeling.model import LabelModel, MajorityLabelVoter
 
-from beambell_assets.training.label_model import EfficientLabelModel, fit_label_model
+from beambell_assets.training.label_model import fit_label_model
+from beambell_assets.training.snorkel_label_model import EfficientLabelModel
 
 ACCURATE = [(0.9, 0.4), (0.85, 0.4), (0.85, 0.4)]  # (accuracy, coverage)
 MEDIOCRE = [(0.5, 0.9)] * 4
