@@ -182,8 +182,7 @@ def fit_snorkel(
     """
     from beambell_assets.training.snorkel_label_model import (  # torch and snorkel: only when fitting
         EfficientLabelModel,
-        _preserved_global_rng,
-        _torch_threads,
+        fit_snorkel_label_model,
     )
 
     prior = np.full(stats.k, 1.0 / stats.k) if prior is None else _normalised(prior, stats.k)
@@ -210,18 +209,17 @@ def fit_snorkel(
             self.O = torch.from_numpy(overlaps).float().to(self.config.device)
 
     sub_prior = prior[classes] / prior[classes].sum()
-    lm = _FromStatistics(cardinality=len(classes), verbose=False)
     placeholder = np.full((1, len(lfs)), ABSTAIN)  # fit() reads only its shape; O comes from stats
-    with _preserved_global_rng(), _torch_threads(1):
-        lm.fit(
-            placeholder,
-            class_balance=sub_prior.tolist(),
-            progress_bar=False,
-            seed=int(seed),
-            n_epochs=int(n_epochs),
-            lr=lr,
-            l2=l2,
-        )
+    lm = fit_snorkel_label_model(
+        placeholder,
+        len(classes),
+        class_balance=sub_prior.tolist(),
+        seed=int(seed),
+        n_epochs=int(n_epochs),
+        lr=lr,
+        l2=l2,
+        model_class=_FromStatistics,
+    )
     lm.coverage = stats.lf_coverage()[lfs]
     weights = np.full(stats.m, np.nan)
     weights[lfs] = lm.get_weights()

@@ -124,11 +124,13 @@ def fit_snorkel_label_model(
     n_epochs: int,
     lr: float,
     l2: float,
+    model_class: type[LabelModel] | None = None,
     **label_model_kwargs: Any,
 ) -> LabelModel:
     """Snorkel's label model fitted on ``L`` (votes ``0..cardinality-1``, ``-1`` abstain) with one
-    torch thread; the caller's global RNG states are left as they were."""
-    model = _LABEL_MODEL_CLASS(cardinality=cardinality, verbose=False)
+    torch thread; the caller's global RNG states are left as they were. ``model_class`` (default:
+    ``EfficientLabelModel`` where the Snorkel version matches) lets a caller fit a subclass."""
+    model = (model_class or _LABEL_MODEL_CLASS)(cardinality=cardinality, verbose=False)
     with _preserved_global_rng(), _torch_threads(1):
         model.fit(
             L,
