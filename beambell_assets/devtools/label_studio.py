@@ -2,8 +2,8 @@
 
 ``label-studio`` pins Django and friends that clash with this project's dependencies, so it lives in
 a dedicated virtualenv (default ``~/.cache/beambell/venv-label-studio-1.23``, shared by every
-checkout; created with ``python -m venv`` and ``pip install label-studio==1.23.*`` on first use,
-reused afterwards). The server runs offline on
+checkout; created with ``python -m venv`` and ``uv pip install label-studio==1.23.*`` on first use,
+pip where uv cannot be had; reused afterwards). The server runs offline on
 a throw-away data directory with a known user and a known legacy API token, so the SDK can talk
 to it at once::
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LABEL_STUDIO_REQUIREMENT = "label-studio==1.23.*"
-#: Outside the checkout, like pip's cache: every clone on the machine reuses one install (1-3 min).
+#: Outside the checkout, like pip's cache: every clone on the machine reuses one install.
 DEFAULT_VENV = user_cache_dir() / "venv-label-studio-1.23"
 
 
@@ -68,7 +68,7 @@ def _venv_python(venv: Path) -> Path:
 
 
 def ensure_label_studio_venv(venv: Path | None = None, requirement: str = LABEL_STUDIO_REQUIREMENT) -> Path:
-    """The ``label-studio`` executable, installing it into ``venv`` first if needed (1-3 min once)."""
+    """The ``label-studio`` executable, installing it into ``venv`` first if needed (once)."""
     venv = label_studio_venv_override() or Path(venv or DEFAULT_VENV)
     exe = venv / ("Scripts/label-studio.exe" if os.name == "nt" else "bin/label-studio")
     stamp = venv / ".beambell-label-studio-installed"
@@ -84,12 +84,29 @@ def ensure_label_studio_venv(venv: Path | None = None, requirement: str = LABEL_
             return exe
         if not _venv_python(venv).exists():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(_venv_python(venv)), "-m", "pip", "install", "-q", requirement],
-            check=True,
-        )
+        _install(venv, requirement)
         stamp.touch()
     return exe
+
+
+def _install(venv: Path, requirement: str) -> None:
+    """``requirement`` into ``venv``: with uv when it can be had (~12 s against pip's ~2.5 min on two
+    cores; the same versions for this isolated server), else with pip.
+
+    uv goes to PyPI, not to a pip configuration's index: where that fails (a private mirror, no
+    route to PyPI), pip installs it as before. No bytecode is compiled up front in either case:
+    Python compiles what the server imports, on first use.
+    """
+    python = str(_venv_python(venv))
+    uv = _venv_python(venv).with_name("uv.exe" if os.name == "nt" else "uv")
+    try:
+        if not uv.exists():
+            subprocess.run([python, "-m", "pip", "install", "-q", "uv"], check=True)
+        subprocess.run([str(uv), "pip", "install", "-q", "--python", python, requirement], check=True)
+        return
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"label-studio: installing with uv failed ({exc}); installing with pip", file=sys.stderr)
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-compile", requirement], check=True)
 
 
 #: Label Studio's SQLite database in its data directory (``DJANGO_DB=sqlite``).
