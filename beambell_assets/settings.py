@@ -386,11 +386,6 @@ def test_pg_admin_url(default: str) -> str:
     return os.environ.get("BEAMBELL_TEST_PG_URL", default)
 
 
-def pg_restart_command() -> str | None:
-    """``$BEAMBELL_PG_RESTART_CMD``: how the fault tests restart PostgreSQL on a non-Debian host."""
-    return os.environ.get("BEAMBELL_PG_RESTART_CMD") or None
-
-
 def child_environment(
     *, unset: tuple[str, ...] = (), drop_prefixes: tuple[str, ...] = (), **overrides: str
 ) -> dict[str, str]:

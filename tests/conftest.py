@@ -19,8 +19,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from beambell_assets.devtools.postgres import server_lock
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 DEV_CSV = SHARED_DATA / "website_classification_dev.csv"
@@ -46,9 +44,7 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the real local server, dropped afterwards."""
     name = f"beambell_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    # the fault tests restart the server: never while a test in another worker is using it
-    with server_lock():
-        yield from _database(admin, name)
+    yield from _database(admin, name)
 
 
 def _database(admin: sa.Engine, name: str) -> Iterator[str]:

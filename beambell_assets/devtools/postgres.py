@@ -1,19 +1,20 @@
-"""The local PostgreSQL server for tests: throw-away databases, Dagster-instance env, restarts.
+"""PostgreSQL for tests: throw-away databases on the local server, Dagster-instance env, and a
+private server the fault tests can restart.
 
 Tests need real databases (the instance's run/event-log/schedule storage and the warehouse) that
-never collide with each other or with a developer's data, and the fault tests need to restart the
-server mid-run and be sure it is back before they finish, so nothing else on the machine sees it
-down for longer than the restart itself.
+never collide with each other or with a developer's data: each gets its own database on the local
+server, found from ``BEAMBELL_TEST_PG_URL`` (an admin SQLAlchemy URL, default
+``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``).
 
-The server is found from ``BEAMBELL_TEST_PG_URL`` (an admin SQLAlchemy URL, default
-``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``); restarts use
-``BEAMBELL_PG_RESTART_CMD`` if set, else ``pg_ctlcluster <version> main restart`` (Debian/Ubuntu).
+The fault tests restart PostgreSQL mid-write. Restarting the machine's server would cut every other
+test's connections, so those tests had to wait for each other (once ~2 min of a CI run); they run
+on a :class:`PrivatePostgres` instead: the same PostgreSQL binaries, its own data directory and
+port, started, restarted and removed by the test.
 """
 
 from __future__ import annotations
 
-import fcntl
-import shlex
+import os
 import shutil
 import subprocess
 import tempfile
@@ -25,25 +26,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from beambell_assets.settings import pg_restart_command, test_pg_admin_url
+from beambell_assets.settings import test_pg_admin_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_POSTGRES_YAML = REPO_ROOT / "dagster.postgres.yaml"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-#: One machine-wide lock between the tests that use the server (shared) and a restart (exclusive):
-#: test files run concurrently (pytest-xdist), and a restart cuts every connection on the server.
-SERVER_LOCK = Path(tempfile.gettempdir()) / "beambell-postgres-server.lock"
-
-
-@contextmanager
-def server_lock(exclusive: bool = False) -> Iterator[None]:
-    """Hold the server: many users at once (shared), or alone for a restart (exclusive)."""
-    with open(SERVER_LOCK, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def admin_url() -> str:
@@ -130,34 +117,94 @@ def wait_until_accepting(timeout: float = 60.0, url: str | None = None) -> None:
         time.sleep(0.2)
 
 
-def _cluster_command(action: str) -> list[str]:
-    custom = pg_restart_command()
-    if custom and action == "restart":
-        return shlex.split(custom)
-    versions = sorted(p.name for p in Path("/etc/postgresql").glob("*") if p.is_dir())
-    if not versions or shutil.which("pg_ctlcluster") is None:
-        raise RuntimeError("no pg_ctlcluster here: set BEAMBELL_PG_RESTART_CMD to restart PostgreSQL")
-    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", action]
+def _bin_dir() -> Path:
+    """The folder of the server's own binaries (``initdb``, ``pg_ctl``): Debian keeps them off PATH."""
+    candidates: list[Path] = []
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(Path(out.stdout.strip()))
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    if shutil.which("initdb"):
+        candidates.append(Path(str(shutil.which("initdb"))).parent)
+    for folder in candidates:
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            return folder
+    raise RuntimeError("PostgreSQL's server binaries (initdb, pg_ctl) are not installed here")
 
 
-def restart_server(timeout: float = 90.0) -> float:
-    """Restart the server (every connection is cut) and wait until it accepts connections again.
+def _free_port() -> int:
+    import socket
 
-    Returns the seconds it was unavailable for us. If the restart command fails, the server is
-    started so it is never left down.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of its own: ``initdb`` into a temporary folder, trust auth, a free port.
+
+    Run as the ``postgres`` user when we are root (the server refuses root). Durability settings are
+    off (``fsync``, ``synchronous_commit``): a restart is a clean shutdown and start, which cuts every
+    connection and aborts open transactions just the same, and nothing here must survive a crash.
     """
-    with server_lock(exclusive=True):  # waits until no other test uses the server
-        return _restart(timeout)
 
+    def __init__(self) -> None:
+        self.bin = _bin_dir()
+        self.port = _free_port()
+        self.data = Path(tempfile.mkdtemp(prefix="beambell-pg-"))
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            import pwd
 
-def _restart(timeout: float) -> float:
-    t0 = time.monotonic()
-    try:
-        subprocess.run(_cluster_command("restart"), check=True, capture_output=True, timeout=timeout)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-        if not accepting_connections():
-            subprocess.run(_cluster_command("start"), check=False, capture_output=True, timeout=timeout)
-        raise
-    finally:
-        wait_until_accepting(timeout)
-    return time.monotonic() - t0
+            user = pwd.getpwnam("postgres")
+            os.chown(self.data, user.pw_uid, user.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *args: str, timeout: float = 90.0) -> None:
+        """``pg_ctl`` with the server's output to its log file: a started server keeps the descriptors
+        it inherits, so a pipe would never reach EOF."""
+        log = self.data / "server.log"
+        command = [*self._as, str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(log), "-w"]
+        with tempfile.TemporaryFile() as out:
+            code = subprocess.run(
+                [*command, "-t", str(int(timeout)), *args], stdout=out, stderr=out, timeout=timeout + 10
+            ).returncode
+            out.seek(0)
+            said = out.read().decode(errors="replace")
+        if code != 0:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"pg_ctl {args[-1]} failed ({code}): {said}\n{tail}")
+
+    def start(self) -> PrivatePostgres:
+        initdb = [str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]
+        out = subprocess.run(
+            [*self._as, *initdb, "-E", "UTF8", "--locale=C", "--no-sync"], capture_output=True, text=True
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"initdb failed ({out.returncode}): {out.stderr[-2000:]}")
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.data} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._pg_ctl("-o", options, "start")
+        wait_until_accepting(timeout=60.0, url=self.admin_url)
+        return self
+
+    def restart(self, timeout: float = 90.0) -> float:
+        """Restart (fast shutdown: every connection is cut); returns the seconds it was unavailable."""
+        t0 = time.monotonic()
+        self._pg_ctl("-m", "fast", "restart", timeout=timeout)  # the options of the last start
+        wait_until_accepting(timeout=timeout, url=self.admin_url)
+        return time.monotonic() - t0
+
+    def stop(self) -> None:
+        """Stop the server (if it runs) and remove its data directory."""
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._pg_ctl("-m", "immediate", "stop", timeout=60.0)
+        finally:
+            shutil.rmtree(self.data, ignore_errors=True)

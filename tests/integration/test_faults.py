@@ -1,5 +1,6 @@
 """Concurrency and faults, for real: a PostgreSQL instance and warehouse, the real daemon.
 
+PostgreSQL is a private server of the module's own (same binaries, its own data directory and port).
 Runs are started the production way (a batch file lands, the landing sensor requests a run, the
 daemon launches it) and held at a known point with the warehouse's test-only pause hook
 (``BEAMBELL_TEST_PAUSE_FILE``): inside the transaction that replaces a partition's pages and
@@ -8,7 +9,7 @@ quarantine rows, after both were written, before the commit. From there the test
 * let two runs write different partitions at the same time,
 * SIGKILL the run worker, and check the run is failed by the code server, retried by the daemon
   (``run_retries``) and ends with exactly a clean run's rows,
-* restart PostgreSQL, and check the commit fails, the step's ``RetryPolicy`` retries it and the
+* restart that PostgreSQL, and check the commit fails, the step's ``RetryPolicy`` retries it and the
   partition ends complete.
 
 No champion exists, so the landing sensor runs only the ingest job (raw_pages, page_features,
@@ -29,12 +30,10 @@ from beambell_assets.demo.sample import write_sample_batch
 from beambell_assets.devtools import running_dagster
 from beambell_assets.devtools.local_dagster import LocalDagster, wait_for
 from beambell_assets.devtools.postgres import (
-    accepting_connections,
+    PrivatePostgres,
     create_database,
-    drop_database,
     install_instance_config,
     instance_env,
-    restart_server,
     temp_database,
 )
 from beambell_assets.ingest.quality import validate_pages
@@ -54,15 +53,19 @@ class Env:
     wh: Warehouse
     landing: Path
     pause: Path
+    server: PrivatePostgres
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     home = tmp_path_factory.mktemp("faults") / "home"
     pause = home / "pause"
-    warehouse_url = create_database()
+    # A server of this module's own (instance and warehouse): restarting it cuts no other test's
+    # connections, so nothing waits for anything else.
+    server = PrivatePostgres().start()
     try:
-        with temp_database() as instance_url:
+        warehouse_url = create_database(admin=server.admin_url)
+        with temp_database(admin=server.admin_url) as instance_url:
             child_env = {
                 **instance_env(instance_url),
                 "BEAMBELL_WAREHOUSE_URL": warehouse_url,
@@ -78,7 +81,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                 try:
                     with DagsterInstance.from_config(str(dagster.dagster_home)) as instance:
                         wh = Warehouse(warehouse_url)
-                        yield Env(dagster, instance, wh, home / "landing", pause)
+                        yield Env(dagster, instance, wh, home / "landing", pause, server)
                         wh.dispose()
                 finally:
                     for k, v in saved.items():
@@ -87,9 +90,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                         else:
                             os.environ[k] = v
     finally:
-        if not accepting_connections():  # never leave the shared server down
-            restart_server()
-        drop_database(warehouse_url)
+        server.stop()
 
 
 def land(env: Env, index: int, pages: int = 30) -> str:
@@ -201,7 +202,7 @@ def test_database_restart_during_a_write_is_recovered_by_the_retry_policy(env: E
     arm(env, partition=key)
     paused_writers(env, 1)
     original = run_for(env, key)
-    down_s = restart_server()  # cuts the paused transaction's connection; waits until it is back
+    down_s = env.server.restart()  # cuts the paused transaction's connection; waits until it is back
     assert down_s < 60
     release(env)
 

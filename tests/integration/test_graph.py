@@ -17,7 +17,13 @@ from beambell_assets.defs.assets.ingest import page_features, raw_pages
 from beambell_assets.defs.assets.partitions import landing_partitions
 from beambell_assets.defs.assets.weak_supervision import WeakSupervisionAssets, build_weak_supervision_assets
 from beambell_assets.defs.resources import build_resources
-from beambell_assets.devtools.sample_home import SAMPLE, Home, home_settings, materialize_train_and_score
+from beambell_assets.devtools.sample_home import (
+    FIXED_END_MODEL,
+    SAMPLE,
+    Home,
+    home_settings,
+    materialize_train_and_score,
+)
 from beambell_assets.ingest.contract import landing_files
 from beambell_assets.labeling.tasks.web_content import TASK
 from beambell_assets.serving.model_store import load_model
@@ -147,9 +153,14 @@ def test_full_graph_on_sample_scrape(graph_home: Home, home_copy: Callable[[Home
 
 @pytest.mark.slow
 def test_full_graph_on_dev_csv_with_mapping(tmp_path: Path, dev_csv: Path) -> None:
-    """A user's own file with other column names: one batch, labels used as gold for evaluation."""
+    """A user's own file with other column names: one batch, labels used as gold for evaluation.
+
+    The mapping, the accounting and the gold split are under test, so the fixed end model: the
+    search is tested on the shared sample graph above, the README demo and the quality reports."""
     settings = home_settings(
-        tmp_path / "home", column_mapping="url=website_url,text=cleaned_website_text,label=Category"
+        tmp_path / "home",
+        column_mapping="url=website_url,text=cleaned_website_text,label=Category",
+        end_model=FIXED_END_MODEL,
     )
     (settings.landing_dir / "websites-2026-11-01.csv").write_bytes(dev_csv.read_bytes())
     raw = pd.read_csv(dev_csv)
