@@ -24,7 +24,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from beambell_assets.devtools.local_dagster import free_port
 from beambell_assets.settings import child_environment, label_studio_venv_override, user_cache_dir
 
 if TYPE_CHECKING:
@@ -169,12 +169,6 @@ def ensure_migrated_template(exe: Path) -> Path:
         (work / DB_FILE).replace(template)
         shutil.rmtree(work, ignore_errors=True)
     return template
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from beambell_assets.devtools.local_dagster import free_port
 from beambell_assets.settings import test_pg_admin_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -132,14 +133,6 @@ def _bin_dir() -> Path:
     raise RuntimeError("PostgreSQL's server binaries (initdb, pg_ctl) are not installed here")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PrivatePostgres:
     """A PostgreSQL server of its own: ``initdb`` into a temporary folder, trust auth, a free port.
 
@@ -150,7 +143,7 @@ class PrivatePostgres:
 
     def __init__(self) -> None:
         self.bin = _bin_dir()
-        self.port = _free_port()
+        self.port = free_port()
         self.data = Path(tempfile.mkdtemp(prefix="beambell-pg-"))
         self._as: list[str] = []
         if os.geteuid() == 0:
@@ -180,18 +173,23 @@ class PrivatePostgres:
             raise RuntimeError(f"pg_ctl {args[-1]} failed ({code}): {said}\n{tail}")
 
     def start(self) -> PrivatePostgres:
-        initdb = [str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]
-        out = subprocess.run(
-            [*self._as, *initdb, "-E", "UTF8", "--locale=C", "--no-sync"], capture_output=True, text=True
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"initdb failed ({out.returncode}): {out.stderr[-2000:]}")
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.data} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        self._pg_ctl("-o", options, "start")
-        wait_until_accepting(timeout=60.0, url=self.admin_url)
+        """``initdb`` and start; a server that fails to come up is stopped and its folder removed."""
+        try:
+            initdb = [str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]
+            out = subprocess.run(
+                [*self._as, *initdb, "-E", "UTF8", "--locale=C", "--no-sync"], capture_output=True, text=True
+            )
+            if out.returncode != 0:
+                raise RuntimeError(f"initdb failed ({out.returncode}): {out.stderr[-2000:]}")
+            options = (
+                f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.data} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            self._pg_ctl("-o", options, "start")
+            wait_until_accepting(timeout=60.0, url=self.admin_url)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def restart(self, timeout: float = 90.0) -> float:

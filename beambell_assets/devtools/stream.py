@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,9 @@ from typing import Any
 
 import redis
 
+from beambell_assets.devtools.local_dagster import free_port
 from beambell_assets.settings import child_environment
 from beambell_assets.storage.warehouse import Warehouse
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
