@@ -9,14 +9,17 @@ Used by tests and benchmark scripts::
         print(dagster.url)  # http://127.0.0.1:<free port>
 
 On entry it points ``BEAMBELL_HOME`` at ``home`` and ``DAGSTER_HOME`` at ``<home>/dagster_home``
-(with the repo's ``dagster.yaml`` copied in, as ``./dev.sh`` does), starts ``dagster-webserver`` and
-``dagster-daemon run`` on the repo's ``workspace.yaml`` from this interpreter's virtualenv, each in its
-own session (so its own process group) with stdout and stderr in a log file, and waits until the
-webserver answers, the code location is loaded without error and (with the daemon) the sensor and
-run-queue daemons heartbeat. A failure to start raises :class:`DagsterStartError` with the tail of
-the logs.
+(with the repo's ``dagster.yaml`` copied in, as ``./dev.sh`` does), starts one code server for the
+repo's ``workspace.yaml`` location (``dagster api grpc``), then ``dagster-webserver`` and
+``dagster-daemon run`` on a workspace file that points both at it, as ``dagster dev`` does: given the
+repo's ``workspace.yaml`` directly, the webserver and the daemon each start a code server of their own
+and the definitions load twice (~8 s of CPU each on a 2-core AMD EPYC). Each process runs from this
+interpreter's virtualenv in its own session (so its own process group) with stdout and stderr in a
+log file. It waits until the webserver answers, the code location is loaded without error and (with
+the daemon) the sensor and run-queue daemons heartbeat. A failure to start raises
+:class:`DagsterStartError` with the tail of the logs.
 
-On exit it sends SIGTERM to both process groups and to every process descended from them (code
+On exit it sends SIGTERM to every process group it started and to every process descended from them (code
 servers and run workers are started by Dagster without a new session, so they are in those groups;
 anything that left them is still found through ``/proc``), waits, then SIGKILLs whatever is left.
 Nothing outlives the ``with`` block.
@@ -328,6 +331,30 @@ def _spawn(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.P
         )
 
 
+def _code_server_command(bin_dir: Path, port: int) -> tuple[list[str], str]:
+    """The ``dagster api grpc`` command serving the repo's one ``python_module`` code location on
+    ``port``, and a workspace file (YAML text) that points at it under the same location name."""
+    import yaml
+
+    entries = (yaml.safe_load(WORKSPACE_YAML.read_text(encoding="utf-8")) or {}).get("load_from") or []
+    if len(entries) != 1 or "python_module" not in entries[0]:
+        raise ValueError(f"{WORKSPACE_YAML}: expected one python_module entry, got {entries!r}")
+    spec = entries[0]["python_module"]
+    module = spec if isinstance(spec, str) else spec["module_name"]
+    attribute = None if isinstance(spec, str) else spec.get("attribute")
+    name = (None if isinstance(spec, str) else spec.get("location_name")) or module
+    argv = [str(bin_dir / "dagster"), "api", "grpc", "-m", module, *(("-a", attribute) if attribute else ())]
+    argv += ["-d", str(REPO_ROOT), "-h", HOST, "-p", str(port), "--location-name", name]
+    workspace = {"load_from": [{"grpc_server": {"host": HOST, "port": port, "location_name": name}}]}
+    return argv, yaml.safe_dump(workspace, sort_keys=False)
+
+
+def _port_open(port: int, host: str = HOST) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
+
+
 @contextmanager
 def running_dagster(
     home: Path,
@@ -356,19 +383,24 @@ def running_dagster(
 
     port = port or free_port()
     bin_dir = Path(sys.executable).parent
+    code_port = free_port()
+    code_server, workspace_text = _code_server_command(bin_dir, code_port)
+    workspace = log_dir / "workspace.yaml"
+    workspace.write_text(workspace_text, encoding="utf-8")
     commands = {
+        "code_server": code_server,
         "webserver": [
             str(bin_dir / "dagster-webserver"),
-            *("-h", HOST, "-p", str(port), "-w", str(WORKSPACE_YAML)),
+            *("-h", HOST, "-p", str(port), "-w", str(workspace)),
         ],
     }
     if daemon:
-        commands["daemon"] = [str(bin_dir / "dagster-daemon"), "run", "-w", str(WORKSPACE_YAML)]
+        commands["daemon"] = [str(bin_dir / "dagster-daemon"), "run", "-w", str(workspace)]
     log_paths = {name: log_dir / f"{name}.log" for name in commands}
 
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        processes["webserver"] = _spawn(commands["webserver"], child_env, log_paths["webserver"])
+        processes["code_server"] = _spawn(commands["code_server"], child_env, log_paths["code_server"])
         dagster = LocalDagster(
             url=f"http://{HOST}:{port}",
             port=port,
@@ -388,6 +420,15 @@ def running_dagster(
             return predicate
 
         try:
+            # The definitions load before the server binds its port: open means loaded. The webserver
+            # reads a grpc_server location once at start, so it must not start before.
+            wait_for(
+                alive_and(lambda: _port_open(code_port)),
+                deadline - time.monotonic(),
+                0.25,
+                f"the code server on port {code_port}",
+            )
+            processes["webserver"] = _spawn(commands["webserver"], child_env, log_paths["webserver"])
             wait_for(alive_and(dagster.server_info), deadline - time.monotonic(), 0.25, "/server_info")
             if daemon:
                 # Only now: the webserver has created the instance's storage. Two processes creating a
