@@ -71,6 +71,7 @@ import scipy.sparse as sp
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from beambell_assets.training.calibration import LogitCalibration, cross_fitted, fit_calibration
+from beambell_assets.training.corpus_counts import CorpusCounts, NoTermsRemain
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier, soft_targets
 from beambell_assets.training.user_end_model import EndModelFactory, fit_factory_model
 
@@ -126,6 +127,9 @@ class EndModelSelection:
     #: The ensemble's members (the best candidate of each featurisation), empty when the model is
     #: ``chosen`` alone.
     members: tuple[Candidate, ...] = ()
+    #: The search's n-gram counts of its rows (``training/corpus_counts.py``), for the final fit to
+    #: reuse when the search saw every row; :func:`fit_end_model` drops them after.
+    corpus_counts: dict[str, CorpusCounts | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def calibration(self) -> LogitCalibration | None:
@@ -342,13 +346,16 @@ def select_end_model(
     splits = cv_splits(P.argmax(axis=1), folds, repeats, seed)
     feature_seconds: dict[str, float] = {}
     fold_cache: list[dict[str, tuple[Any, Any]]] = [{} for _ in splits]
+    counted: dict[str, CorpusCounts | None] = {}  # n-gram counts of X, once for every fold
     # held-out predictions, per candidate fitted and split
     held_out: dict[str, list[np.ndarray]] = {c.name: [] for c in fitted}
     for feat in features:
         group = [c for c in fitted if c.features == feat]
         t_feat = time.perf_counter()
         for (tr, te), cache in zip(splits, fold_cache, strict=True):
-            Xtr, Xte = fold_matrices(feat, X[tr], X[te], n_classes, encoder_path, cache)
+            Xtr, Xte = fold_matrices(
+                feat, X[tr], X[te], n_classes, encoder_path, cache, counts=(counted, X, tr, te)
+            )
             for cand in group:
                 est = candidate_estimator(
                     cand, n_classes, class_weight=class_weight, encoder_path=encoder_path
@@ -432,6 +439,7 @@ def select_end_model(
         calibrations=calibrations,
         criterion=criterion,
         members=members,
+        corpus_counts=counted,
     )
 
 
@@ -473,6 +481,11 @@ def _calibrated_held_out(
     return out, np.vstack(held_out), P[np.concatenate([te for _, te in splits])]
 
 
+#: One fold of a search over texts ``X``: (counts per featurisation, filled on first use; X; the
+#: fold's training rows; its held-out rows).
+FoldCounts = tuple[dict[str, CorpusCounts | None], np.ndarray, np.ndarray, np.ndarray]
+
+
 def fold_matrices(
     feat: str,
     X_tr: np.ndarray,
@@ -480,17 +493,24 @@ def fold_matrices(
     n_classes: int,
     encoder_path: str | None,
     cache: dict[str, tuple[Any, Any]],
+    counts: FoldCounts | None = None,
 ) -> tuple[Any, Any]:
     """One fold's (train, test) feature matrices of a featurisation, computed once per fold:
-    ``both`` is the word and char matrices side by side (what its ``FeatureUnion`` computes)."""
+    ``both`` is the word and char matrices side by side (what its ``FeatureUnion`` computes).
+
+    With ``counts`` (``X_tr``/``X_te`` are rows of one corpus ``X``), an n-gram featurisation counts
+    ``X`` once for all folds (``training/corpus_counts.py``: the same matrices as fitting each fold,
+    without re-reading the text); otherwise, or where a fold keeps no term, it is fitted on the fold."""
     if feat in cache:
         return cache[feat]
     if feat == "both":
-        w_tr, w_te = fold_matrices("word", X_tr, X_te, n_classes, encoder_path, cache)
-        c_tr, c_te = fold_matrices("char", X_tr, X_te, n_classes, encoder_path, cache)
-        out = (sp.hstack([w_tr, c_tr], format="csr"), sp.hstack([w_te, c_te], format="csr"))
-    else:
-        base = candidate_estimator(Candidate(feat, 1.0, "soft"), n_classes, encoder_path=encoder_path)
+        w_tr, w_te = fold_matrices("word", X_tr, X_te, n_classes, encoder_path, cache, counts)
+        c_tr, c_te = fold_matrices("char", X_tr, X_te, n_classes, encoder_path, cache, counts)
+        cache[feat] = (sp.hstack([w_tr, c_tr], format="csr"), sp.hstack([w_te, c_te], format="csr"))
+        return cache[feat]
+    base = candidate_estimator(Candidate(feat, 1.0, "soft"), n_classes, encoder_path=encoder_path)
+    out = _counted_fold(feat, base, counts) if counts is not None and feat in NGRAM_FEATURES else None
+    if out is None:
         vec = base._build_vectorizer()
         try:
             m_tr = vec.fit_transform(base._texts(X_tr))
@@ -500,6 +520,23 @@ def fold_matrices(
         out = (m_tr, vec.transform(base._texts(X_te)))
     cache[feat] = out
     return out
+
+
+def _counted_fold(feat: str, base: SoftLabelTextClassifier, counts: FoldCounts) -> tuple[Any, Any] | None:
+    """A fold's matrices from the corpus's counts (None: no term survives; fit the fold instead)."""
+    counted, X, tr, te = counts
+    if feat not in counted:
+        try:
+            counted[feat] = CorpusCounts(base._build_vectorizer(), base._texts(X))
+        except NoTermsRemain:
+            counted[feat] = None
+    corpus = counted[feat]
+    if corpus is None:
+        return None
+    try:
+        return corpus.fit_transform(tr, te)
+    except NoTermsRemain:
+        return None
 
 
 @dataclass
@@ -574,7 +611,14 @@ def fit_end_model(
     )
     model = selection.estimator(n_classes, class_weight=class_weight, encoder_path=encoder_path)
     probs = soft_targets(probs, len(texts), n_classes)
-    model.fit(texts, probs if selection.members else _targets(probs, selection.chosen.targets))
+    # the search's counts are of exactly these texts when it kept every row (in order)
+    counted = [c for c in selection.corpus_counts.values() if c is not None]
+    model.fit(
+        texts,
+        probs if selection.members else _targets(probs, selection.chosen.targets),
+        corpus_counts=counted if selection.n_rows == len(texts) else (),
+    )
+    selection.corpus_counts = {}
     selection.calibrate(model)
     return FittedEndModel(model, spec, selection)
 

@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from beambell_assets.training.calibration import LogitCalibration
 from beambell_assets.training.char_ngrams import build_index, transform
+from beambell_assets.training.corpus_counts import CorpusCounts
 from beambell_assets.training.soft_classifier import (
     SoftLabelTextClassifier,
     _as_texts,
@@ -79,8 +80,9 @@ class AveragedTextClassifier(ClassifierMixin, BaseEstimator):
         self.weights = weights
         self.n_classes = n_classes
 
-    def fit(self, X: Any, y: Any) -> AveragedTextClassifier:
-        """Fit each distinct part once on ``X``, then every member's head on its parts."""
+    def fit(self, X: Any, y: Any, corpus_counts: Sequence[CorpusCounts] = ()) -> AveragedTextClassifier:
+        """Fit each distinct part once on ``X``, then every member's head on its parts.
+        ``corpus_counts``: a search's n-gram counts of exactly ``X`` (``fit_vectorizer``)."""
         if len(self.estimators) == 0:
             raise ValueError("an ensemble needs at least one member")
         targets = list(self.targets) if self.targets is not None else ["soft"] * len(self.estimators)
@@ -106,7 +108,7 @@ class AveragedTextClassifier(ClassifierMixin, BaseEstimator):
             for key, vec in _parts(member):
                 if key not in keys:
                     keys.append(key)
-                    fitted, block = _fit_part(vec, member, texts)
+                    fitted, block = _fit_part(vec, member, texts, corpus_counts)
                     self.parts_.append(fitted)
                     blocks.append(block)
                 used.append(keys.index(key))
@@ -170,10 +172,15 @@ class AveragedTextClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _fit_part(vec: Any, member: SoftLabelTextClassifier, texts: list[str]) -> tuple[Any, Any]:
+def _fit_part(
+    vec: Any, member: SoftLabelTextClassifier, texts: list[str], corpus_counts: Sequence[CorpusCounts]
+) -> tuple[Any, Any]:
     """Fit one part, with a single model's ``min_df`` fallback (:func:`fit_vectorizer`)."""
     return fit_vectorizer(
-        lambda min_df=None: vec if min_df is None else vec.set_params(min_df=min_df), texts, member.min_df
+        lambda min_df=None: vec if min_df is None else vec.set_params(min_df=min_df),
+        texts,
+        member.min_df,
+        corpus_counts,
     )
 
 

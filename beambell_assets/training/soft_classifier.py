@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from beambell_assets.training.calibration import LogitCalibration
+from beambell_assets.training.corpus_counts import CorpusCounts, NoTermsRemain
 
 
 def _as_texts(X: Any) -> list[str]:
@@ -108,10 +109,25 @@ def _plain_int_vocabularies(vectorizer: Any) -> None:
             part.vocabulary_ = {term: int(index) for term, index in vocab.items()}
 
 
-def fit_vectorizer(build: Callable[..., Any], texts: list[str], min_df: int | float) -> tuple[Any, Any]:
+def fit_vectorizer(
+    build: Callable[..., Any],
+    texts: list[str],
+    min_df: int | float,
+    corpus_counts: Sequence[CorpusCounts] = (),
+) -> tuple[Any, Any]:
     """``build()`` fitted on ``texts`` -> (vectorizer, features). A tiny corpus where no term reaches
-    ``min_df`` falls back to ``build(min_df=1)``; vocabularies become plain ints (skops)."""
+    ``min_df`` falls back to ``build(min_df=1)``; vocabularies become plain ints (skops).
+
+    ``corpus_counts``: counts of exactly ``texts`` that a model search already made
+    (``training/corpus_counts.py``); one counted with ``build()``'s configuration gives the fitted
+    vectorizer without reading the texts again."""
     vectorizer = build()
+    for counted in corpus_counts:
+        if counted.n_docs == len(texts) and counted.matches(vectorizer):
+            try:
+                return counted.fitted_vectorizer()
+            except NoTermsRemain:
+                break  # the min_df fallback below
     try:
         features = vectorizer.fit_transform(texts)
     except ValueError as exc:
@@ -131,6 +147,15 @@ class HeadLower:
 
     def __call__(self, text: str) -> str:
         return text[: self.n].lower()
+
+    def __eq__(self, other: object) -> bool:  # equal configurations (``CorpusCounts.matches``)
+        return isinstance(other, HeadLower) and other.n == self.n
+
+    def __hash__(self) -> int:
+        return hash((HeadLower, self.n))
+
+    def __repr__(self) -> str:
+        return f"HeadLower({self.n})"
 
 
 class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
@@ -243,12 +268,15 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
     def _texts(self, X: Any) -> list[str]:
         return _as_texts(X)
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SoftLabelTextClassifier:
-        """Fit on documents ``X`` and soft (n x k) or hard (n,) labels ``y``."""
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, corpus_counts: Sequence[CorpusCounts] = ()
+    ) -> SoftLabelTextClassifier:
+        """Fit on documents ``X`` and soft (n x k) or hard (n,) labels ``y``. ``corpus_counts``: a
+        search's n-gram counts of exactly ``X`` to fit the vectorizer from (:func:`fit_vectorizer`)."""
         texts = self._texts(X)
         if len(texts) == 0:
             raise ValueError("cannot fit on zero documents")
-        self.vectorizer_, features = fit_vectorizer(self._build_vectorizer, texts, self.min_df)
+        self.vectorizer_, features = fit_vectorizer(self._build_vectorizer, texts, self.min_df, corpus_counts)
         return self.fit_features(features, y, sample_weight)
 
     def fit_features(self, features: Any, y: Any, sample_weight: Any = None) -> SoftLabelTextClassifier:
