@@ -310,6 +310,7 @@ def select_end_model(
     repeats: int | None = 1,
     criterion: str = "cross_entropy",
     combine: str = "ensemble",
+    count_once: bool = True,
 ) -> EndModelSelection:
     """Score every candidate by k-fold CV against the weak labels; return the best and the table.
 
@@ -324,6 +325,9 @@ def select_end_model(
     ``combine`` (:data:`COMBINE`): ``"ensemble"`` (default) averages the best candidate of each
     featurisation when more than one is searched (scored like a candidate, from the members' held-out
     predictions); ``"best"`` keeps the single best candidate.
+    ``count_once`` (default): count the texts' n-grams once for every fold and the final fit
+    (``training/corpus_counts.py``, the same matrices); ``False`` fits each fold on its text (the
+    reference for ``benchmarks/end_model_search.py``).
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion {criterion!r}: expected one of {CRITERIA}")
@@ -354,7 +358,13 @@ def select_end_model(
         t_feat = time.perf_counter()
         for (tr, te), cache in zip(splits, fold_cache, strict=True):
             Xtr, Xte = fold_matrices(
-                feat, X[tr], X[te], n_classes, encoder_path, cache, counts=(counted, X, tr, te)
+                feat,
+                X[tr],
+                X[te],
+                n_classes,
+                encoder_path,
+                cache,
+                (counted, X, tr, te) if count_once else None,
             )
             for cand in group:
                 est = candidate_estimator(

@@ -83,17 +83,17 @@ def test_a_subset_with_no_common_term_raises_and_the_search_fits_the_fold_instea
         CorpusCounts(_vectorizer("word").set_params(min_df=5), texts.tolist())
 
 
-def test_the_search_and_the_final_model_are_unchanged_by_counting_once(monkeypatch) -> None:
+def test_the_search_and_the_final_model_are_unchanged_by_counting_once() -> None:
     """The same table and the same fitted model as fitting every fold and the final model on text."""
     texts = _texts(160)
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(3) * 0.3, size=len(texts))
     counted = end_model.fit_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3)
     assert counted.selection is not None and counted.selection.corpus_counts == {}  # dropped after
-    with monkeypatch.context() as m:
-        m.setattr(end_model, "_counted_fold", lambda *a: None)
-        m.setattr(CorpusCounts, "matches", lambda self, v: False)
-        plain = end_model.fit_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3)
+    search = end_model.select_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3)
+    assert set(search.corpus_counts) == {"word", "char"}  # what the counted path used
+    assert end_model.select_end_model(texts, probs, 3, c_grid=(10.0,), count_once=False).corpus_counts == {}
+    plain = end_model.fit_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3, count_once=False)
     assert plain.selection is not None
     a, b = counted.selection.table, plain.selection.table
     assert list(a["candidate"]) == list(b["candidate"]) and list(a["chosen"]) == list(b["chosen"])
