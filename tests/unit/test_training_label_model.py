@@ -286,3 +286,45 @@ def test_blockwise_outputs_equal_whole_matrix_outputs(monkeypatch, method_specs)
     for attr in ("probs", "preds", "mv_probs", "mv_preds", "covered"):
         np.testing.assert_array_equal(getattr(blocks, attr), getattr(whole, attr))
     np.testing.assert_array_equal(blocks.predict_proba(L[:30]), whole.predict_proba(L[:30]))
+
+
+class _TorchSGDLabelModel(EfficientLabelModel):
+    """The same model stepped by ``torch.optim.SGD`` (Snorkel's own optimizer)."""
+
+    def _set_optimizer(self) -> None:
+        LabelModel._set_optimizer(self)
+
+
+def test_momentum_sgd_steps_exactly_like_torch_sgd():
+    """The label model's own SGD gives bit-identical parameters to ``torch.optim.SGD``; other
+    optimizers still go through Snorkel's."""
+    L, _ = synthetic(5, ACCURATE + MEDIOCRE, n=600, k=3)
+    for l2 in (0.0, 0.3):
+        ours = EfficientLabelModel(cardinality=3, verbose=False)
+        ours.fit(L, n_epochs=150, seed=2, progress_bar=False, l2=l2, lr=0.05)
+        assert type(ours.optimizer).__name__ == "MomentumSGD"
+        ref = _TorchSGDLabelModel(cardinality=3, verbose=False)
+        ref.fit(L, n_epochs=150, seed=2, progress_bar=False, l2=l2, lr=0.05)
+        assert isinstance(ref.optimizer, torch.optim.SGD)
+        np.testing.assert_array_equal(ours.mu.detach().numpy(), ref.mu.detach().numpy())
+    adam = EfficientLabelModel(cardinality=3, verbose=False)
+    adam.fit(L, n_epochs=5, seed=2, progress_bar=False, optimizer="adam")
+    assert isinstance(adam.optimizer, torch.optim.Adam)
+
+
+def test_fitting_a_label_model_does_not_import_torch_dynamo():
+    """torch.optim's first use imports torch._dynamo (seconds of CPU per process): the default fit
+    never touches it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from beambell_assets.training.label_model import fit_label_model\n"
+        "L = np.random.default_rng(0).integers(-1, 3, size=(300, 6))\n"
+        "fit_label_model(L, 3, seed=0, n_epochs=20)\n"
+        "import snorkel.labeling.model.label_model\n"
+        "print('torch' in sys.modules, 'torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"], out.stdout + out.stderr
