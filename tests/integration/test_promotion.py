@@ -13,7 +13,7 @@ from beambell_assets.defs.assets.ingest import page_features, raw_pages
 from beambell_assets.defs.assets.weak_supervision import build_weak_supervision_assets
 from beambell_assets.defs.resources import PromotionPolicyResource, build_resources
 from beambell_assets.devtools.sample_home import FIXED_END_MODEL, SAMPLE, Home
-from beambell_assets.serving.registry import ModelRegistry
+from beambell_assets.serving.registry import ModelRecord, ModelRegistry
 from beambell_assets.storage.artifacts import ArtifactStore
 from beambell_assets.storage.warehouse import Warehouse
 from beambell_assets.training.training_set import prob_columns
@@ -81,6 +81,15 @@ class Graph:
             ["gold_labels", "label_model", "training_set", "classifier", "deployed_model"], policy=policy
         )
 
+    def first_champion(self) -> ModelRecord:
+        """The champion the tests start from. The module's tests share one registry and, in file
+        order, the first test makes it; run alone (``-k``), a test trains it here."""
+        if self.registry.champion() is None:
+            assert self.train().success
+        champion = self.registry.champion()
+        assert champion is not None
+        return champion
+
     def gate_results(self, result: ExecuteInProcessResult) -> dict[str, bool]:
         return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
@@ -105,7 +114,7 @@ def test_first_model_passes_the_gates_and_becomes_champion(graph: Graph) -> None
 
 
 def test_shuffled_label_model_is_never_promoted(graph: Graph) -> None:
-    before = graph.registry.champion().version
+    before = graph.first_champion().version
     # Even with the quality floor and the champion comparison switched off.
     lenient = PromotionPolicyResource(floor=0.0, min_lift=-1.0, tolerance=1.0)
     result = graph.train(policy=lenient, corrupt=1.0)
@@ -122,7 +131,7 @@ def test_shuffled_label_model_is_never_promoted(graph: Graph) -> None:
 
 
 def test_worse_model_is_refused_on_the_same_gold(graph: Graph) -> None:
-    before = graph.registry.champion()
+    before = graph.first_champion()
     # Agreement gate relaxed so that only the champion comparison can refuse it.
     policy = PromotionPolicyResource(min_agreement_with_label_model=0.0, floor=0.0, min_lift=-1.0)
     result = graph.train(policy=policy, corrupt=0.9)
@@ -137,7 +146,7 @@ def test_better_model_is_promoted_and_rollback_restores(graph: Graph) -> None:
     policy = PromotionPolicyResource(
         min_agreement_with_label_model=0.0, floor=0.0, min_lift=-1.0, tolerance=1.0
     )
-    good = graph.registry.champion().version
+    good = graph.first_champion().version
     assert graph.train(policy=policy, corrupt=0.9).success
     weak = graph.registry.champion()
     assert weak.version != good
