@@ -92,25 +92,27 @@ class CorpusCounts:
             raise NoTermsRemain("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
         return np.flatnonzero(mask)
 
+    def _fit(self, counts: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix, TfidfTransformer]:
+        """What fitting on ``counts``' rows keeps: (columns, their counts, the fitted idf weighting)."""
+        cols = self._columns(counts)
+        fitted = counts[:, cols]
+        return cols, fitted, TfidfTransformer(**self.tfidf_params).fit(fitted)
+
     def fitted_vectorizer(self) -> tuple[TfidfVectorizer, sp.csr_matrix]:
         """The vectorizer fitted on the whole corpus, as ``fit_transform(texts)`` leaves it, and its
         matrix: the vocabulary (plain ints, for skops) and the fitted ``TfidfTransformer`` that
         scikit-learn keeps in ``_tfidf`` (a private attribute: checked by a test against a real fit)."""
-        cols = self._columns(self.counts)
-        fitted = self.counts[:, cols]
+        cols, fitted, tfidf = self._fit(self.counts)
         vectorizer = clone(self.vectorizer)
         vectorizer.vocabulary_ = {str(term): i for i, term in enumerate(self.terms[cols])}
         vectorizer.fixed_vocabulary_ = False
-        vectorizer._tfidf = TfidfTransformer(**self.tfidf_params).fit(fitted)
-        return vectorizer, vectorizer._tfidf.transform(fitted)
+        vectorizer._tfidf = tfidf
+        return vectorizer, tfidf.transform(fitted)
 
     def fit_transform(self, rows: np.ndarray, other: np.ndarray | None = None) -> tuple[Any, Any]:
         """(TF-IDF of ``rows``, TF-IDF of ``other`` rows or None) as if the vectorizer were fitted on
         ``rows``' texts and then applied to ``other``'s."""
-        counts = self.counts[np.asarray(rows)]
-        cols = self._columns(counts)
-        fitted = counts[:, cols]
-        tfidf = TfidfTransformer(**self.tfidf_params).fit(fitted)
+        cols, fitted, tfidf = self._fit(self.counts[np.asarray(rows)])
         out_other = None
         if other is not None:
             out_other = tfidf.transform(self.counts[np.asarray(other)][:, cols])

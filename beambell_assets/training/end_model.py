@@ -127,9 +127,6 @@ class EndModelSelection:
     #: The ensemble's members (the best candidate of each featurisation), empty when the model is
     #: ``chosen`` alone.
     members: tuple[Candidate, ...] = ()
-    #: The search's n-gram counts of its rows (``training/corpus_counts.py``), for the final fit to
-    #: reuse when the search saw every row; :func:`fit_end_model` drops them after.
-    corpus_counts: dict[str, CorpusCounts | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def calibration(self) -> LogitCalibration | None:
@@ -311,6 +308,7 @@ def select_end_model(
     criterion: str = "cross_entropy",
     combine: str = "ensemble",
     count_once: bool = True,
+    counts_cache: dict[str, CorpusCounts | None] | None = None,
 ) -> EndModelSelection:
     """Score every candidate by k-fold CV against the weak labels; return the best and the table.
 
@@ -327,7 +325,9 @@ def select_end_model(
     predictions); ``"best"`` keeps the single best candidate.
     ``count_once`` (default): count the texts' n-grams once for every fold and the final fit
     (``training/corpus_counts.py``, the same matrices); ``False`` fits each fold on its text (the
-    reference for ``benchmarks/end_model_search.py``).
+    reference for ``benchmarks/end_model_search.py``). ``counts_cache``: the caller's dict for those
+    counts (per featurisation), so :func:`fit_end_model`'s final fit can reuse them; None: the
+    search's own, dropped with it.
     """
     if criterion not in CRITERIA:
         raise ValueError(f"criterion {criterion!r}: expected one of {CRITERIA}")
@@ -350,7 +350,7 @@ def select_end_model(
     splits = cv_splits(P.argmax(axis=1), folds, repeats, seed)
     feature_seconds: dict[str, float] = {}
     fold_cache: list[dict[str, tuple[Any, Any]]] = [{} for _ in splits]
-    counted: dict[str, CorpusCounts | None] = {}  # n-gram counts of X, once for every fold
+    counted = {} if counts_cache is None else counts_cache  # n-gram counts of X, once for every fold
     # held-out predictions, per candidate fitted and split
     held_out: dict[str, list[np.ndarray]] = {c.name: [] for c in fitted}
     for feat in features:
@@ -449,7 +449,6 @@ def select_end_model(
         calibrations=calibrations,
         criterion=criterion,
         members=members,
-        corpus_counts=counted,
     )
 
 
@@ -610,6 +609,7 @@ def fit_end_model(
         raise ValueError(
             f"end model {spec!r}: expected 'auto', 'fixed', one of {FEATURISATIONS} or a factory"
         )
+    counted: dict[str, CorpusCounts | None] = {}
     selection = select_end_model(
         texts,
         probs,
@@ -617,18 +617,18 @@ def fit_end_model(
         features=features,
         class_weight=class_weight,
         encoder_path=encoder_path,
+        counts_cache=counted,
         **search,
     )
     model = selection.estimator(n_classes, class_weight=class_weight, encoder_path=encoder_path)
     probs = soft_targets(probs, len(texts), n_classes)
     # the search's counts are of exactly these texts when it kept every row (in order)
-    counted = [c for c in selection.corpus_counts.values() if c is not None]
+    reuse = [c for c in counted.values() if c is not None] if selection.n_rows == len(texts) else []
     model.fit(
         texts,
         probs if selection.members else _targets(probs, selection.chosen.targets),
-        corpus_counts=counted if selection.n_rows == len(texts) else (),
+        corpus_counts=reuse,
     )
-    selection.corpus_counts = {}
     selection.calibrate(model)
     return FittedEndModel(model, spec, selection)
 

@@ -89,10 +89,13 @@ def test_the_search_and_the_final_model_are_unchanged_by_counting_once() -> None
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(3) * 0.3, size=len(texts))
     counted = end_model.fit_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3)
-    assert counted.selection is not None and counted.selection.corpus_counts == {}  # dropped after
-    search = end_model.select_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3)
-    assert set(search.corpus_counts) == {"word", "char"}  # what the counted path used
-    assert end_model.select_end_model(texts, probs, 3, c_grid=(10.0,), count_once=False).corpus_counts == {}
+    assert counted.selection is not None and "corpus_counts" not in vars(counted.selection)  # not kept
+    cache: dict = {}
+    end_model.select_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3, counts_cache=cache)
+    assert set(cache) == {"word", "char"}  # what the counted path used
+    cache = {}
+    end_model.select_end_model(texts, probs, 3, c_grid=(10.0,), count_once=False, counts_cache=cache)
+    assert cache == {}
     plain = end_model.fit_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3, count_once=False)
     assert plain.selection is not None
     a, b = counted.selection.table, plain.selection.table
