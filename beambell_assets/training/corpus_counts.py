@@ -100,7 +100,7 @@ class CorpusCounts:
 
     def fitted_vectorizer(self) -> tuple[TfidfVectorizer, sp.csr_matrix]:
         """The vectorizer fitted on the whole corpus, as ``fit_transform(texts)`` leaves it, and its
-        matrix: the vocabulary (plain ints, for skops) and the fitted ``TfidfTransformer`` that
+        matrix: the vocabulary and the fitted ``TfidfTransformer`` that
         scikit-learn keeps in ``_tfidf`` (a private attribute: checked by a test against a real fit)."""
         cols, fitted, tfidf = self._fit(self.counts)
         vectorizer = clone(self.vectorizer)

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
@@ -38,6 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from beambell_assets.training.calibration import LogitCalibration
 from beambell_assets.training.corpus_counts import CorpusCounts, NoTermsRemain
+from beambell_assets.training.packed_vocabulary import PackedTfidfVectorizer
 
 
 def _as_texts(X: Any) -> list[str]:
@@ -96,19 +96,6 @@ def expand_soft_labels(probs: np.ndarray, min_prob: float) -> tuple[np.ndarray, 
     return rows, cols, weights / totals[rows]
 
 
-def _plain_int_vocabularies(vectorizer: Any) -> None:
-    """Make the vocabularies' values Python ints (scikit-learn leaves ``np.int64`` after pruning by
-    ``min_df``/``max_features``). skops stores every NumPy scalar as its own file and checks the
-    archive's name list for each one: saving a 20k-term model took a minute, quadratically more
-    for larger ones; with plain ints a few seconds."""
-    union = hasattr(vectorizer, "transformer_list")
-    parts = [t for _, t in vectorizer.transformer_list] if union else [vectorizer]
-    for part in parts:
-        vocab = getattr(part, "vocabulary_", None)
-        if vocab is not None:
-            part.vocabulary_ = {term: int(index) for term, index in vocab.items()}
-
-
 def fit_vectorizer(
     build: Callable[..., Any],
     texts: list[str],
@@ -116,7 +103,7 @@ def fit_vectorizer(
     corpus_counts: Sequence[CorpusCounts] = (),
 ) -> tuple[Any, Any]:
     """``build()`` fitted on ``texts`` -> (vectorizer, features). A tiny corpus where no term reaches
-    ``min_df`` falls back to ``build(min_df=1)``; vocabularies become plain ints (skops).
+    ``min_df`` falls back to ``build(min_df=1)``.
 
     ``corpus_counts``: counts of exactly ``texts`` that a model search already made
     (``training/corpus_counts.py``); one counted with ``build()``'s configuration gives the fitted
@@ -135,7 +122,6 @@ def fit_vectorizer(
             raise
         vectorizer = build(min_df=1)
         features = vectorizer.fit_transform(texts)
-    _plain_int_vocabularies(vectorizer)
     return vectorizer, features
 
 
@@ -233,9 +219,9 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
 
             return EncoderFeatures(self.encoder_path)
         min_df = self.min_df if min_df is None else min_df
-        parts: list[tuple[str, TfidfVectorizer]] = []
+        parts: list[tuple[str, PackedTfidfVectorizer]] = []
         if self.word_ngram_range is not None:
-            word = TfidfVectorizer(
+            word = PackedTfidfVectorizer(
                 analyzer="word",
                 ngram_range=tuple(self.word_ngram_range),
                 sublinear_tf=True,
@@ -247,7 +233,7 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
             )
             parts.append(("word", word))
         if self.char_ngram_range is not None:
-            char = TfidfVectorizer(
+            char = PackedTfidfVectorizer(
                 analyzer="char_wb",
                 ngram_range=tuple(self.char_ngram_range),
                 sublinear_tf=True,
