@@ -37,6 +37,7 @@ from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
 from beambell_assets.training.end_model import fit_end_model  # noqa: E402
 from beambell_assets.training.label_model import fit_label_model  # noqa: E402
 from beambell_assets.training.training_set import build_training_set, prob_columns  # noqa: E402
+from benchmarks.lf_applier import cpu_model  # noqa: E402
 from benchmarks.quality_report import DEFAULT_DATA, labelled_votes  # noqa: E402
 
 AG_TASK = ROOT / "examples" / "ag_news_task.py"
@@ -114,20 +115,35 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         )
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
-    md = (
-        "# End-model search + final fit: n-grams counted once vs fitted per fold\n\n"
-        f"`python benchmarks/end_model_search.py {' '.join(sys.argv[1:] if argv is None else argv)}`\n\n"
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average at end {os.getloadavg()[0]:.1f}. "
+    report(
+        "End-model search + final fit: n-grams counted once vs fitted per fold",
+        "end_model_search.py",
+        argv,
         "`fit_end_model(texts, probs, k)` with the defaults (auto: word/char/both x C 1, 10 x "
-        f"soft/hard x calibrated, 3 folds, ensemble); process CPU seconds, best of {args.repeats}.\n\n"
+        f"soft/hard x calibrated, 3 folds, ensemble); process CPU seconds, best of {args.repeats}.",
+        table,
+        args.out,
+    )
+    return table
+
+
+def report(
+    title: str, script: str, argv: list[str] | None, note: str, table: pd.DataFrame, out: Path | None
+) -> str:
+    """Print (and with ``out``, save) a CPU benchmark's Markdown: the title, the command, the
+    machine (CPU family and model included), ``note`` and the table."""
+    md = (
+        f"# {title}\n\n"
+        f"`python benchmarks/{script} {' '.join(sys.argv[1:] if argv is None else argv)}`\n\n"
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, {cpu_model()}, "
+        f"{os.cpu_count()} CPUs, load average at end {os.getloadavg()[0]:.1f}. {note}\n\n"
         f"{table.to_markdown(index=False)}\n"
     )
     print(md)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(md, encoding="utf-8")
-    return table
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(md, encoding="utf-8")
+    return md
 
 
 if __name__ == "__main__":

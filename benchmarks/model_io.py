@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
-import platform
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +36,7 @@ if str(ROOT) not in sys.path:
 from beambell_assets.serving.model_store import load_model, save_model  # noqa: E402
 from beambell_assets.training.end_model import fit_end_model  # noqa: E402
 from beambell_assets.training.packed_vocabulary import PackedTfidfVectorizer  # noqa: E402
-from benchmarks.end_model_search import datasets  # noqa: E402
+from benchmarks.end_model_search import datasets, report  # noqa: E402
 
 
 def with_plain_vectorizers(model: Any) -> Any:
@@ -108,19 +105,15 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 )
                 print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
-    md = (
-        "# Saving and loading the end model: packed vocabularies vs scikit-learn's dict\n\n"
-        f"`python benchmarks/model_io.py {' '.join(sys.argv[1:] if argv is None else argv)}`\n\n"
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average at end {os.getloadavg()[0]:.1f}. "
+    report(
+        "Saving and loading the end model: packed vocabularies vs scikit-learn's dict",
+        "model_io.py",
+        argv,
         "The `auto` ensemble of `fit_end_model(texts, probs, k)`; `save_model` / `load_model` "
-        f"(skops, with the type audit), best of {args.repeats}; terms: all vectorizers' vocabularies.\n\n"
-        f"{table.to_markdown(index=False)}\n"
+        f"(skops, with the type audit), best of {args.repeats}; terms: all vectorizers' vocabularies.",
+        table,
+        args.out,
     )
-    print(md)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(md, encoding="utf-8")
     return table
 
 
