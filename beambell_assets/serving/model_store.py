@@ -14,19 +14,53 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pkgutil
+import sys
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+_IMPORT_LOCK = threading.Lock()
+
 
 def _skops() -> Any:
-    """``skops.io``, imported on first use: it pulls in torch (~2 s), which only model I/O needs."""
+    """``skops.io``, imported on first use, without torch.
+
+    Importing skops lists scikit-learn's estimators (``all_estimators``) to trust them by default.
+    Its package walk imports every scikit-learn *package*, ``sklearn.externals.array_api_compat.torch``
+    among them, which imports torch: ~2.8 s of CPU in every process that loads or saves a model,
+    although ``all_estimators`` then ignores everything under ``externals`` and nothing here uses
+    torch arrays. During that one import the walk does not descend into ``sklearn.externals``; the
+    trusted types come out the same (tested).
+    """
+    if "skops.io" not in sys.modules:
+        with _IMPORT_LOCK, _walk_packages_skipping("sklearn.externals."):
+            import skops.io
     import skops.io
 
     return skops.io
+
+
+@contextmanager
+def _walk_packages_skipping(skip: str) -> Iterator[None]:
+    """``pkgutil.walk_packages`` yields nothing below ``skip`` (so imports nothing there) while the
+    block runs. Its recursion looks itself up by name, so the one patch covers every level."""
+    original = pkgutil.walk_packages
+
+    def walk(path: Any = None, prefix: str = "", onerror: Any = None) -> Iterator[Any]:
+        if prefix.startswith(skip):
+            return iter(())
+        return original(path, prefix, onerror)
+
+    pkgutil.walk_packages = walk  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        pkgutil.walk_packages = original
 
 
 #: Types beambell trusts beyond skops' own defaults (fully qualified names as skops reports them).

@@ -82,20 +82,30 @@ def test_a_subset_with_no_common_term_raises_and_the_search_fits_the_fold_instea
         CorpusCounts(_vectorizer("word").set_params(min_df=5), texts.tolist())
 
 
-def test_the_search_and_the_final_model_are_unchanged_by_counting_once() -> None:
-    """The same table and the same fitted model as fitting every fold and the final model on text."""
+def test_the_search_and_the_final_model_are_unchanged_by_counting_once(monkeypatch) -> None:
+    """The same table and the same fitted model as fitting every fold and the final model on text;
+    counted once means one count per featurisation, and the final fit builds its vectorizers from it."""
     texts = _texts(160)
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(3) * 0.3, size=len(texts))
+    calls = {"counted": 0, "fitted_vectorizer": 0}
+    count, fitted_vectorizer = CorpusCounts.__init__, CorpusCounts.fitted_vectorizer
+
+    def counting(self, *args, **kwargs):
+        calls["counted"] += 1
+        return count(self, *args, **kwargs)
+
+    def reusing(self):
+        calls["fitted_vectorizer"] += 1
+        return fitted_vectorizer(self)
+
+    monkeypatch.setattr(CorpusCounts, "__init__", counting)
+    monkeypatch.setattr(CorpusCounts, "fitted_vectorizer", reusing)
     counted = end_model.fit_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3)
     assert counted.selection is not None and "corpus_counts" not in vars(counted.selection)  # not kept
-    cache: dict = {}
-    end_model.select_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3, counts_cache=cache)
-    assert set(cache) == {"word", "char"}  # what the counted path used
-    cache = {}
-    end_model.select_end_model(texts, probs, 3, c_grid=(10.0,), count_once=False, counts_cache=cache)
-    assert cache == {}
+    assert calls == {"counted": 2, "fitted_vectorizer": 2}  # word and char, each counted once, reused
     plain = end_model.fit_end_model(texts.tolist(), probs, 3, c_grid=(10.0,), folds=3, count_once=False)
+    assert calls == {"counted": 2, "fitted_vectorizer": 2}  # the reference path never counts
     assert plain.selection is not None
     a, b = counted.selection.table, plain.selection.table
     assert list(a["candidate"]) == list(b["candidate"]) and list(a["chosen"]) == list(b["chosen"])

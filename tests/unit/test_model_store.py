@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -133,3 +136,34 @@ def test_a_registered_model_is_read_once_per_process_and_its_file_still_checked(
     a.unlink()
     with pytest.raises(FileNotFoundError, match="model file not found"):
         load_registered_model(a, digest_a)
+
+
+def test_skops_imports_without_torch_and_trusts_the_same_types(tmp_path):
+    """``_skops`` keeps skops' estimator walk out of ``sklearn.externals`` (whose torch shim imports
+    torch): a process that only saves and loads models never imports torch, and skops' default
+    trust list is exactly what a plain walk gives."""
+    code = textwrap.dedent(
+        """
+        import pkgutil, sys
+        original = pkgutil.walk_packages
+        from beambell_assets.serving.model_store import _skops, load_model, save_model
+        from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
+        model = SoftLabelTextClassifier(n_classes=2).fit(["a b c", "d e f"] * 3, [0, 1] * 3)
+        save_model(model, sys.argv[1])
+        assert (load_model(sys.argv[1]).predict(["a b"]) == model.predict(["a b"])).all()
+        assert "torch" not in sys.modules, "saving and loading imported torch"
+        assert pkgutil.walk_packages is original, "the walk was not restored"
+        trusted = list(_skops()._trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES)
+        from sklearn.utils import all_estimators
+        from skops.io._utils import get_type_name
+        plain = [get_type_name(c) for _, c in all_estimators() if get_type_name(c).startswith("sklearn.")]
+        assert "torch" in sys.modules, "a plain walk should import torch: then this test shows nothing"
+        assert trusted == plain, sorted(set(trusted) ^ set(plain))
+        print("ok", len(trusted))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "m.skops")], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.startswith("ok ")
