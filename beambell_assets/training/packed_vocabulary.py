@@ -23,13 +23,15 @@ _LENGTHS = "vocabulary_lengths_"
 
 
 def pack_vocabulary(vocabulary: Mapping[str, int]) -> tuple[str, np.ndarray] | None:
-    """``(terms joined in column order, their lengths)``, or None if the columns are not exactly
-    ``0..n-1`` (then the dict is saved as it is)."""
+    """``(terms joined in column order, their lengths)``, or None unless the terms are strings and
+    the columns exactly the integers ``0..n-1`` (then the dict is saved as it is)."""
     n = len(vocabulary)
     terms: list[str | None] = [None] * n
     for term, index in vocabulary.items():
+        if not isinstance(term, str) or isinstance(index, bool) or not isinstance(index, int | np.integer):
+            return None
         i = int(index)
-        if not 0 <= i < n or terms[i] is not None or not isinstance(term, str):
+        if not 0 <= i < n or terms[i] is not None:
             return None
         terms[i] = term
     ordered: list[str] = terms  # type: ignore[assignment]  # every slot filled: n distinct indexes

@@ -86,7 +86,7 @@ def test_the_schema_holds_one_string_not_a_node_per_term(tmp_path):
     assert len(packed_schema) < len(json.dumps("".join(packed.vocabulary_))) + 20_000
 
 
-def test_a_classifier_and_an_ensemble_save_packed_and_predict_the_same(tmp_path):
+def test_a_classifier_saves_packed_and_predicts_the_same(tmp_path):
     model = SoftLabelTextClassifier(n_classes=3, char_ngram_range=(2, 4)).fit(TEXTS, [0, 0, 1, 1, 2, 2])
     assert all(type(v) is PackedTfidfVectorizer for _, v in model.vectorizer_.transformer_list)
     path = tmp_path / "both.skops"
@@ -117,6 +117,10 @@ def test_pack_and_unpack():
     assert pack_vocabulary({}) is not None and unpack_vocabulary(*pack_vocabulary({})) == {}
     assert pack_vocabulary({"a": 0, "b": 2}) is None  # not 0..n-1: saved as the dict
     assert pack_vocabulary({"a": 0, "b": 0}) is None
+    assert pack_vocabulary({"a": 0, "b": 1.0}) is None and pack_vocabulary({"a": 0, "b": True}) is None
+    text, lengths = pack_vocabulary({"a": np.int64(1), "b": 0})  # scikit-learn leaves np.int64 after pruning
+    assert text == "ba" and lengths.tolist() == [1, 1]
+    assert pack_vocabulary({"a": 0, 7: 1}) is None
     with pytest.raises(ValueError, match="lengths sum to 3"):
         unpack_vocabulary("abcd", np.array([1, 2]))
 
