@@ -37,7 +37,7 @@ from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
 from beambell_assets.training.end_model import fit_end_model  # noqa: E402
 from beambell_assets.training.label_model import fit_label_model  # noqa: E402
 from beambell_assets.training.training_set import build_training_set, prob_columns  # noqa: E402
-from benchmarks.lf_applier import cpu_model  # noqa: E402
+from benchmarks.lf_applier import cpu_model, publish  # noqa: E402
 from benchmarks.quality_report import DEFAULT_DATA, labelled_votes  # noqa: E402
 
 AG_TASK = ROOT / "examples" / "ag_news_task.py"
@@ -139,10 +139,10 @@ def report(
         f"{os.cpu_count()} CPUs, load average at end {os.getloadavg()[0]:.1f}. {note}\n\n"
         f"{table.to_markdown(index=False)}\n"
     )
-    print(md)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(md, encoding="utf-8")
+    if out is None:
+        print(md)
+    else:
+        publish(md, out)
     return md
 
 

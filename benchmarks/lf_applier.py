@@ -365,7 +365,7 @@ def publish(md: str, out: Path) -> None:
     """Print a benchmark's markdown report and save it to ``out``."""
     print("\n" + md)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md)
+    out.write_text(md, encoding="utf-8")
     print(f"saved {out}")
 
 
