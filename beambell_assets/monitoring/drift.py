@@ -371,7 +371,10 @@ def _evidently_rows(
     numeric: list[str],
     categorical: list[str],
     t: DriftThresholds,
+    report: bool = True,
 ) -> tuple[list[dict], Any]:
+    if not report:
+        return _stattest_rows(current, reference, numeric, categorical, t), None
     Report, Dataset, DataDefinition, DataDriftPreset = evidently_modules()
     num_method, cat_method, threshold = t.methods(len(current), len(reference))
     preset = DataDriftPreset(
@@ -423,6 +426,66 @@ def _evidently_rows(
     return rows, snapshot
 
 
+def _stattest_rows(
+    current: pd.DataFrame,
+    reference: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    t: DriftThresholds,
+) -> list[dict]:
+    """The rows :func:`_evidently_rows` gives, from the function Evidently's ``ValueDrift`` calls
+    per column (``get_one_column_drift``: same tests, options and verdicts), without a ``Report``.
+
+    ``Report.run`` builds every metric's plotly widgets as it calculates (~85 % of its CPU); a
+    verdict that is never shown as HTML (the promotion gate's) does not need them.
+    """
+    evidently_modules()  # the pandas shim, before Evidently's legacy modules import
+    from evidently.legacy.calculations.data_drift import get_one_column_drift
+    from evidently.legacy.core import ColumnType
+    from evidently.legacy.metric_results import DatasetColumns, DatasetUtilityColumns
+    from evidently.legacy.options.data_drift import DataDriftOptions
+
+    num_method, cat_method, threshold = t.methods(len(current), len(reference))
+    rows = []
+    for col in [*numeric, *categorical]:
+        is_cat = col in categorical
+        column_type = ColumnType.Categorical if is_cat else ColumnType.Numerical
+        method = cat_method if is_cat else num_method
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            drift = get_one_column_drift(
+                current_data=current[[col]],
+                reference_data=reference[[col]],
+                column_name=col,
+                options=DataDriftOptions(all_features_stattest=method, all_features_threshold=threshold),
+                dataset_columns=DatasetColumns(
+                    utility_columns=DatasetUtilityColumns(date=None, id=None, target=None, prediction=None),
+                    target_type=None,
+                    task=None,
+                    num_feature_names=[] if is_cat else [col],
+                    cat_feature_names=[col] if is_cat else [],
+                    text_feature_names=[],
+                    datetime_feature_names=[],
+                    target_names=None,
+                ),
+                column_type=column_type,
+                agg_data=False,
+            )
+        rows.append(
+            _row(
+                col,
+                _kind(col, set()),
+                method,  # the Report's table names the method by its id too ("ks", not "K-S p_value")
+                float(drift.drift_score),
+                float(drift.stattest_threshold),
+                bool(drift.drift_detected),
+                current=_summary(current[col], is_cat),
+                reference=_summary(reference[col], is_cat),
+            )
+        )
+    return rows
+
+
 def compute_drift(
     current: pd.DataFrame,
     reference: pd.DataFrame,
@@ -431,11 +494,14 @@ def compute_drift(
     categorical: list[str],
     lf_columns: Sequence[str] = (),
     thresholds: DriftThresholds = DriftThresholds(),
+    report: bool = True,
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` column by column and give a severity.
 
     Never raises on small or degenerate input: too few rows gives severity ``"none"`` with a note;
     columns that are empty or constant in both frames are listed but not tested.
+    ``report=False``: the same verdicts and table without Evidently's ``Report`` (no snapshot,
+    so :meth:`DriftResult.html` shows the table only), for checks nobody reads as HTML.
     """
     t = thresholds
     lf_set = set(lf_columns)
@@ -488,7 +554,7 @@ def compute_drift(
     snapshot = None
     if tested_num or tested_cat:
         started = time.perf_counter()
-        ev_rows, snapshot = _evidently_rows(cur_frame, ref_frame, tested_num, tested_cat, t)
+        ev_rows, snapshot = _evidently_rows(cur_frame, ref_frame, tested_num, tested_cat, t, report)
         seconds["evidently"] = round(time.perf_counter() - started, 3)
         rows.extend(ev_rows)
     if lf_columns:

@@ -143,6 +143,27 @@ def test_large_samples_use_distances(batches: list[pd.DataFrame]) -> None:
     assert methods == {"wasserstein", "jensenshannon"}
 
 
+@pytest.mark.parametrize("small_sample_rows", [1000, 100])  # p-value tests, then distances
+def test_without_a_report_the_table_and_verdict_are_the_reports(
+    batches: list[pd.DataFrame], small_sample_rows: int
+) -> None:
+    """``report=False`` (the promotion gate's path) calls Evidently's per-column drift function
+    directly: every score, threshold, verdict and the severity equal the ``Report``'s."""
+    reference = pd.concat(batches[:4], ignore_index=True)
+    t = DriftThresholds(small_sample_rows=small_sample_rows)
+    shifted = _shifted(batches[4], reference)
+    severities = []
+    for current in (batches[5], shifted, batches[5].head(40)):
+        with_report = _run(current, reference, thresholds=t)
+        without = _run(current, reference, thresholds=t, report=False)
+        assert without.snapshot is None and with_report.snapshot is not None
+        pd.testing.assert_frame_equal(without.table, with_report.table)
+        assert without.severity == with_report.severity
+        assert without.drifted_columns == with_report.drifted_columns
+        severities.append(without.severity)
+    assert severities[1] == "severe" and severities[0] != "severe"  # drift and no drift were compared
+
+
 def test_domain_buckets_come_from_the_reference() -> None:
     ref = pd.Series(["a.com"] * 5 + ["b.com"] * 3 + ["c.com"])
     cur = pd.Series(["a.com", "new.org", None])
