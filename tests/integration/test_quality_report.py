@@ -134,7 +134,7 @@ def test_imbalanced_task_soft_labels_hold_up(dev_csv: Path, tmp_path: Path) -> N
             "--out",
             str(tmp_path / "imb.md"),
             "--folds",
-            "3",
+            "2",
             "--n-epochs",
             "200",
             "--c-grid",
