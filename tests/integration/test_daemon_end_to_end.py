@@ -69,6 +69,23 @@ def test_daemon_processes_dropped_batches_and_backfills(
                 r.dagster_run.is_success
                 for r in instance.get_run_records(RunsFilter(tags={"dagster/sensor_name": "landing_sensor"}))
             )
+            # The seeding promoted a champion: the rescore sensor re-scored the seeded batches with it.
+            rescore = wait_for(
+                lambda: [
+                    r
+                    for r in instance.get_run_records(
+                        RunsFilter(tags={"dagster/sensor_name": "rescore_on_promotion"})
+                    )
+                    if r.dagster_run.is_finished
+                ],
+                LAG_BOUND_S,
+                1.0,
+                "the rescore run",
+            )
+            assert [r.dagster_run.is_success for r in rescore] == [True]
+            seeded = wh.read("SELECT DISTINCT partition_key, model_version FROM predictions")
+            seeded = seeded[~seeded["partition_key"].isin(dropped)]
+            assert len(seeded) == 2 and set(seeded["model_version"]) == {champion}
             # A backfill as `beambell backfill` submits it, executed by the daemon.
             before = {t: wh.count(t) for t in ("pages", "quarantine", "lf_stats", "predictions")}
             all_keys = instance.get_dynamic_partitions("landing_batches")
