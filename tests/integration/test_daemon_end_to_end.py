@@ -35,7 +35,7 @@ def test_daemon_processes_dropped_batches_and_backfills(
     # The sensor, the queue and the backfill are under test, not the end-model search.
     for key, value in FIXED_END_MODEL_ENV.items():
         monkeypatch.setenv(key, value)  # seed_home reads the environment
-    champion = seed_home(home, batches=2, pages_per_batch=100)
+    champion = seed_home(home, batches=2, pages_per_batch=60)  # as the PostgreSQL test: enough to promote
     env = {"BEAMBELL_LANDING_INTERVAL_S": "2", "BEAMBELL_RETRAIN_INTERVAL_S": "3600", **FIXED_END_MODEL_ENV}
     with running_dagster(home, env=env) as dagster:
         first = drop_and_wait(home, 0, pages=60, timeout_s=LAG_BOUND_S)

@@ -153,7 +153,10 @@ def test_without_a_report_the_table_and_verdict_are_the_reports(
     t = DriftThresholds(small_sample_rows=small_sample_rows)
     shifted = _shifted(batches[4], reference)
     severities = []
-    for current in (batches[5], shifted, batches[5].head(40)):
+    currents = [batches[5], shifted]
+    if small_sample_rows == 1000:  # a small batch once: it gets the p-value tests under either threshold
+        currents.append(batches[5].head(40))
+    for current in currents:
         with_report = _run(current, reference, thresholds=t)
         without = _run(current, reference, thresholds=t, report=False)
         assert without.snapshot is None and with_report.snapshot is not None
