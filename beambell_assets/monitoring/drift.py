@@ -371,10 +371,7 @@ def _evidently_rows(
     numeric: list[str],
     categorical: list[str],
     t: DriftThresholds,
-    report: bool = True,
 ) -> tuple[list[dict], Any]:
-    if not report:
-        return _stattest_rows(current, reference, numeric, categorical, t), None
     Report, Dataset, DataDefinition, DataDriftPreset = evidently_modules()
     num_method, cat_method, threshold = t.methods(len(current), len(reference))
     preset = DataDriftPreset(
@@ -554,7 +551,10 @@ def compute_drift(
     snapshot = None
     if tested_num or tested_cat:
         started = time.perf_counter()
-        ev_rows, snapshot = _evidently_rows(cur_frame, ref_frame, tested_num, tested_cat, t, report)
+        if report:
+            ev_rows, snapshot = _evidently_rows(cur_frame, ref_frame, tested_num, tested_cat, t)
+        else:
+            ev_rows = _stattest_rows(cur_frame, ref_frame, tested_num, tested_cat, t)
         seconds["evidently"] = round(time.perf_counter() - started, 3)
         rows.extend(ev_rows)
     if lf_columns:
