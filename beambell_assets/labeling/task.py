@@ -34,7 +34,8 @@ class Task:
     ``text_field`` names the ``page_features`` column the classifier reads (and LFs by default).
     ``prepare`` may add task-specific columns to the page features before LFs run.
     ``end_model`` names the classifier (``training/end_model.py``): ``"auto"`` (a gold-free choice
-    among word / char / both n-gram TF-IDF and, when configured, sentence-encoder features),
+    among word / char / both n-gram TF-IDF and, when configured, sentence-encoder features alone and
+    beside both n-gram blocks),
     one of those featurisations, ``"fixed"`` (word 1-2-gram TF-IDF, no search) or a factory
     ``n_classes -> estimator`` learning from probabilistic labels.
     """

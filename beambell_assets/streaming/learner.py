@@ -58,7 +58,12 @@ from beambell_assets.streaming.label_models import (
     fit_triplet,
     majority_vote_model,
 )
-from beambell_assets.streaming.online_features import DEFAULT_SPEC, OnlineSpec, spec_from_end_model
+from beambell_assets.streaming.online_features import (
+    DEFAULT_SPEC,
+    ENCODER_FALLBACK,
+    OnlineSpec,
+    spec_from_end_model,
+)
 from beambell_assets.streaming.online_model import OnlineSoftClassifier
 from beambell_assets.streaming.statistics import ABSTAIN, VoteStatistics
 from beambell_assets.training.splits import GoldPolicy, gold_roles
@@ -272,7 +277,7 @@ class StreamLearner:
         if champion is None or champion.end_model is None:
             return False
         encoder = None
-        if champion.end_model.get("features") == "encoder":
+        if champion.end_model.get("features") in ENCODER_FALLBACK:
             from beambell_assets.training.encoder import configured_encoder
 
             encoder = configured_encoder()

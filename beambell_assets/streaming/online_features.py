@@ -15,7 +15,8 @@ mirrors that choice with stateless features that add up page by page:
 * ``both``: the two blocks side by side, each L2-normalised as a ``FeatureUnion`` of the two
   TF-IDF vectorizers is;
 * ``encoder``: the offline sentence encoder's unit vectors (``training/encoder.py``; only when an
-  encoder is configured and importable, else ``word``).
+  encoder is configured and importable, else ``word``);
+* ``both+encoder``: the ``both`` blocks and the unit vectors side by side (else ``both``).
 
 Every featuriser gives sparse "counts" (what the replay buffer stores and the document frequencies
 count) and weights them afterwards (:meth:`OnlineFeaturizer.weight`: sublinear tf x running idf per
@@ -33,7 +34,9 @@ import scipy.sparse as sp
 
 from beambell_assets.training.hashed_features import DEFAULT_N_FEATURES, TokenHasher, tfidf
 
-FEATURES = ("word", "char", "both", "encoder")
+FEATURES = ("word", "char", "both", "encoder", "both+encoder")
+#: Featurisations that read the sentence encoder, and what each becomes where none can be used.
+ENCODER_FALLBACK = {"encoder": "word", "both+encoder": "both"}
 TARGETS = ("soft", "hard")
 CHAR_NGRAMS = (2, 5)
 CHAR_MAX_CHARS = 3000  # = training.end_model.CHAR_MAX_CHARS (the batch char candidates' page head)
@@ -73,13 +76,13 @@ DEFAULT_SPEC = OnlineSpec()
 def spec_from_end_model(end_model: dict[str, Any] | None, encoder_path: str | None) -> OnlineSpec:
     """The online model's spec for a champion's chosen end model (``end_model_spec(metrics)``);
     ``None`` (no champion, or one from before the search) -> the default. ``encoder`` falls back to
-    ``word`` where no encoder can be used; a calibrated choice (since 2026-12-06) is calibrated here
-    too."""
+    ``word`` and ``both+encoder`` to ``both`` where no encoder can be used; a calibrated choice
+    (since 2026-12-06) is calibrated here too."""
     if not end_model:
         return DEFAULT_SPEC
     features = end_model.get("features") if end_model.get("features") in FEATURES else "word"
-    if features == "encoder" and not encoder_path:
-        features = "word"
+    if features in ENCODER_FALLBACK and not encoder_path:
+        features = ENCODER_FALLBACK[features]
     targets = end_model.get("targets") if end_model.get("targets") in TARGETS else "soft"
     return OnlineSpec(features, targets, bool(end_model.get("calibrated", False)))
 
@@ -182,47 +185,51 @@ class OnlineFeaturizer:
     ) -> None:
         if features not in FEATURES:
             raise ValueError(f"unknown featurisation {features!r}")
-        if features == "encoder" and not encoder_path:
-            raise ValueError("encoder features need an encoder path")
+        if features in ENCODER_FALLBACK and not encoder_path:
+            raise ValueError(f"{features} features need an encoder path")
         self.features = features
         self.n_features = int(n_features)
         self.encoder_path = encoder_path
-        self.blocks: list[Any] = []
-        if features in ("word", "both"):
+        self.uses_encoder = features in ENCODER_FALLBACK
+        self.blocks: list[Any] = []  # the hashed n-gram blocks, weighted by tf-idf
+        if features in ("word", "both", "both+encoder"):
             self.blocks.append(TokenHasher(self.n_features))
-        if features in ("char", "both"):
+        if features in ("char", "both", "both+encoder"):
             self.blocks.append(CharWbHasher(self.n_features))
 
     @property
     def width(self) -> int:
-        """Columns of the counts (and of the SGD model's weights)."""
-        if self.features == "encoder":
-            from beambell_assets.training.encoder import embed
-
-            return int(embed([""], str(self.encoder_path)).shape[1])
-        return self.n_features * len(self.blocks)
+        """Columns of the counts (and of the SGD model's weights): the n-gram blocks, then the
+        embedding's."""
+        return self.n_features * len(self.blocks) + (self._embed([""]).shape[1] if self.uses_encoder else 0)
 
     @property
     def sparse_tfidf(self) -> bool:
         return self.features != "encoder"
 
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        from beambell_assets.training.encoder import embed
+
+        return embed(texts, str(self.encoder_path))
+
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
         texts = ["" if t is None else str(t) for t in texts]
-        if self.features == "encoder":
-            from beambell_assets.training.encoder import embed
-
-            return sp.csr_matrix(embed(texts, str(self.encoder_path)), dtype=np.float32)
         parts = [block.counts(texts) for block in self.blocks]
+        if self.uses_encoder:
+            parts.append(sp.csr_matrix(self._embed(texts), dtype=np.float32))
         return parts[0] if len(parts) == 1 else sp.hstack(parts, format="csr", dtype=np.float32)
 
     def weight(self, counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+        """Sublinear tf x idf per n-gram block (each row L2-normalised); the embedding as it is."""
         if self.features == "encoder":
             return counts.astype(np.float32)
-        if len(self.blocks) == 1:
+        if len(self.blocks) == 1 and not self.uses_encoder:
             return tfidf(counts, idf)
         nf = self.n_features
         parts = [
             tfidf(counts[:, b * nf : (b + 1) * nf], idf[b * nf : (b + 1) * nf])
             for b in range(len(self.blocks))
         ]
+        if self.uses_encoder:
+            parts.append(counts[:, len(self.blocks) * nf :].astype(np.float32))
         return sp.hstack(parts, format="csr", dtype=np.float32)

@@ -44,7 +44,12 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from beambell_assets.streaming.online_features import DEFAULT_SPEC, OnlineFeaturizer, OnlineSpec
+from beambell_assets.streaming.online_features import (
+    DEFAULT_SPEC,
+    ENCODER_FALLBACK,
+    OnlineFeaturizer,
+    OnlineSpec,
+)
 from beambell_assets.training.calibration import LogitCalibration, fit_calibration
 from beambell_assets.training.hashed_features import document_frequencies, idf_from_counts
 from beambell_assets.training.streaming_classifier import StreamingSoftClassifier
@@ -93,7 +98,7 @@ class OnlineSoftClassifier:
         self.gold_weight = float(gold_weight)
         self.seed = int(seed)
         self.spec = spec
-        self.encoder_path = encoder_path if spec.features == "encoder" else None
+        self.encoder_path = encoder_path if spec.features in ENCODER_FALLBACK else None
         self.replay_max_nnz = int(replay_max_nnz)
         self.calibration_window = int(calibration_window)
         self.calibration_min_rows = int(calibration_min_rows)
@@ -349,7 +354,7 @@ def online_model_from_arrays(
     )
     spec = OnlineSpec(features, targets, bool(calibrated))
     max_nnz = int(a["limits"][0]) if "limits" in a else 2_000_000
-    if spec.features == "encoder":
+    if spec.features in ENCODER_FALLBACK:
         encoder_path = encoder_path or stored_path or None
         from beambell_assets.training.encoder import encoder_available, resolve_encoder_path
 

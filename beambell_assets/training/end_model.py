@@ -4,7 +4,8 @@ One fixed featurisation (word 1-2-gram TF-IDF) served long web pages well and sh
 (comments, headlines) badly. ``auto`` picks, **without gold**, among a small fixed candidate set:
 
     features  word (1-2-gram TF-IDF) | char (2-5-gram ``char_wb`` TF-IDF) | both |
-              encoder (sentence embeddings, only when an encoder is configured, ``encoder.py``)
+              encoder (sentence embeddings, only when an encoder is configured, ``encoder.py``) |
+              both+encoder (the both blocks and the embeddings in one model; same condition)
     C         a small regularisation grid (default 1, 10)
     targets   soft (the label model's probabilities) | hard (their argmax)
     calibration  none | gold-free: a scale and per-class offsets on the log-probabilities, fitted
@@ -35,21 +36,23 @@ calibration is fitted on all of them. The search caps the rows it uses (``max_ro
 vectorises each fold once per featurisation (every ``C`` / target head reuses it), so it adds
 seconds, not minutes.
 
-**The model is an ensemble** (``combine="ensemble"``, the default since 2026-12-06): the mean of
-the probabilities of the best candidate of each featurisation (``training/ensemble.py``; the word,
-char and both members share two fitted vectorizers). Which single candidate is best against gold is
-within the fold-to-fold noise of a few hundred labelled rows, and the weak-label criterion picked the
-wrong one often enough to cost 0.7-1.9 accuracy points against the best single candidate chosen
-*with* gold; the average of the per-featurisation winners was within 0.5 of it on the dev websites
-and AG News (``benchmarks/quality_report.py``, README). The ensemble is also scored on the same
-held-out weak folds (a table row), but it is used whatever its score: by convexity its
+**The model is an ensemble** (``combine="ensemble"``, the default since 2026-12-06): the mean of the
+probabilities of the best candidate of each featurisation (``training/ensemble.py``; the word, char
+and both members share two fitted vectorizers); with an encoder, of every calibrated encoder and
+both+encoder candidate instead (:func:`ensemble_members`). Which single candidate is best
+against gold is within the fold-to-fold noise of a few hundred labelled rows, and the weak-label
+criterion picked the wrong one often enough to cost 0.7-1.9 accuracy points against the best single
+candidate chosen *with* gold; the average of the per-featurisation winners was within 0.5 of it on
+the dev websites and AG News (``benchmarks/quality_report.py``, README). The ensemble is also scored
+on the same held-out weak folds (a table row), but it is used whatever its score: by convexity its
 cross-entropy is at most its members' mean, so that score would favour it whatever gold says.
-``combine="best"`` keeps the single best candidate (``BEAMBELL_END_MODEL_COMBINE``). The best
-single candidate is still reported (``best_single``), and its featurisation, targets and
-calibration are what the stream's one online model follows (:func:`end_model_spec`).
+``combine="best"`` keeps the single best candidate (``BEAMBELL_END_MODEL_COMBINE``). The best single
+candidate is still reported (``best_single``), and its featurisation, targets and calibration are
+what the stream's one online model follows (:func:`end_model_spec`).
 
 A task names its end model with ``Task.end_model``: ``"auto"`` (default), one featurisation
-(``"word"``, ``"char"``, ``"both"``, ``"encoder"``: its grid and targets still chosen by CV),
+(``"word"``, ``"char"``, ``"both"``, ``"encoder"``, ``"both+encoder"``: its grid and targets still
+chosen by CV),
 ``"fixed"`` (the pre-#13 model, no search) or a factory ``n_classes -> estimator`` with
 ``fit(texts, probs)`` / ``predict_proba(texts)``.
 
@@ -77,12 +80,15 @@ from beambell_assets.training.user_end_model import EndModelFactory, fit_factory
 
 log = logging.getLogger(__name__)
 
-FEATURISATIONS = ("word", "char", "both", "encoder")
+FEATURISATIONS = ("word", "char", "both", "encoder", "both+encoder")
+#: Featurisations that read the sentence encoder (searched only when one is configured).
+ENCODER_FEATURES = ("encoder", "both+encoder")
 TARGETS = ("soft", "hard")
 #: Gold-free scores the search can choose by (see :func:`select_end_model`).
 CRITERIA = ("cross_entropy", "expected_accuracy")
 #: How the search turns its ranking into a model: ``"ensemble"`` averages the best candidate of each
-#: featurisation, ``"best"`` keeps the single best candidate (the default until 2026-12-06).
+#: featurisation (:func:`ensemble_members`), ``"best"`` keeps the single best candidate (the default
+#: until 2026-12-06).
 COMBINE = ("ensemble", "best")
 DEFAULT_C_GRID = (1.0, 10.0)
 #: Characters of each document the char n-grams read (the head of a long page carries its topic).
@@ -124,7 +130,7 @@ class EndModelSelection:
     cpu_seconds: float = 0.0
     #: Each calibrated candidate's calibration, fitted on all its held-out predictions.
     calibrations: dict[str, LogitCalibration] = field(default_factory=dict)
-    #: The ensemble's members (the best candidate of each featurisation), empty when the model is
+    #: The ensemble's members (:func:`ensemble_members`), empty when the model is
     #: ``chosen`` alone.
     members: tuple[Candidate, ...] = ()
 
@@ -222,15 +228,49 @@ def candidate_estimator(
         )
     if cand.features == "both":
         return SoftLabelTextClassifier(char_ngram_range=(2, 5), max_chars=CHAR_MAX_CHARS, **common)
-    if cand.features == "encoder":
+    if cand.features in ENCODER_FEATURES:
         if not encoder_path:
-            raise ValueError("the encoder candidate needs an encoder path (BEAMBELL_ENCODER_PATH)")
-        return SoftLabelTextClassifier(encoder_path=encoder_path, **common)
+            raise ValueError(f"the {cand.features} candidate needs an encoder path (BEAMBELL_ENCODER_PATH)")
+        if cand.features == "encoder":
+            return SoftLabelTextClassifier(encoder_path=encoder_path, **common)
+        return SoftLabelTextClassifier(
+            char_ngram_range=(2, 5),
+            max_chars=CHAR_MAX_CHARS,
+            encoder_path=encoder_path,
+            encoder_with_ngrams=True,
+            **common,
+        )
     raise ValueError(f"unknown featurisation {cand.features!r}: expected one of {FEATURISATIONS}")
 
 
 #: Featurisations that are views of the same n-gram counts (one family in :func:`ensemble_weights`).
 NGRAM_FEATURES = ("word", "char", "both")
+
+
+def ensemble_featurisations(features: Sequence[str]) -> tuple[str, ...]:
+    """The featurisations the ensemble draws its members from. Without an encoder: all (word,
+    char, both). With one: only those that read it (encoder, both+encoder) when both are searched:
+    ``both+encoder`` already holds the n-gram features, weighed jointly with the embeddings, while
+    n-gram-only members averaged beside the encoder pulled the mean towards copying the keyword LFs
+    (README, "The end model")."""
+    reading = tuple(f for f in features if f in ENCODER_FEATURES)
+    return reading if len(reading) > 1 else tuple(features)
+
+
+def ensemble_members(
+    ranked: pd.DataFrame, pooled: Sequence[str], by_name: dict[str, Candidate]
+) -> tuple[Candidate, ...]:
+    """The ensemble's members, in ranking order. N-gram featurisations: the best candidate of each.
+    The two that read the encoder: *every* calibrated candidate of both (each C, each target), because
+    which C and target is best there is what the weak labels could not tell: on AG News the
+    held-out cross-entropy preferred encoder/C=1/soft where hard targets were 1-2 points better
+    against gold, on the dev websites C=10/soft where C=1/hard was (README)."""
+    ranked = ranked[ranked["features"].isin(pooled)]
+    if set(pooled) <= set(ENCODER_FEATURES):
+        every = [by_name[n] for n in ranked["candidate"] if by_name[n].calibrated]
+        if every:
+            return tuple(every)
+    return tuple(by_name[n] for n in ranked.drop_duplicates("features")["candidate"])
 
 
 def ensemble_weights(members: Sequence[Candidate]) -> list[float]:
@@ -337,7 +377,7 @@ def select_end_model(
     texts = np.asarray([("" if t is None else str(t)) for t in texts], dtype=object)
     probs = soft_targets(probs, len(texts), n_classes)
     if features is None:
-        features = ("word", "char", "both", *(("encoder",) if encoder_path else ()))
+        features = ("word", "char", "both", *(ENCODER_FEATURES if encoder_path else ()))
     cands = candidates(features, c_grid)
     fitted = [c for c in cands if not c.calibrated]  # a calibrated one reuses its base's fits
     rng = np.random.default_rng(seed)
@@ -408,10 +448,9 @@ def select_end_model(
     by_name = {c.name: c for c in cands}
     chosen = by_name[ranked.iloc[0]["candidate"]]
     members: tuple[Candidate, ...] = ()
-    if len(features) > 1:
-        # the best candidate of each featurisation, in ranking order
-        best_of = ranked.drop_duplicates("features")["candidate"]
-        ensemble = tuple(by_name[n] for n in best_of)
+    pooled = ensemble_featurisations(features)
+    if len(pooled) > 1:
+        ensemble = ensemble_members(ranked, pooled, by_name)
         w = ensemble_weights(ensemble)
         q_ens = [
             np.einsum("m,mij->ij", w, np.stack(qs))
@@ -505,17 +544,19 @@ def fold_matrices(
     counts: FoldCounts | None = None,
 ) -> tuple[Any, Any]:
     """One fold's (train, test) feature matrices of a featurisation, computed once per fold:
-    ``both`` is the word and char matrices side by side (what its ``FeatureUnion`` computes).
+    ``both`` is the word and char matrices side by side (what its ``FeatureUnion`` computes),
+    ``both+encoder`` those and the embeddings.
 
     With ``counts`` (``X_tr``/``X_te`` are rows of one corpus ``X``), an n-gram featurisation counts
     ``X`` once for all folds (``training/corpus_counts.py``: the same matrices as fitting each fold,
     without re-reading the text); otherwise, or where a fold keeps no term, it is fitted on the fold."""
     if feat in cache:
         return cache[feat]
-    if feat == "both":
-        w_tr, w_te = fold_matrices("word", X_tr, X_te, n_classes, encoder_path, cache, counts)
-        c_tr, c_te = fold_matrices("char", X_tr, X_te, n_classes, encoder_path, cache, counts)
-        cache[feat] = (sp.hstack([w_tr, c_tr], format="csr"), sp.hstack([w_te, c_te], format="csr"))
+    if feat in ("both", "both+encoder"):
+        parts = ("word", "char") if feat == "both" else ("both", "encoder")
+        blocks = [fold_matrices(p, X_tr, X_te, n_classes, encoder_path, cache, counts) for p in parts]
+        tr_m, te_m = (sp.hstack([sp.csr_matrix(b[i]) for b in blocks], format="csr") for i in (0, 1))
+        cache[feat] = (tr_m, te_m)
         return cache[feat]
     base = candidate_estimator(Candidate(feat, 1.0, "soft"), n_classes, encoder_path=encoder_path)
     out = _counted_fold(feat, base, counts) if counts is not None and feat in NGRAM_FEATURES else None
@@ -572,7 +613,7 @@ def _features_of(model: Any) -> str:
     if not isinstance(model, SoftLabelTextClassifier):
         return type(model).__name__
     if getattr(model, "encoder_path", None):
-        return "encoder"
+        return "both+encoder" if getattr(model, "encoder_with_ngrams", False) else "encoder"
     if model.word_ngram_range is None:
         return "char"
     return "both" if model.char_ngram_range is not None else "word"
@@ -636,9 +677,9 @@ def fit_end_model(
 def end_model_spec(metrics: dict[str, Any] | None) -> dict[str, Any]:
     """The chosen end model of a registry entry, for other paths (e.g. streaming) to follow.
 
-    Returns ``{"features": "word"|"char"|"both"|"encoder", "targets": "soft"|"hard", "C": float,
-    "calibrated": bool}``; entries from before the search (or with a factory) read as the old default
-    (word, soft, C=10, uncalibrated).
+    Returns ``{"features": "word"|"char"|"both"|"encoder"|"both+encoder", "targets": "soft"|"hard",
+    "C": float, "calibrated": bool}``; entries from before the search (or with a factory) read as
+    the old default (word, soft, C=10, uncalibrated).
     ``features`` maps to TF-IDF settings via :data:`FEATURE_SETTINGS`.
     """
     em = (metrics or {}).get("end_model") or {}
@@ -654,6 +695,12 @@ FEATURE_SETTINGS: dict[str, dict[str, Any]] = {
     "char": {"word_ngram_range": None, "char_ngram_range": (2, 5), "max_chars": CHAR_MAX_CHARS},
     "both": {"word_ngram_range": (1, 2), "char_ngram_range": (2, 5), "max_chars": CHAR_MAX_CHARS},
     "encoder": {"encoder": True},
+    "both+encoder": {
+        "word_ngram_range": (1, 2),
+        "char_ngram_range": (2, 5),
+        "max_chars": CHAR_MAX_CHARS,
+        "encoder": True,
+    },
 }
 
 
@@ -677,8 +724,8 @@ def fit_task_end_model(
     spec = settings.spec or task_spec
     encoder = resolve_encoder_path(settings.encoder_path)
     if not encoder_available(encoder):
-        if spec == "encoder":
-            raise ValueError("end model 'encoder' needs BEAMBELL_ENCODER_PATH and sentence-transformers")
+        if spec in ENCODER_FEATURES:
+            raise ValueError(f"end model {spec!r} needs BEAMBELL_ENCODER_PATH and sentence-transformers")
         encoder = None
     return fit_end_model(
         texts,

@@ -11,7 +11,8 @@ dev websites and AG News (README, "The end model"). Like scikit-learn's ``Voting
   label model's probabilities, ``hard``: their argmax) and its own gold-free calibration;
 * each distinct featurisation **part** (word TF-IDF, char TF-IDF, encoder) is fitted and computed
   once and shared: a word member, a char member and a both member cost what one both model costs
-  to vectorise, which dominates the cost of scoring a page.
+  to vectorise, which dominates the cost of scoring a page; an encoder member and a
+  ``both+encoder`` member embed each page once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 from beambell_assets.training.calibration import LogitCalibration
 from beambell_assets.training.char_ngrams import build_index, transform
 from beambell_assets.training.corpus_counts import CorpusCounts
+from beambell_assets.training.encoder import EncoderFeatures
 from beambell_assets.training.soft_classifier import (
     SoftLabelTextClassifier,
     _as_texts,
@@ -38,14 +40,14 @@ from beambell_assets.training.soft_classifier import (
 
 def _parts(member: SoftLabelTextClassifier) -> list[tuple[tuple[Any, ...], Any]]:
     """A member's featurisation as (key, unfitted vectorizer) parts; equal keys are the same part."""
-    if member.encoder_path:
-        return [(("encoder", member.encoder_path), member._build_vectorizer())]
     built = member._build_vectorizer()
     vecs = [t for _, t in built.transformer_list] if isinstance(built, FeatureUnion) else [built]
     common = (member.min_df, member.max_df, member.max_features)
     out = []
     for vec in vecs:
-        if vec.analyzer == "word":
+        if isinstance(vec, EncoderFeatures):
+            out.append((("encoder", vec.path, vec.max_seq_length), vec))
+        elif vec.analyzer == "word":
             out.append((("word", tuple(member.word_ngram_range), *common), vec))
         else:
             out.append((("char", tuple(member.char_ngram_range), member.max_chars, *common), vec))

@@ -166,6 +166,9 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         make char n-grams slow; the head of a page carries its topic); ``None``: all of it.
     encoder_path: a local sentence-encoder directory (``training/encoder.py``): its embeddings are
         the features instead of TF-IDF. ``None`` (default): TF-IDF.
+    encoder_with_ngrams: with ``encoder_path``, the embeddings are a block *beside* the word / char
+        TF-IDF blocks (one logistic regression weighs both) instead of replacing them. Each block's
+        rows have unit L2 norm, so neither dominates by scale.
     min_prob: soft-label mass below this is dropped before row expansion (the argmax always stays).
     class_weight: ``None``, ``"balanced"`` or k per-class factors: ``"balanced"`` reweights by the
         inverse *expected* class frequency ``n / (k_seen · Σ_i p_ic)``; factors multiply each class's
@@ -187,6 +190,7 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         char_ngram_range: tuple[int, int] | None = None,
         max_chars: int | None = None,
         encoder_path: str | None = None,
+        encoder_with_ngrams: bool = False,
         min_df: int | float = 2,
         max_df: float = 1.0,
         max_features: int | None = 2**18,
@@ -202,6 +206,7 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
         self.char_ngram_range = char_ngram_range
         self.max_chars = max_chars
         self.encoder_path = encoder_path
+        self.encoder_with_ngrams = encoder_with_ngrams
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
@@ -214,10 +219,14 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
 
     def _build_vectorizer(self, min_df: int | float | None = None) -> Any:
+        encoder = None
         if self.encoder_path:
             from beambell_assets.training.encoder import EncoderFeatures  # torch only when asked
 
-            return EncoderFeatures(self.encoder_path)
+            encoder = EncoderFeatures(self.encoder_path)
+            # a model saved before the parameter existed has no attribute: encoder only
+            if not getattr(self, "encoder_with_ngrams", False):
+                return encoder
         min_df = self.min_df if min_df is None else min_df
         parts: list[tuple[str, PackedTfidfVectorizer]] = []
         if self.word_ngram_range is not None:
@@ -246,6 +255,8 @@ class SoftLabelTextClassifier(ClassifierMixin, BaseEstimator):
             parts.append(("char", char))
         if not parts:
             raise ValueError("word_ngram_range and char_ngram_range cannot both be None")
+        if encoder is not None:
+            return FeatureUnion([*parts, ("encoder", encoder)])
         return parts[0][1] if len(parts) == 1 else FeatureUnion(parts)
 
     def _expand(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -88,6 +88,44 @@ def test_encoder_end_model_saves_without_weights(tmp_path) -> None:
     np.testing.assert_allclose(load_model(path).predict_proba(texts), ens.predict_proba(texts), atol=1e-6)
 
 
+def test_both_plus_encoder_is_the_both_blocks_and_the_embeddings_in_one_model(tmp_path) -> None:
+    texts, y = SPORTS + BUSINESS, np.array([0] * 4 + [1] * 4)
+    common = {"n_classes": 2, "C": 10.0, "min_df": 1, "char_ngram_range": (2, 5), "max_chars": 3000}
+    hybrid = SoftLabelTextClassifier(encoder_path=PATH, encoder_with_ngrams=True, **common).fit(texts, y)
+    both = SoftLabelTextClassifier(**common).fit(texts, y)
+    X, ngrams = hybrid.transform(texts), both.transform(texts)
+    assert X.shape == (8, ngrams.shape[1] + 384)
+    np.testing.assert_allclose(X[:, : ngrams.shape[1]].toarray(), ngrams.toarray(), rtol=1e-6)
+    np.testing.assert_allclose(X[:, ngrams.shape[1] :].toarray(), enc.embed(texts, PATH), rtol=1e-6)
+    assert (hybrid.predict(texts) == y).all()
+    path = tmp_path / "hybrid.skops"
+    save_model(hybrid, path)
+    assert path.stat().st_size < 1_000_000  # the weights stay in their directory
+    np.testing.assert_allclose(load_model(path).predict_proba(texts), hybrid.predict_proba(texts), atol=1e-6)
+    # an encoder model saved before the parameter existed still refits as an encoder-only model
+    old = SoftLabelTextClassifier(n_classes=2, encoder_path=PATH)
+    del old.__dict__["encoder_with_ngrams"]
+    assert isinstance(old._build_vectorizer(), enc.EncoderFeatures)
+
+
+def test_auto_with_an_encoder_averages_every_calibrated_candidate_reading_it(tmp_path) -> None:
+    texts, y = SPORTS + BUSINESS, np.array([0] * 4 + [1] * 4)
+    sel = select_end_model(texts * 3, np.eye(2)[np.tile(y, 3)], 2, c_grid=(10.0,), folds=2, encoder_path=PATH)
+    assert set(sel.table["features"]) == {"word", "char", "both", "encoder", "both+encoder", "ensemble"}
+    assert sorted(c.name for c in sel.members) == [
+        f"{f}/C=10/{t}/calibrated" for f in ("both+encoder", "encoder") for t in ("hard", "soft")
+    ]
+    model = sel.calibrate(sel.estimator(2, encoder_path=PATH).fit(texts * 3, np.tile(y, 3)))
+    assert model.weights_.tolist() == [0.25] * 4
+    assert all(hasattr(m, "calibration_scale_") for m in model.members_)
+    # the two members share one encoder part and the both+encoder member reads the n-gram parts
+    assert sum(isinstance(p, enc.EncoderFeatures) for p in model.parts_) == 1 and len(model.parts_) == 3
+    assert (model.predict(texts) == y).all()
+    path = tmp_path / "ensemble.skops"
+    save_model(model, path)
+    np.testing.assert_allclose(load_model(path).predict_proba(texts), model.predict_proba(texts), atol=1e-6)
+
+
 def test_prototype_lf_votes_and_column_form_agrees() -> None:
     lf = EncoderPrototypeLF(
         "enc_proto",

