@@ -12,15 +12,16 @@ averages the probabilities of the members it picks *from the gold-free ranking o
 the result. Every rule is scored on the same predictions, so their differences are not fit noise.
 
 Rules (``RULES``): the product's rule without an encoder and the one it had with one until
-2026-12-07 (best of word, char and both, 1/6 each, plus the best encoder candidate, 1/2); the
-best of each family (n-grams, encoder, both+encoder) with equal family weights; the best encoder
-and best both+encoder candidate; every calibrated encoder and both+encoder candidate (the
-product's rule since 2026-12-07); every encoder and both+encoder candidate; the single best by the
-gold-free ranking; and, for comparison, the best single candidate *chosen with gold* (an
-optimistic bar: the maximum of 40 noisy means). The same question for the default path (no
-encoder: the candidates' scores do not depend on which others are searched): the best of word,
-char and both (the product) against every calibrated word, char and both candidate, measured
-against the best n-gram candidate chosen with gold. Markdown: ``benchmarks/results/ensemble_rules*.md``.
+2026-12-07 (best of word, char and both, 1/6 each, plus the best encoder candidate, 1/2); the best
+of each family (n-grams, encoder, both+encoder) with equal family weights; the best encoder and best
+both+encoder candidate; every calibrated encoder and both+encoder candidate (the product's rule
+since 2026-12-07); every encoder and both+encoder candidate; every calibrated encoder-only
+candidate; the single best by the gold-free ranking; and, for comparison, the best single candidate
+*chosen with gold* (an optimistic bar: the maximum of 40 noisy means). The same question for the
+default path (no encoder: the candidates' scores do not depend on which others are searched): the
+best of word, char and both (the product) against every calibrated word, char and both candidate,
+measured against the best n-gram candidate chosen with gold. Markdown:
+``benchmarks/results/ensemble_rules*.md``.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ RULES: dict[str, Callable[[Fold], list[str]]] = {
     "best encoder + best both+encoder (1/2 each)": lambda f: _best_of(f, ENCODER_FEATURES),
     "every calibrated encoder and both+encoder candidate (8): the product since 2026-12-07": _product,
     "every encoder and both+encoder candidate (16)": lambda f: _every(f, ENCODER_FEATURES, False),
+    "every calibrated encoder candidate (4)": lambda f: _every(f, ("encoder",), True),
     "single best by the gold-free ranking": lambda f: list(_ranked(f)["candidate"][:1]),
     "no encoder: best of word, char, both (1/3 each): the product": lambda f: _best_of(f, NGRAM_FEATURES),
     "no encoder: every calibrated word, char, both candidate (12)": lambda f: _every(f, NGRAM_FEATURES, True),
