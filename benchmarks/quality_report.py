@@ -58,11 +58,11 @@ from beambell_assets.training.encoder import encoder_available, resolve_encoder_
 from beambell_assets.training.end_model import (  # noqa: E402
     CRITERIA,
     DEFAULT_C_GRID,
-    ENCODER_FEATURES,
     candidate_estimator,
     candidates,
     fit_end_model,
     fold_matrices,
+    searched_features,
 )
 from beambell_assets.training.evaluation import evaluate  # noqa: E402
 from beambell_assets.training.label_model import fit_label_model  # noqa: E402
@@ -267,7 +267,7 @@ def run(
     t0 = time.perf_counter()
     k = len(names)
     texts = features[text_field].fillna("").astype(str).to_numpy(dtype=object)
-    feats = ("word", "char", "both", *(ENCODER_FEATURES if encoder_path else ()))
+    feats = searched_features(encoder_path)
     cands = candidates(feats, c_grid)
 
     agg_rows = []

@@ -203,10 +203,6 @@ class OnlineFeaturizer:
         embedding's."""
         return self.n_features * len(self.blocks) + (self._embed([""]).shape[1] if self.uses_encoder else 0)
 
-    @property
-    def sparse_tfidf(self) -> bool:
-        return self.features != "encoder"
-
     def _embed(self, texts: list[str]) -> np.ndarray:
         from beambell_assets.training.encoder import embed
 
@@ -221,10 +217,8 @@ class OnlineFeaturizer:
 
     def weight(self, counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
         """Sublinear tf x idf per n-gram block (each row L2-normalised); the embedding as it is."""
-        if self.features == "encoder":
-            return counts.astype(np.float32)
         if len(self.blocks) == 1 and not self.uses_encoder:
-            return tfidf(counts, idf)
+            return tfidf(counts, idf)  # the whole matrix is the block: no column slice
         nf = self.n_features
         parts = [
             tfidf(counts[:, b * nf : (b + 1) * nf], idf[b * nf : (b + 1) * nf])
@@ -232,4 +226,4 @@ class OnlineFeaturizer:
         ]
         if self.uses_encoder:
             parts.append(counts[:, len(self.blocks) * nf :].astype(np.float32))
-        return sp.hstack(parts, format="csr", dtype=np.float32)
+        return parts[0] if len(parts) == 1 else sp.hstack(parts, format="csr", dtype=np.float32)

@@ -206,6 +206,22 @@ class EndModelSelection:
         }
 
 
+#: What each featurisation means as n-gram settings: what :func:`candidate_estimator` builds, and
+#: what a hashed / streaming featuriser mirrors (``encoder``: the embeddings, alone or beside them).
+FEATURE_SETTINGS: dict[str, dict[str, Any]] = {
+    "word": {"word_ngram_range": (1, 2), "char_ngram_range": None},
+    "char": {"word_ngram_range": None, "char_ngram_range": (2, 5), "max_chars": CHAR_MAX_CHARS},
+    "both": {"word_ngram_range": (1, 2), "char_ngram_range": (2, 5), "max_chars": CHAR_MAX_CHARS},
+    "encoder": {"encoder": True},
+    "both+encoder": {
+        "word_ngram_range": (1, 2),
+        "char_ngram_range": (2, 5),
+        "max_chars": CHAR_MAX_CHARS,
+        "encoder": True,
+    },
+}
+
+
 def candidate_estimator(
     cand: Candidate,
     n_classes: int,
@@ -220,27 +236,16 @@ def candidate_estimator(
         "random_state": 0,
         "class_weight": None if class_weight is None else [float(x) for x in class_weight],
     }
-    if cand.features == "word":
-        return SoftLabelTextClassifier(**common)
-    if cand.features == "char":
-        return SoftLabelTextClassifier(
-            word_ngram_range=None, char_ngram_range=(2, 5), max_chars=CHAR_MAX_CHARS, **common
-        )
-    if cand.features == "both":
-        return SoftLabelTextClassifier(char_ngram_range=(2, 5), max_chars=CHAR_MAX_CHARS, **common)
-    if cand.features in ENCODER_FEATURES:
+    if cand.features not in FEATURE_SETTINGS:
+        raise ValueError(f"unknown featurisation {cand.features!r}: expected one of {FEATURISATIONS}")
+    ngrams = {k: v for k, v in FEATURE_SETTINGS[cand.features].items() if k != "encoder"}
+    if FEATURE_SETTINGS[cand.features].get("encoder"):
         if not encoder_path:
             raise ValueError(f"the {cand.features} candidate needs an encoder path (BEAMBELL_ENCODER_PATH)")
-        if cand.features == "encoder":
-            return SoftLabelTextClassifier(encoder_path=encoder_path, **common)
         return SoftLabelTextClassifier(
-            char_ngram_range=(2, 5),
-            max_chars=CHAR_MAX_CHARS,
-            encoder_path=encoder_path,
-            encoder_with_ngrams=True,
-            **common,
+            encoder_path=encoder_path, encoder_with_ngrams=bool(ngrams), **ngrams, **common
         )
-    raise ValueError(f"unknown featurisation {cand.features!r}: expected one of {FEATURISATIONS}")
+    return SoftLabelTextClassifier(**ngrams, **common)
 
 
 #: Featurisations that are views of the same n-gram counts (one family in :func:`ensemble_weights`).
@@ -305,6 +310,12 @@ def candidates(
 
 def _targets(probs: np.ndarray, kind: str) -> np.ndarray:
     return probs if kind == "soft" else probs.argmax(axis=1)
+
+
+def searched_features(encoder_path: str | None) -> tuple[str, ...]:
+    """The featurisations ``auto`` searches: the n-gram ones, and those reading the encoder when one
+    is configured."""
+    return (*NGRAM_FEATURES, *(ENCODER_FEATURES if encoder_path else ()))
 
 
 def cv_repeats(texts: Sequence[str], budget: int = CV_TEXT_BUDGET, max_repeats: int = MAX_REPEATS) -> int:
@@ -377,7 +388,7 @@ def select_end_model(
     texts = np.asarray([("" if t is None else str(t)) for t in texts], dtype=object)
     probs = soft_targets(probs, len(texts), n_classes)
     if features is None:
-        features = ("word", "char", "both", *(ENCODER_FEATURES if encoder_path else ()))
+        features = searched_features(encoder_path)
     cands = candidates(features, c_grid)
     fitted = [c for c in cands if not c.calibrated]  # a calibrated one reuses its base's fits
     rng = np.random.default_rng(seed)
@@ -555,8 +566,10 @@ def fold_matrices(
     if feat in ("both", "both+encoder"):
         parts = ("word", "char") if feat == "both" else ("both", "encoder")
         blocks = [fold_matrices(p, X_tr, X_te, n_classes, encoder_path, cache, counts) for p in parts]
-        tr_m, te_m = (sp.hstack([sp.csr_matrix(b[i]) for b in blocks], format="csr") for i in (0, 1))
-        cache[feat] = (tr_m, te_m)
+        cache[feat] = (
+            sp.hstack([b[0] for b in blocks], format="csr"),
+            sp.hstack([b[1] for b in blocks], format="csr"),
+        )
         return cache[feat]
     base = candidate_estimator(Candidate(feat, 1.0, "soft"), n_classes, encoder_path=encoder_path)
     out = _counted_fold(feat, base, counts) if counts is not None and feat in NGRAM_FEATURES else None
@@ -687,21 +700,6 @@ def end_model_spec(metrics: dict[str, Any] | None) -> dict[str, Any]:
     targets = em.get("targets") if em.get("targets") in TARGETS else "soft"
     C = float(em["C"]) if isinstance(em.get("C"), int | float) else 10.0
     return {"features": features, "targets": targets, "C": C, "calibrated": bool(em.get("calibrated", False))}
-
-
-#: What each featurisation means as n-gram settings (for a hashed / streaming featuriser to mirror).
-FEATURE_SETTINGS: dict[str, dict[str, Any]] = {
-    "word": {"word_ngram_range": (1, 2), "char_ngram_range": None},
-    "char": {"word_ngram_range": None, "char_ngram_range": (2, 5), "max_chars": CHAR_MAX_CHARS},
-    "both": {"word_ngram_range": (1, 2), "char_ngram_range": (2, 5), "max_chars": CHAR_MAX_CHARS},
-    "encoder": {"encoder": True},
-    "both+encoder": {
-        "word_ngram_range": (1, 2),
-        "char_ngram_range": (2, 5),
-        "max_chars": CHAR_MAX_CHARS,
-        "encoder": True,
-    },
-}
 
 
 def fit_task_end_model(
