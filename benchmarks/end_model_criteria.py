@@ -1,15 +1,17 @@
-"""Which gold-free criterion picks the end model best? Expected accuracy vs held-out LF agreement.
+"""Which gold-free criterion picks the end model best? Weak-label scores vs held-out LF agreement.
 
-    python benchmarks/end_model_criteria.py [--task T --data FILE --map ...] [--folds 5] [--groups 3]
+    python benchmarks/end_model_criteria.py [--task T --data FILE --map ...] [--folds 5] [--groups 3] \
+        [--encoder bundled] [--calibrated] [--features word,char,...]
 
-An experiment, not the product's choice: ``training/end_model.py`` scores every candidate by its
-expected accuracy against the label model's held-out weak labels. That criterion rewards a
-featurisation for *reproducing the LFs*, errors included (on AG News it prefers char n-grams, the
-candidate worst against gold). This script scores the same candidates, in each outer fold of a
+An experiment, not the product's choice: ``training/end_model.py`` scores every candidate against
+the label model's held-out weak labels (cross-entropy since 2026-12-06, expected accuracy before).
+Those scores reward a featurisation for *reproducing the LFs*, errors included (on AG News expected
+accuracy prefers char n-grams, the candidate worst against gold). This script scores the same
+candidates (the uncalibrated ones of word, char and both by default; ``--encoder`` adds the
+featurisations that read it, ``--calibrated`` every calibrated candidate), in each outer fold of a
 k-fold split (gold is used only to score the picks, never to make them), by:
 
-* ``expected_accuracy`` — the product's criterion (``select_end_model``);
-* ``cross_entropy`` — held-out cross-entropy against the weak labels (lower is better);
+* ``expected_accuracy`` and ``cross_entropy`` — the search's two scores (``select_end_model``);
 * ``heldout_lf_agreement`` — the LFs are dealt into ``groups`` groups; for each group the label
   model is refitted on the *other* LFs, each candidate is trained (3 inner folds) on the rows those
   cover, and scored by how often its prediction on held-out rows equals a hidden LF's vote (every
@@ -42,11 +44,15 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
 
 from beambell_assets.labeling.task import load_task  # noqa: E402
 from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
+from beambell_assets.training.calibration import fit_calibration  # noqa: E402
+from beambell_assets.training.encoder import encoder_available, resolve_encoder_path  # noqa: E402
 from beambell_assets.training.end_model import (  # noqa: E402
     DEFAULT_C_GRID,
+    Candidate,
     candidate_estimator,
     candidates,
     fold_matrices,
+    searched_features,
     select_end_model,
 )
 from beambell_assets.training.label_model import ABSTAIN, fit_label_model  # noqa: E402
@@ -70,28 +76,43 @@ def heldout_lf_scores(
     class_weight: np.ndarray | None,
     seed: int,
     n_epochs: int,
+    encoder_path: str | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Per candidate: agreement with hidden LFs' votes on held-out rows (all rows / rows the
-    visible LFs leave uncovered)."""
+    visible LFs leave uncovered). A calibrated candidate's held-out predictions in one inner fold
+    are calibrated by a fit on the other inner folds' covered held-out rows against the visible
+    LFs' label model, as the product's search calibrates (``_calibrated_held_out``)."""
     m = L.shape[1]
     hits = {c.name: np.zeros(4) for c in cands}  # agree, votes, agree uncovered, votes uncovered
     inner = list(KFold(3, shuffle=True, random_state=seed).split(texts))
     caches: list[dict] = [{} for _ in inner]  # vectorisers see texts only: shared by the groups
+    bases = list(dict.fromkeys(Candidate(c.features, c.C, c.targets) for c in cands))
     for hidden in np.array_split(np.random.default_rng(seed).permutation(m), groups):
         visible = np.setdiff1d(np.arange(m), hidden)
         P = fit_label_model(L[:, visible], k, seed=seed, n_epochs=n_epochs).probs
         covered = (L[:, visible] != ABSTAIN).any(axis=1)
+        held: dict[Candidate, list[np.ndarray]] = {b: [] for b in bases}
         for (tr, te), cache in zip(inner, caches, strict=True):
             rows = np.flatnonzero(covered[tr])
-            H = L[te][:, hidden]
-            votes = H != ABSTAIN
-            unc = ~covered[te]
-            for c in cands:
-                Xtr, Xte = fold_matrices(c.features, texts[tr], texts[te], k, None, cache)
-                est = candidate_estimator(c, k, class_weight=class_weight)
+            for b in bases:
+                Xtr, Xte = fold_matrices(b.features, texts[tr], texts[te], k, encoder_path, cache)
+                est = candidate_estimator(b, k, class_weight=class_weight, encoder_path=encoder_path)
                 target = P[tr][rows]
-                est.fit_features(Xtr[rows], target if c.targets == "soft" else target.argmax(axis=1))
-                agree = (est.predict_proba_features(Xte).argmax(axis=1)[:, None] == H) & votes
+                est.fit_features(Xtr[rows], target if b.targets == "soft" else target.argmax(axis=1))
+                held[b].append(est.predict_proba_features(Xte))
+        for c in cands:
+            qs = held[Candidate(c.features, c.C, c.targets)]
+            for i, (_, te) in enumerate(inner):
+                q = qs[i]
+                if c.calibrated:
+                    others = [j for j in range(len(inner)) if j != i]
+                    q_fit = np.vstack([qs[j][covered[inner[j][1]]] for j in others])
+                    p_fit = np.vstack([P[inner[j][1]][covered[inner[j][1]]] for j in others])
+                    q = fit_calibration(q_fit, p_fit).apply(q)
+                H = L[te][:, hidden]
+                votes = H != ABSTAIN
+                unc = ~covered[te]
+                agree = (q.argmax(axis=1)[:, None] == H) & votes
                 hits[c.name] += [agree.sum(), votes.sum(), agree[unc].sum(), votes[unc].sum()]
     return {n: (h[0] / max(h[1], 1), h[2] / max(h[3], 1)) for n, h in hits.items()}
 
@@ -101,17 +122,30 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     features, y, L = labelled_votes(args.data, task, args.map)
     k, tf = task.cardinality, task.text_field
     texts = features[tf].fillna("").astype(str).to_numpy(dtype=object)
-    # uncalibrated candidates only: this comparison of criteria was run before the calibrated ones
-    cands = candidates(
-        ("word", "char", "both"), tuple(float(c) for c in args.c_grid.split(",")), calibration=(False,)
-    )
+    encoder = resolve_encoder_path(args.encoder)
+    encoder = encoder if encoder_available(encoder) else None
+    if args.encoder and encoder is None:
+        raise SystemExit(f"no encoder at {args.encoder!r}")
+    c_grid = tuple(float(c) for c in args.c_grid.split(","))
+    # the first comparison (2026-12-06) predates the calibrated candidates: --calibrated adds them
+    feats = tuple(args.features.split(",")) if args.features else searched_features(encoder)
+    cands = candidates(feats, c_grid, calibration=(False, True) if args.calibrated else (False,))
     rows = []
     outer = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
     for fold, (tr, te) in enumerate(outer.split(np.zeros(len(y)), y)):
         t0 = time.perf_counter()
         P, Xw, shift = weak_fold(features, L, tr, k, tf, args.seed, args.n_epochs)
-        table = select_end_model(Xw.tolist(), P, k, class_weight=shift, seed=args.seed).table
-        table = table.set_index("candidate")
+        selection = select_end_model(
+            Xw.tolist(),
+            P,
+            k,
+            features=feats,
+            c_grid=c_grid,
+            class_weight=shift,
+            encoder_path=encoder,
+            seed=args.seed,
+        )
+        table = selection.table.set_index("candidate")
         hidden = heldout_lf_scores(
             L[tr],
             texts[tr],
@@ -121,12 +155,14 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
             class_weight=shift,
             seed=args.seed,
             n_epochs=args.n_epochs,
+            encoder_path=encoder,
         )
         cache: dict = {}
         for c in cands:  # gold accuracy of every candidate, for scoring the picks only
-            Xtr, Xte = fold_matrices(c.features, Xw, texts[te], k, None, cache)
-            est = candidate_estimator(c, k, class_weight=shift)
+            Xtr, Xte = fold_matrices(c.features, Xw, texts[te], k, encoder, cache)
+            est = candidate_estimator(c, k, class_weight=shift, encoder_path=encoder)
             est.fit_features(Xtr, P if c.targets == "soft" else P.argmax(axis=1))
+            est.set_calibration(selection.calibrations.get(c.name))
             rows.append(
                 {
                     "fold": fold,
@@ -173,6 +209,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-epochs", type=int, default=500)
     parser.add_argument("--c-grid", default=",".join(f"{c:g}" for c in DEFAULT_C_GRID))
+    parser.add_argument(
+        "--encoder", default=None, help="encoder directory or 'bundled' (adds its candidates)"
+    )
+    parser.add_argument("--features", default=None, help="comma-separated featurisations (default: auto's)")
+    parser.add_argument("--calibrated", action="store_true", help="also the calibrated candidates")
     parser.add_argument("--out", type=Path, default=None, help="Markdown output")
     args = parser.parse_args(argv)
     if not args.data.is_file():

@@ -14,19 +14,24 @@ the result. Every rule is scored on the same predictions, so their differences a
 Rules (``RULES``): the product's rule without an encoder and the one it had with one until
 2026-12-07 (best of word, char and both, 1/6 each, plus the best encoder candidate, 1/2); the best
 of each family (n-grams, encoder, both+encoder) with equal family weights; the best encoder and best
-both+encoder candidate; every calibrated encoder and both+encoder candidate (the product's rule
-since 2026-12-07); every encoder and both+encoder candidate; every calibrated encoder-only
-candidate; the single best by the gold-free ranking; and, for comparison, the best single candidate
-*chosen with gold* (an optimistic bar: the maximum of 40 noisy means). The same question for the
-default path (no encoder: the candidates' scores do not depend on which others are searched): the
-best of word, char and both (the product) against every calibrated word, char and both candidate,
-measured against the best n-gram candidate chosen with gold. Markdown:
-``benchmarks/results/ensemble_rules*.md``.
+both+encoder candidate; every calibrated encoder and both+encoder candidate (the product's rule at
+``2f3a2dd``); every encoder and both+encoder candidate; every calibrated encoder-only candidate;
+every calibrated encoder and both+encoder candidate at the grid's smallest C (the product's rule
+since) or at each (featurisation, targets) pair's best C by the ranking; the single best by the
+gold-free ranking; and, for comparison, the best single candidate *chosen with gold* (an
+optimistic bar: the maximum of 40 noisy means). The same question for the default path (no
+encoder: the candidates' scores do not depend on which others are searched): the best of word,
+char and both (the product) against every calibrated word, char and both candidate (at every C,
+at each pair's best C) and the best of each at the smallest C, measured against the best n-gram
+candidate chosen with gold. ``--cache DIR`` keeps each seed's held-out predictions, so a new rule
+is scored in seconds. Markdown: ``benchmarks/results/ensemble_rules*.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -76,6 +81,20 @@ def _best_of(fold: Fold, feats: tuple[str, ...]) -> list[str]:
     return list(r[r["features"].isin(feats)].drop_duplicates("features")["candidate"])
 
 
+def _best_of_strongest(fold: Fold, feats: tuple[str, ...]) -> list[str]:
+    r = _ranked(fold)
+    r = r[r["features"].isin(feats) & (r["C"] == r["C"].min())]
+    return list(r.drop_duplicates("features")["candidate"])
+
+
+def _best_c(fold: Fold, feats: tuple[str, ...]) -> list[str]:
+    """Every calibrated (featurisation, targets) pair of ``feats`` at the C the gold-free ranking
+    puts first for that pair."""
+    r = _ranked(fold)
+    r = r[r["features"].isin(feats) & r["candidate"].str.endswith("/calibrated")]
+    return list(r.drop_duplicates(["features", "targets"])["candidate"])
+
+
 def _every(fold: Fold, feats: tuple[str, ...], calibrated_only: bool) -> list[str]:
     r = _ranked(fold)
     names = r[r["features"].isin(feats)]["candidate"]
@@ -98,12 +117,24 @@ RULES: dict[str, Callable[[Fold], list[str]]] = {
         f, FEATURISATIONS
     ),
     "best encoder + best both+encoder (1/2 each)": lambda f: _best_of(f, ENCODER_FEATURES),
-    "every calibrated encoder and both+encoder candidate (8): the product since 2026-12-07": _product,
+    "every calibrated encoder and both+encoder candidate (8): the product at 2f3a2dd": lambda f: _every(
+        f, ENCODER_FEATURES, True
+    ),
     "every encoder and both+encoder candidate (16)": lambda f: _every(f, ENCODER_FEATURES, False),
     "every calibrated encoder candidate (4)": lambda f: _every(f, ("encoder",), True),
+    "every calibrated encoder and both+encoder candidate at the smallest C (4): the product": _product,
+    "every calibrated encoder and both+encoder candidate at its best C (4)": lambda f: _best_c(
+        f, ENCODER_FEATURES
+    ),
     "single best by the gold-free ranking": lambda f: list(_ranked(f)["candidate"][:1]),
     "no encoder: best of word, char, both (1/3 each): the product": lambda f: _best_of(f, NGRAM_FEATURES),
     "no encoder: every calibrated word, char, both candidate (12)": lambda f: _every(f, NGRAM_FEATURES, True),
+    "no encoder: every calibrated word, char, both candidate at its best C (6)": lambda f: _best_c(
+        f, NGRAM_FEATURES
+    ),
+    "no encoder: best of word, char, both at the smallest C (1/3 each)": lambda f: _best_of_strongest(
+        f, NGRAM_FEATURES
+    ),
 }
 NO_ENCODER = "no encoder: "
 
@@ -149,6 +180,36 @@ def evaluate(folds: list[Fold]) -> pd.DataFrame:
     return out
 
 
+def penalty_twins(folds: list[Fold]) -> pd.DataFrame:
+    """Each encoder-reading head at the grid's smallest C against its twin at the largest (same
+    featurisation, targets and calibration), per fold: how much better it is against gold, and how
+    often the gold-free ranking puts it first."""
+    cands = folds[0]["cands"]
+    lo, hi = min(c.C for c in cands), max(c.C for c in cands)
+    rows = []
+    for f in folds:
+        table = f["table"].set_index("candidate")
+        for c in cands:
+            if c.features not in ENCODER_FEATURES or lo != c.C:
+                continue
+            twin = dataclasses.replace(c, C=hi).name
+            rows.append(
+                {
+                    "heads": "calibrated" if c.calibrated else "uncalibrated",
+                    "gold_gain": 100 * (_score(f["y"], f["q"][c.name])[0] - _score(f["y"], f["q"][twin])[0]),
+                    "ranked_first": table.loc[c.name, "cross_entropy"] < table.loc[twin, "cross_entropy"],
+                }
+            )
+    df = pd.DataFrame(rows)
+    return df.groupby("heads").agg(
+        twin_pairs=("gold_gain", "size"),
+        smallest_c_better_points=("gold_gain", "mean"),
+        smallest_c_better=("gold_gain", lambda g: int((g > 0).sum())),
+        smallest_c_worse=("gold_gain", lambda g: int((g < 0).sum())),
+        ranking_prefers_smallest_c=("ranked_first", "sum"),
+    ).round({"smallest_c_better_points": 2})
+
+
 def collect(args: argparse.Namespace, seed: int, encoder: str) -> list[Fold]:
     """Every candidate's held-out probabilities and the gold-free table, per outer fold."""
     task = load_task(args.task)
@@ -191,6 +252,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--positive-rate", type=float, default=None)
     parser.add_argument("--encoder", default="bundled", help="encoder path or 'bundled'")
     parser.add_argument("--out", type=Path, default=None, help="Markdown output")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="keep each seed's held-out predictions here",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_file():
         print(f"skipped: no data at {args.data} (the default lives in ../shared/data)")
@@ -200,9 +267,22 @@ def main(argv: list[str] | None = None) -> None:
         print("skipped: the rules differ only with an encoder; install the encoder extra")
         return
     t0 = time.perf_counter()
-    parts = []
+    parts, twins = [], []
+    from_cache: list[int] = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        table = evaluate(collect(args, seed, encoder))
+        cached = (
+            None if args.cache is None else args.cache / f"{args.data.stem}-{args.one_vs_rest}-{seed}.pkl"
+        )
+        if cached is not None and cached.is_file():
+            folds = pickle.loads(cached.read_bytes())
+            from_cache.append(seed)
+        else:
+            folds = collect(args, seed, encoder)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_bytes(pickle.dumps(folds))
+        table = evaluate(folds)
+        twins.extend(folds)
         parts.append(table.assign(seed=seed))
         print(f"seed {seed}:\n{table.to_markdown(index=False, floatfmt='.3f')}\n", flush=True)
     every = pd.concat(parts)
@@ -211,11 +291,18 @@ def main(argv: list[str] | None = None) -> None:
     md = (
         "# Ensemble rules with an encoder\n\n"
         f"`python benchmarks/ensemble_rules.py {cmd}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{time.perf_counter() - t0:.0f} s, task `{args.task}`, data `{args.data.name}`"
+        f"{time.perf_counter() - t0:.0f} s"
+        + (f" (seeds {from_cache}: held-out predictions read from the cache)" if from_cache else "")
+        + f", task `{args.task}`, data `{args.data.name}`"
         + (f", {args.one_vs_rest} vs the rest at {args.positive_rate}" if args.one_vs_rest else "")
         + f", {args.folds} outer folds per seed.\n\n"
         "## Means over the seeds (the gold-single row: each seed's own best candidate)\n\n"
         f"{summary.to_markdown(floatfmt='.3f')}\n\n"
+        "## Smallest C against largest C, twin by twin (encoder-reading heads, every fold of every seed)\n\n"
+        "Gold points the smallest-C head gains over its twin (mean over folds and twins), how many\n"
+        "fold-twins it is better / worse in, and in how many the gold-free ranking (held-out\n"
+        "cross-entropy against the weak labels) puts it first.\n\n"
+        f"{penalty_twins(twins).to_markdown()}\n\n"
         "## Per seed\n\n"
         f"{every.to_markdown(index=False, floatfmt='.3f')}\n"
     )

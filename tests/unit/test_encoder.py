@@ -108,12 +108,16 @@ def test_both_plus_encoder_is_the_both_blocks_and_the_embeddings_in_one_model(tm
     assert isinstance(old._build_vectorizer(), enc.EncoderFeatures)
 
 
-def test_auto_with_an_encoder_averages_every_calibrated_candidate_reading_it(tmp_path) -> None:
+def test_auto_with_an_encoder_averages_every_calibrated_candidate_reading_it_at_the_smallest_c(
+    tmp_path,
+) -> None:
     texts, y = SPORTS + BUSINESS, np.array([0] * 4 + [1] * 4)
-    sel = select_end_model(texts * 3, np.eye(2)[np.tile(y, 3)], 2, c_grid=(10.0,), folds=2, encoder_path=PATH)
+    probs = np.eye(2)[np.tile(y, 3)]
+    sel = select_end_model(texts * 3, probs, 2, c_grid=(10.0, 1.0), folds=2, encoder_path=PATH)
     assert set(sel.table["features"]) == {"word", "char", "both", "encoder", "both+encoder", "ensemble"}
-    assert sorted(c.name for c in sel.members) == [
-        f"{f}/C=10/{t}/calibrated" for f in ("both+encoder", "encoder") for t in ("hard", "soft")
+    assert set(sel.table["C"].dropna()) == {1.0, 10.0}  # both searched and scored ...
+    assert sorted(c.name for c in sel.members) == [  # ... the members are the strongest regularisation's
+        f"{f}/C=1/{t}/calibrated" for f in ("both+encoder", "encoder") for t in ("hard", "soft")
     ]
     model = sel.calibrate(sel.estimator(2, encoder_path=PATH).fit(texts * 3, np.tile(y, 3)))
     assert model.weights_.tolist() == [0.25] * 4
