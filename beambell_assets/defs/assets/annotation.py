@@ -58,14 +58,16 @@ class AnnotationQueueConfig(Config):
     budget: int = 20
     max_similarity: float = 0.9  # TF-IDF cosine above which two pages are near-duplicates
     max_per_class: float = 0.5  # share of the budget one predicted class may take
-    weight_classifier_margin: float = 1.0
-    weight_classifier_entropy: float = 0.5
-    weight_lm_entropy: float = 0.5
-    weight_lf_conflict: float = 1.0
-    weight_uncovered: float = 0.25
-    weight_model_disagreement: float = 1.0
-    diversity: float = 1.5  # penalty per unit of cosine to a page already picked or labelled
-    audit_share: float = 0.2  # share of the budget picked uniformly at random (an unbiased sample)
+    # the queue's defaults (``QueueWeights``); diversity: penalty per unit of cosine to a page already
+    # picked or labelled; audit_share: share of the budget picked uniformly at random (an unbiased sample)
+    weight_classifier_margin: float = QueueWeights.classifier_margin
+    weight_classifier_entropy: float = QueueWeights.classifier_entropy
+    weight_lm_entropy: float = QueueWeights.lm_entropy
+    weight_lf_conflict: float = QueueWeights.lf_conflict
+    weight_uncovered: float = QueueWeights.uncovered
+    weight_model_disagreement: float = QueueWeights.model_disagreement
+    diversity: float = QueueWeights.diversity
+    audit_share: float = QueueWeights.audit_share
 
 
 def _queue_weights(config: AnnotationQueueConfig) -> QueueWeights:
