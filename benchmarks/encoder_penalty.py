@@ -30,16 +30,13 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from beambell_assets.labeling.task import load_task  # noqa: E402
-from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
 from beambell_assets.training.encoder import encoder_available, resolve_encoder_path  # noqa: E402
 from beambell_assets.training.end_model import (  # noqa: E402
     ENCODER_FEATURES,
-    candidate_estimator,
     candidates,
-    fold_matrices,
     select_end_model,
 )
-from benchmarks.quality_report import DEFAULT_DATA, labelled_votes, weak_fold  # noqa: E402
+from benchmarks.quality_report import data_arguments, held_out_probs, labelled_votes, weak_fold  # noqa: E402
 
 
 def run(args: argparse.Namespace, encoder: str) -> pd.DataFrame:
@@ -65,13 +62,7 @@ def run(args: argparse.Namespace, encoder: str) -> pd.DataFrame:
                 encoder_path=encoder,
                 seed=seed,
             )
-            cache: dict = {}
-            q = {}
-            for c in heads:
-                Xtr, Xte = fold_matrices(c.features, Xw, texts[te], k, encoder, cache)
-                est = candidate_estimator(c, k, class_weight=shift, encoder_path=encoder)
-                est.fit_features(Xtr, P if c.targets == "soft" else P.argmax(axis=1))
-                q[c.name] = est.set_calibration(sel.calibrations[c.name]).predict_proba_features(Xte)
+            q = held_out_probs(heads, Xw, P, texts[te], k, shift, encoder, sel.calibrations)
             for C in grid:
                 at_c = [c for c in heads if c.C == C]
                 mean = np.mean([q[c.name] for c in at_c], axis=0)
@@ -84,10 +75,7 @@ def run(args: argparse.Namespace, encoder: str) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--map", default=None)
-    parser.add_argument("--task", default=DEFAULT_TASK)
-    parser.add_argument("--folds", type=int, default=5)
+    data_arguments(parser)
     parser.add_argument("--seeds", default="0", help="outer splits, comma-separated")
     parser.add_argument("--c-grid", default="0.1,0.3,1,3,10")
     parser.add_argument("--encoder", default="bundled", help="encoder path or 'bundled'")

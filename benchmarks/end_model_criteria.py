@@ -43,7 +43,6 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from beambell_assets.labeling.task import load_task  # noqa: E402
-from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
 from beambell_assets.training.calibration import fit_calibration  # noqa: E402
 from beambell_assets.training.encoder import encoder_available, resolve_encoder_path  # noqa: E402
 from beambell_assets.training.end_model import (  # noqa: E402
@@ -56,7 +55,7 @@ from beambell_assets.training.end_model import (  # noqa: E402
     select_end_model,
 )
 from beambell_assets.training.label_model import ABSTAIN, fit_label_model  # noqa: E402
-from benchmarks.quality_report import DEFAULT_DATA, labelled_votes, weak_fold  # noqa: E402
+from benchmarks.quality_report import data_arguments, held_out_probs, labelled_votes, weak_fold  # noqa: E402
 
 CRITERIA = {  # name -> (column, higher is better)
     "expected_accuracy": ("expected_accuracy", True),
@@ -157,17 +156,14 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
             n_epochs=args.n_epochs,
             encoder_path=encoder,
         )
-        cache: dict = {}
-        for c in cands:  # gold accuracy of every candidate, for scoring the picks only
-            Xtr, Xte = fold_matrices(c.features, Xw, texts[te], k, encoder, cache)
-            est = candidate_estimator(c, k, class_weight=shift, encoder_path=encoder)
-            est.fit_features(Xtr, P if c.targets == "soft" else P.argmax(axis=1))
-            est.set_calibration(selection.calibrations.get(c.name))
+        # gold accuracy of every candidate, for scoring the picks only
+        q = held_out_probs(cands, Xw, P, texts[te], k, shift, encoder, selection.calibrations)
+        for c in cands:
             rows.append(
                 {
                     "fold": fold,
                     "candidate": c.name,
-                    "gold_accuracy": float((est.predict_proba_features(Xte).argmax(axis=1) == y[te]).mean()),
+                    "gold_accuracy": float((q[c.name].argmax(axis=1) == y[te]).mean()),
                     "expected_accuracy": float(table.loc[c.name, "expected_accuracy"]),
                     "cross_entropy": float(table.loc[c.name, "cross_entropy"]),
                     "hidden_agree": hidden[c.name][0],
@@ -201,10 +197,7 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--map", default=None)
-    parser.add_argument("--task", default=DEFAULT_TASK)
-    parser.add_argument("--folds", type=int, default=5)
+    data_arguments(parser)
     parser.add_argument("--groups", type=int, default=3, help="LF groups hidden in turn")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-epochs", type=int, default=500)

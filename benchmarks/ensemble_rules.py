@@ -48,21 +48,24 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from beambell_assets.labeling.task import load_task  # noqa: E402
-from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
 from beambell_assets.training.encoder import encoder_available, resolve_encoder_path  # noqa: E402
 from beambell_assets.training.end_model import (  # noqa: E402
     ENCODER_FEATURES,
     FEATURISATIONS,
     NGRAM_FEATURES,
-    candidate_estimator,
     candidates,
     ensemble_featurisations,
     ensemble_members,
     ensemble_weights,
-    fold_matrices,
     select_end_model,
 )
-from benchmarks.quality_report import DEFAULT_DATA, labelled_votes, one_vs_rest, weak_fold  # noqa: E402
+from benchmarks.quality_report import (  # noqa: E402
+    data_arguments,
+    held_out_probs,
+    labelled_votes,
+    one_vs_rest,
+    weak_fold,
+)
 
 #: One outer fold: the gold-free ranking (the search's table), each candidate's held-out
 #: probabilities and the held-out truth.
@@ -201,13 +204,17 @@ def penalty_twins(folds: list[Fold]) -> pd.DataFrame:
                 }
             )
     df = pd.DataFrame(rows)
-    return df.groupby("heads").agg(
-        twin_pairs=("gold_gain", "size"),
-        smallest_c_better_points=("gold_gain", "mean"),
-        smallest_c_better=("gold_gain", lambda g: int((g > 0).sum())),
-        smallest_c_worse=("gold_gain", lambda g: int((g < 0).sum())),
-        ranking_prefers_smallest_c=("ranked_first", "sum"),
-    ).round({"smallest_c_better_points": 2})
+    return (
+        df.groupby("heads")
+        .agg(
+            twin_pairs=("gold_gain", "size"),
+            smallest_c_better_points=("gold_gain", "mean"),
+            smallest_c_better=("gold_gain", lambda g: int((g > 0).sum())),
+            smallest_c_worse=("gold_gain", lambda g: int((g < 0).sum())),
+            ranking_prefers_smallest_c=("ranked_first", "sum"),
+        )
+        .round({"smallest_c_better_points": 2})
+    )
 
 
 def collect(args: argparse.Namespace, seed: int, encoder: str) -> list[Fold]:
@@ -227,26 +234,14 @@ def collect(args: argparse.Namespace, seed: int, encoder: str) -> list[Fold]:
         sel = select_end_model(
             Xw.tolist(), P, k, features=FEATURISATIONS, encoder_path=encoder, class_weight=shift, seed=seed
         )
-        cache: dict = {}
-        fitted: dict = {}
-        q = {}
-        for c in cands:
-            Xtr, Xte = fold_matrices(c.features, Xw, texts[te], k, encoder, cache)
-            base = (c.features, c.C, c.targets)
-            if base not in fitted:
-                est = candidate_estimator(c, k, class_weight=shift, encoder_path=encoder)
-                fitted[base] = est.fit_features(Xtr, P if c.targets == "soft" else P.argmax(axis=1))
-            q[c.name] = fitted[base].set_calibration(sel.calibrations.get(c.name)).predict_proba_features(Xte)
+        q = held_out_probs(cands, Xw, P, texts[te], k, shift, encoder, sel.calibrations)
         folds.append({"table": sel.table, "q": q, "y": y[te], "cands": cands})
     return folds
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--map", default=None)
-    parser.add_argument("--task", default=DEFAULT_TASK)
-    parser.add_argument("--folds", type=int, default=5)
+    data_arguments(parser)
     parser.add_argument("--seeds", default="0", help="outer splits, comma-separated")
     parser.add_argument("--one-vs-rest", default=None)
     parser.add_argument("--positive-rate", type=float, default=None)

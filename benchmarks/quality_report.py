@@ -33,7 +33,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,11 +53,13 @@ from beambell_assets.ingest.features import build_page_features  # noqa: E402
 from beambell_assets.ingest.readers import read_landing_file  # noqa: E402
 from beambell_assets.labeling.task import Task, load_task  # noqa: E402
 from beambell_assets.settings import DEFAULT_TASK  # noqa: E402
+from beambell_assets.training.calibration import LogitCalibration  # noqa: E402
 from beambell_assets.training.class_prior import estimate_class_prior, label_shift_factors  # noqa: E402
 from beambell_assets.training.encoder import encoder_available, resolve_encoder_path  # noqa: E402
 from beambell_assets.training.end_model import (  # noqa: E402
     CRITERIA,
     DEFAULT_C_GRID,
+    Candidate,
     candidate_estimator,
     candidates,
     fit_end_model,
@@ -223,6 +225,41 @@ def weak_fold(
     return P, Xw, shift
 
 
+def held_out_probs(
+    cands: Sequence[Candidate],
+    train_texts: np.ndarray,
+    P: np.ndarray,
+    test_texts: np.ndarray,
+    k: int,
+    class_weight: np.ndarray | None,
+    encoder_path: str | None,
+    calibrations: dict[str, LogitCalibration],
+) -> dict[str, np.ndarray]:
+    """Every candidate fitted on one outer fold's weak labels ``P`` and its probabilities on the
+    held-out texts. A calibrated candidate is its base's fit with the calibration the search
+    fitted on its held-out predictions (``calibrations``, ``EndModelSelection.calibrations``)."""
+    cache: dict[str, Any] = {}
+    fitted: dict[tuple[str, float, str], Any] = {}
+    out: dict[str, np.ndarray] = {}
+    for cand in cands:
+        Xtr, Xte = fold_matrices(cand.features, train_texts, test_texts, k, encoder_path, cache)
+        base = (cand.features, cand.C, cand.targets)
+        if base not in fitted:
+            est = candidate_estimator(cand, k, class_weight=class_weight, encoder_path=encoder_path)
+            fitted[base] = est.fit_features(Xtr, P if cand.targets == "soft" else P.argmax(axis=1))
+        out[cand.name] = fitted[base].set_calibration(calibrations.get(cand.name)).predict_proba_features(Xte)
+    return out
+
+
+def data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every quality benchmark takes: the labelled file, its mapping, the task and
+    the outer folds."""
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labelled CSV/JSONL/Parquet")
+    parser.add_argument("--map", default=None, help="column mapping, e.g. url=u,text=t,label=y")
+    parser.add_argument("--task", default=DEFAULT_TASK, help="task module or file (default: web content)")
+    parser.add_argument("--folds", type=int, default=5)
+
+
 def one_vs_rest(
     L: np.ndarray, y: np.ndarray, positive: int, rate: float | None, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -335,17 +372,11 @@ def run(
         search_repeats.append(auto.selection.repeats)
         put("(b) auto end model (gold-free choice)", auto.model.predict(texts[te].tolist()))
 
-        cache: dict[str, Any] = {}
-        fitted: dict[tuple[str, float, str], Any] = {}  # a calibrated candidate reuses its base's fit
+        held_out = held_out_probs(
+            cands, Xw, P, texts[te], k, shift, encoder_path, auto.selection.calibrations
+        )
         for cand in cands:
-            Xtr, Xte = fold_matrices(cand.features, Xw, texts[te], k, encoder_path, cache)
-            base = (cand.features, cand.C, cand.targets)
-            if base not in fitted:
-                est_c = candidate_estimator(cand, k, class_weight=shift, encoder_path=encoder_path)
-                fitted[base] = est_c.fit_features(Xtr, P if cand.targets == "soft" else P.argmax(axis=1))
-            # a calibrated candidate: the calibration the search fitted on its held-out predictions
-            est_c = fitted[base].set_calibration(auto.selection.calibrations.get(cand.name))
-            pred_c = est_c.predict_proba_features(Xte).argmax(axis=1)
+            pred_c = held_out[cand.name].argmax(axis=1)
             put(f"(b) candidate {cand.name}", pred_c)
             if cand == auto.selection.chosen and auto.selection.members:
                 put(SINGLE_BEST, pred_c)
@@ -480,11 +511,8 @@ some LF voted on (what the label model uses); truth from the labels, for compari
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labelled CSV/JSONL/Parquet")
-    parser.add_argument("--map", default=None, help="column mapping, e.g. url=u,text=t,label=y")
-    parser.add_argument("--task", default=DEFAULT_TASK, help="task module or file (default: web content)")
+    data_arguments(parser)
     parser.add_argument("--out", type=Path, default=None, help="Markdown output")
-    parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-epochs", type=int, default=500, help="label model epochs")
     parser.add_argument("--c-grid", default=",".join(f"{c:g}" for c in DEFAULT_C_GRID))
