@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import pickle
 import sys
 import time
@@ -239,6 +240,24 @@ def collect(args: argparse.Namespace, seed: int, encoder: str) -> list[Fold]:
     return folds
 
 
+def cache_key(args: argparse.Namespace) -> str:
+    """A digest of everything the held-out predictions depend on besides the seed (the data file's
+    size and time too), so another task, mapping or subsample never reads this run's cache."""
+    stat = args.data.stat()
+    parts = (
+        args.task,
+        str(args.data.resolve()),
+        stat.st_size,
+        stat.st_mtime_ns,
+        args.map,
+        args.folds,
+        args.one_vs_rest,
+        args.positive_rate,
+        args.encoder,
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     data_arguments(parser)
@@ -265,9 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     parts, twins = [], []
     from_cache: list[int] = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        cached = (
-            None if args.cache is None else args.cache / f"{args.data.stem}-{args.one_vs_rest}-{seed}.pkl"
-        )
+        cached = None if args.cache is None else args.cache / f"{args.data.stem}-{cache_key(args)}-{seed}.pkl"
         if cached is not None and cached.is_file():
             folds = pickle.loads(cached.read_bytes())
             from_cache.append(seed)

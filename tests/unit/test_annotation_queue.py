@@ -239,3 +239,19 @@ def test_audit_picks_when_too_few_pages_are_chosen() -> None:
     )
     assert sorted(picks["page_id"]) == ["p2", "p3"] and picks["queue_rank"].tolist() == [1, 2]
     assert (picks["reason"] == AUDIT_REASON).sum() >= 1
+
+
+def test_an_uncovered_page_outranks_a_covered_one_the_classifier_is_only_fairly_sure_of() -> None:
+    """An uncovered page is a training row only once a human labels it, so by default it outranks a
+    covered page of moderate margin even when the classifier is sure of it; at the old weight (0.25)
+    the covered page came first."""
+    L = np.array([[-1, -1, -1], [0, 0, -1]])  # u: no LF votes; c: two LFs agree
+    classifier = np.array([[0.95, 0.03, 0.02], [0.7, 0.2, 0.1]])
+    lm = np.array([[1 / 3, 1 / 3, 1 / 3], [0.9, 0.05, 0.05]])
+
+    def order(weights: QueueWeights) -> list[str]:
+        scored = score_pages(["u", "c"], L, 3, classifier_proba=classifier, lm_proba=lm, weights=weights)
+        return scored.sort_values("score", ascending=False)["page_id"].tolist()
+
+    assert order(QueueWeights()) == ["u", "c"]
+    assert order(QueueWeights(uncovered=0.25)) == ["c", "u"]
