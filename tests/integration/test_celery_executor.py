@@ -130,7 +130,6 @@ def test_ingest_and_train_run_on_a_celery_worker(
             "BEAMBELL_LANDING_INTERVAL_S": "1",
             "BEAMBELL_LANDING_MIN_AGE_S": "0",
             "BEAMBELL_RETRAIN_INTERVAL_S": "3600",
-
             **FIXED_END_MODEL_ENV,  # the executor / instance are under test, not the end-model search
         }
         for key, value in env.items():

@@ -40,7 +40,6 @@ def test_full_graph_with_sensors_on_postgres_instance_and_warehouse(
             # The seeding promotion would start a rescore run of the seeded batches: tested elsewhere,
             # and on two cores it only slows the landing run down.
             "BEAMBELL_RESCORE_PARTITIONS": "0",
-
             **FIXED_END_MODEL_ENV,  # the executor / instance are under test, not the end-model search
         }
         for key, value in env.items():  # seed_home, drop_and_wait and the instance read them here

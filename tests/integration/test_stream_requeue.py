@@ -63,9 +63,10 @@ def test_requeued_pages_are_processed_again_and_leave_quarantine(tmp_path: Path)
         result = requeue_quarantined(client, wh, PAGES)
         assert list(result.requeued) == [ids[1]] and result.missing == ["1-0"]
         new_id = result.requeued[ids[1]]
-        assert client.xlen(PAGES) == 4 and client.xrange(PAGES, new_id, new_id)[0][1] == client.xrange(
-            PAGES, ids[1], ids[1]
-        )[0][1]
+        assert (
+            client.xlen(PAGES) == 4
+            and client.xrange(PAGES, new_id, new_id)[0][1] == client.xrange(PAGES, ids[1], ids[1])[0][1]
+        )
         left = wh.read("SELECT source_file, reason FROM quarantine ORDER BY source_file")
         assert left.values.tolist() == [[f"{PAGES}#1-0", PROCESSING_FAILED], [f"{PAGES}#{ids[2]}", "bad_url"]]
         outcomes = wh.read("SELECT message_id, outcome FROM stream_messages ORDER BY message_id")

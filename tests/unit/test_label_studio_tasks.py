@@ -187,4 +187,3 @@ def test_the_import_command_says_why_a_file_is_refused_and_lists_rejection_reaso
     assert main([*home, "label-studio-import", str(export)]) == 0
     out = capsys.readouterr().out
     assert "inserted 0" in out and "rejected 1: label 'Nope' not in the label space" in out
-
