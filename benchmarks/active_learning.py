@@ -59,6 +59,7 @@ from beambell_assets.feedback.annotation_queue import (  # noqa: E402
     QueueWeights,
     build_queue,
     cold_start_labels,
+    score_pages,
 )
 from beambell_assets.labeling.applier import FastLFApplier  # noqa: E402
 from beambell_assets.labeling.stateful import build_stateful_lfs, fit_state_with_out_of_fold_votes  # noqa: E402
@@ -238,6 +239,39 @@ def queue_picks(
     return picks["page_id"].tolist(), audit
 
 
+def how_hidden(
+    task: Task,
+    pool: pd.DataFrame,
+    weak: WeakLabels,
+    clf: SoftLabelTextClassifier,
+    unlabelled: np.ndarray,
+    wrong: np.ndarray,
+    step: int,
+) -> dict[str, float]:
+    """How the unlabelled pages with a wrong weak label look to the queue's signals: the share the
+    current classifier agrees with, the label model's confidence in them (and in the right ones),
+    and how many of them the queue's score puts among the next ``step`` pages (before diversity)."""
+    texts = pool[task.text_field].fillna("").astype(str).tolist()
+    proba = clf.predict_proba(texts)
+    page_ids = pool["page_id"].tolist()
+    k = task.cardinality
+    score = score_pages(page_ids, weak.L, k, classifier_proba=proba, lm_proba=weak.probs, weights=WEIGHTS)
+    candidates = np.flatnonzero(unlabelled)
+    top = candidates[np.argsort(-score["score"].to_numpy()[candidates], kind="stable")[:step]]
+    right = unlabelled & (weak.L != -1).any(axis=1) & ~wrong
+    confidence, label = weak.probs.max(axis=1), weak.probs.argmax(axis=1)
+
+    def mean(values: np.ndarray) -> float:
+        return float(values.mean()) if len(values) else float("nan")
+
+    return {
+        "clf_agrees_on_wrong": mean(proba.argmax(axis=1)[wrong] == label[wrong]),
+        "lm_confidence_wrong": mean(confidence[wrong]),
+        "lm_confidence_right": mean(confidence[right]),
+        "wrong_in_next_step": int(wrong[top].sum()),
+    }
+
+
 def run_seed(
     task: Task,
     features: pd.DataFrame,
@@ -294,6 +328,8 @@ def run_seed(
             # the unlabelled pool pages the training set has wrong (weak label) or lacks (no LF vote)
             covered, unknown = (weak.L != -1).any(axis=1), gold == -1
             wrong = unknown & covered & (weak.probs.argmax(axis=1) != y_pool)
+            if strategy == "ours":
+                scores |= how_hidden(task, pool, weak, clf, unknown, wrong, step)
             if ORACLE and done:  # score a model with those pages fixed; the loop keeps its own
                 fix = wrong if ORACLE == "wrong" else unknown & ~covered
                 fixed = np.where(fix, y_pool, gold)
