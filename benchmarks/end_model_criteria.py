@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from beambell_assets.labeling.task import load_task  # noqa: E402
-from beambell_assets.training.calibration import fit_calibration  # noqa: E402
+from beambell_assets.training.calibration import cross_fitted  # noqa: E402
 from beambell_assets.training.encoder import encoder_available, resolve_encoder_path  # noqa: E402
 from beambell_assets.training.end_model import (  # noqa: E402
     DEFAULT_C_GRID,
@@ -55,7 +55,13 @@ from beambell_assets.training.end_model import (  # noqa: E402
     select_end_model,
 )
 from beambell_assets.training.label_model import ABSTAIN, fit_label_model  # noqa: E402
-from benchmarks.quality_report import data_arguments, held_out_probs, labelled_votes, weak_fold  # noqa: E402
+from benchmarks.quality_report import (  # noqa: E402
+    data_arguments,
+    held_out_probs,
+    labelled_votes,
+    weak_fold,
+    write_markdown,
+)
 
 CRITERIA = {  # name -> (column, higher is better)
     "expected_accuracy": ("expected_accuracy", True),
@@ -99,15 +105,15 @@ def heldout_lf_scores(
                 target = P[tr][rows]
                 est.fit_features(Xtr[rows], target if b.targets == "soft" else target.argmax(axis=1))
                 held[b].append(est.predict_proba_features(Xte))
+        tes = [te for _, te in inner]
+        groups = np.repeat(np.arange(len(tes)), [len(te) for te in tes])
+        stacked = np.concatenate(tes)
         for c in cands:
             qs = held[Candidate(c.features, c.C, c.targets)]
-            for i, (_, te) in enumerate(inner):
-                q = qs[i]
-                if c.calibrated:
-                    others = [j for j in range(len(inner)) if j != i]
-                    q_fit = np.vstack([qs[j][covered[inner[j][1]]] for j in others])
-                    p_fit = np.vstack([P[inner[j][1]][covered[inner[j][1]]] for j in others])
-                    q = fit_calibration(q_fit, p_fit).apply(q)
+            if c.calibrated:
+                q_all = cross_fitted(np.vstack(qs), P[stacked], groups, fit_rows=covered[stacked])
+                qs = np.split(q_all, np.cumsum([len(te) for te in tes])[:-1])
+            for q, te in zip(qs, tes, strict=True):
                 H = L[te][:, hidden]
                 votes = H != ABSTAIN
                 unc = ~covered[te]
@@ -225,10 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         "## Every candidate (means over outer folds)\n\n"
         f"{summary.to_markdown(floatfmt='.4f')}\n"
     )
-    print(md)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(md, encoding="utf-8")
+    write_markdown(md, args.out)
 
 
 if __name__ == "__main__":

@@ -85,11 +85,16 @@ def fit_calibration(probs: np.ndarray, targets: np.ndarray, *, bias_l2: float = 
     return LogitCalibration(float(result.x[0]), np.concatenate([[0.0], result.x[1:]]))
 
 
-def cross_fitted(probs: np.ndarray, targets: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def cross_fitted(
+    probs: np.ndarray, targets: np.ndarray, groups: np.ndarray, fit_rows: np.ndarray | None = None
+) -> np.ndarray:
     """Calibrated probabilities where each group's rows are calibrated by a fit on the *other*
-    groups' rows (the held-out score of calibrating, not a score on its own fitting rows)."""
+    groups' rows (the held-out score of calibrating, not a score on its own fitting rows); with
+    ``fit_rows`` (a mask), only on those of them (e.g. the rows whose targets mean something)."""
     out = np.empty_like(np.asarray(probs, dtype=float))
+    usable = np.ones(len(groups), dtype=bool) if fit_rows is None else np.asarray(fit_rows, dtype=bool)
     for g in np.unique(groups):
         rows = groups == g
-        out[rows] = fit_calibration(probs[~rows], targets[~rows]).apply(probs[rows])
+        fit = ~rows & usable
+        out[rows] = fit_calibration(probs[fit], targets[fit]).apply(probs[rows])
     return out

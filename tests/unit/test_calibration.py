@@ -77,6 +77,20 @@ def test_cross_fitting_calibrates_each_group_by_the_others() -> None:
         np.testing.assert_allclose(out[rows], alone)
 
 
+def test_cross_fitting_fits_only_on_the_rows_it_is_told_to_and_calibrates_every_row() -> None:
+    q, target = _shrunk(n=900)
+    groups = np.arange(900) % 3
+    fit_rows = np.arange(900) % 5 != 0
+    target = target.copy()
+    target[~fit_rows] = np.eye(3)[np.argmin(q[~fit_rows], axis=1)]  # rows whose targets mean nothing
+    out = cross_fitted(q, target, groups, fit_rows=fit_rows)
+    for g in range(3):
+        rows = groups == g
+        fit = ~rows & fit_rows
+        np.testing.assert_allclose(out[rows], fit_calibration(q[fit], target[fit]).apply(q[rows]))
+    assert not np.allclose(out, cross_fitted(q, target, groups))  # the excluded rows would have mattered
+
+
 def test_a_classifier_keeps_its_calibration_through_save_and_load(tmp_path) -> None:
     texts = ["goal match league", "stock market shares", "coach goal", "profit shares"] * 10
     y = np.array([0, 1, 0, 1] * 10)
