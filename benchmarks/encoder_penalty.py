@@ -36,7 +36,13 @@ from beambell_assets.training.end_model import (  # noqa: E402
     candidates,
     select_end_model,
 )
-from benchmarks.quality_report import data_arguments, held_out_probs, labelled_votes, weak_fold  # noqa: E402
+from benchmarks.quality_report import (  # noqa: E402
+    data_arguments,
+    held_out_probs,
+    labelled_votes,
+    weak_fold,
+    write_markdown,
+)
 
 
 def run(args: argparse.Namespace, encoder: str) -> pd.DataFrame:
@@ -101,11 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         "mean of the 4 (what `auto`'s ensemble averages when C is the grid's smallest).\n\n"
         f"{table.to_markdown(floatfmt='.4f')}\n"
     )
-    print(md)
-    out = args.out or ROOT / "benchmarks" / "results" / "encoder_penalty.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md, encoding="utf-8")
-    print(f"written to {out}")
+    write_markdown(md, args.out or ROOT / "benchmarks" / "results" / "encoder_penalty.md")
 
 
 if __name__ == "__main__":

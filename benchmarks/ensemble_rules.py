@@ -66,6 +66,7 @@ from benchmarks.quality_report import (  # noqa: E402
     labelled_votes,
     one_vs_rest,
     weak_fold,
+    write_markdown,
 )
 
 #: One outer fold: the gold-free ranking (the search's table), each candidate's held-out
@@ -318,11 +319,7 @@ def main(argv: list[str] | None = None) -> None:
         "## Per seed\n\n"
         f"{every.to_markdown(index=False, floatfmt='.3f')}\n"
     )
-    print(md)
-    out = args.out or ROOT / "benchmarks" / "results" / "ensemble_rules.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md, encoding="utf-8")
-    print(f"written to {out}")
+    write_markdown(md, args.out or ROOT / "benchmarks" / "results" / "ensemble_rules.md")
 
 
 if __name__ == "__main__":

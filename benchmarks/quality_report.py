@@ -251,6 +251,15 @@ def held_out_probs(
     return out
 
 
+def write_markdown(md: str, out: Path | None) -> None:
+    """Print a benchmark's Markdown and write it to ``out`` (its folder made), if there is one."""
+    print(md)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(md, encoding="utf-8")
+        print(f"written to {out}")
+
+
 def data_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments every quality benchmark takes: the labelled file, its mapping, the task and
     the outer folds."""
@@ -566,10 +575,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     command = "python benchmarks/quality_report.py " + " ".join(argv if argv is not None else sys.argv[1:])
     md = to_markdown(res, command.strip(), title)
     out = args.out or DEFAULT_OUT
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(md, encoding="utf-8")
-    print(md)
-    print(f"written to {out}")
+    write_markdown(md, out)
     res["markdown"], res["out"], res["names"] = md, out, names
     return res
 
