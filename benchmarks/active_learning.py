@@ -215,21 +215,21 @@ def queue_picks(
     task: Task,
     pool: pd.DataFrame,
     weak: WeakLabels,
-    clf: SoftLabelTextClassifier,
+    proba: np.ndarray,
     labeled: set[str],
     n: int,
     seed: int = 0,
 ) -> tuple[list[str], list[str]]:
     """The next ``n`` pages beambell's annotation queue would send to Label Studio: the product's
-    ``build_queue`` (the ``annotation_queue`` asset's call), cold start included."""
-    texts = pool[task.text_field].fillna("").astype(str).tolist()
+    ``build_queue`` (the ``annotation_queue`` asset's call, ``proba`` the current classifier's on
+    the pool), cold start included."""
     picks, _ = build_queue(
         pool,
         weak.L,
         task.label_names,
         text_field=task.text_field,
         budget=n,
-        classifier_proba=clf.predict_proba(texts),
+        classifier_proba=proba,
         lm_proba=weak.probs,
         gold_page_ids=frozenset(labeled),
         weights=WEIGHTS,
@@ -243,16 +243,15 @@ def how_hidden(
     task: Task,
     pool: pd.DataFrame,
     weak: WeakLabels,
-    clf: SoftLabelTextClassifier,
+    proba: np.ndarray,
     unlabelled: np.ndarray,
     wrong: np.ndarray,
     step: int,
 ) -> dict[str, float]:
     """How the unlabelled pages with a wrong weak label look to the queue's signals: the share the
     current classifier agrees with, the label model's confidence in them (and in the right ones),
-    and how many of them the queue's score puts among the next ``step`` pages (before diversity)."""
-    texts = pool[task.text_field].fillna("").astype(str).tolist()
-    proba = clf.predict_proba(texts)
+    and how many of them the queue's score puts among the next ``step`` pages (before diversity);
+    ``proba``: the current classifier's on the pool."""
     page_ids = pool["page_id"].tolist()
     k = task.cardinality
     score = score_pages(page_ids, weak.L, k, classifier_proba=proba, lm_proba=weak.probs, weights=WEIGHTS)
@@ -296,11 +295,12 @@ def run_seed(
     full = fit_classifier(pool[task.text_field].tolist(), y_pool, task.cardinality)
     ceiling = evaluate(y_test, full.predict(test_texts), task.label_names)["accuracy"]
     order = np.random.default_rng(seed).permutation(pool["page_id"].to_numpy()).tolist()
+    pool_texts = pool[task.text_field].fillna("").astype(str).tolist()
     rows: list[dict[str, Any]] = []
     for strategy in [s for s in STRATEGIES if s in os.environ.get("BENCH_STRATEGIES", "ours,random")]:
         labeled: list[str] = []
         audited: set[str] = set()  # queue audit picks: the queue's random sample
-        weak, clf = lf_only, None
+        weak, proba = lf_only, None  # proba: the queue's classifier's on the pool
         # The queue is asked in steps of ``step`` labels (a human's batch), scored at each budget.
         stops = sorted({*budgets, *range(0, max(budgets) + 1, step)})
         for budget in stops:
@@ -311,8 +311,8 @@ def run_seed(
                 if strategy == "random":
                     labeled += [p for p in order if p not in done][:need]
                 else:
-                    assert clf is not None  # stops start at 0: a model exists before any pick
-                    picked, audit = queue_picks(task, pool, weak, clf, done, need, seed + len(labeled))
+                    assert proba is not None  # stops start at 0: a model exists before any pick
+                    picked, audit = queue_picks(task, pool, weak, proba, done, need, seed + len(labeled))
                     labeled += picked
                     audited |= set(audit)
             done = set(labeled)
@@ -323,13 +323,15 @@ def run_seed(
             sampled = None if strategy == "random" else pool["page_id"].isin(audited).to_numpy()
             weak = weak_labels(task, pool, L_pool, gold, seed, sampled) if done else lf_only
             scores, clf = train_and_score(task, pool, weak, gold, test_texts, y_test)
+            if strategy == "ours":  # once per model: the next picks and the diagnosis read it
+                proba = clf.predict_proba(pool_texts)
             if budget not in budgets:
                 continue
             # the unlabelled pool pages the training set has wrong (weak label) or lacks (no LF vote)
             covered, unknown = (weak.L != -1).any(axis=1), gold == -1
             wrong = unknown & covered & (weak.probs.argmax(axis=1) != y_pool)
             if strategy == "ours":
-                scores |= how_hidden(task, pool, weak, clf, unknown, wrong, step)
+                scores |= how_hidden(task, pool, weak, proba, unknown, wrong, step)
             if ORACLE and done:  # score a model with those pages fixed; the loop keeps its own
                 fix = wrong if ORACLE == "wrong" else unknown & ~covered
                 fixed = np.where(fix, y_pool, gold)
