@@ -154,17 +154,15 @@ def _score(y: np.ndarray, q: np.ndarray) -> tuple[float, float]:
 NESTED_RULE = "single candidate chosen with gold on the other outer folds (nested)"
 
 
-def nested_gold_choice(folds: list[Fold], names: list[str]) -> tuple[float, float]:
+def nested_gold_choice(fold_scores: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
     """The bar without the selection's optimism: on each outer fold, the candidate of ``names`` with
     the best gold accuracy on the *other* outer folds (what a user with this much gold could pick),
-    scored on this one; fold means. The "best single candidate chosen with gold" row is the maximum
-    of many noisy means on the same rows it is scored on, so it is above this by construction."""
-    acc = np.array([[_score(f["y"], f["q"][n])[0] for n in names] for f in folds])
-    scores = []
-    for i, f in enumerate(folds):
-        others = np.delete(acc, i, axis=0).mean(axis=0)
-        scores.append(_score(f["y"], f["q"][names[int(np.argmax(others))]]))
-    return tuple(np.mean(scores, axis=0))
+    scored on this one; fold means of (accuracy, macro-F1). ``fold_scores``: per candidate, its
+    (folds x 2) scores. The "best single candidate chosen with gold" row is the maximum of many
+    noisy means on the same rows it is scored on, so it is above this by construction."""
+    acc = np.array([fold_scores[n][:, 0] for n in names])  # (candidates, folds)
+    picks = [names[int(np.argmax(np.delete(acc, i, axis=1).mean(axis=1)))] for i in range(acc.shape[1])]
+    return np.mean([fold_scores[n][i] for i, n in enumerate(picks)], axis=0)
 
 
 def evaluate(folds: list[Fold]) -> pd.DataFrame:
@@ -182,18 +180,15 @@ def evaluate(folds: list[Fold]) -> pd.DataFrame:
             scores.append(_score(f["y"], q))
         acc, f1 = np.mean(scores, axis=0)
         rows.append({"rule": rule, "accuracy": acc, "macro_f1": f1})
-    per_cand = {n: np.mean([_score(f["y"], f["q"][n]) for f in folds], axis=0) for n in folds[0]["q"]}
+    fold_scores = {n: np.array([_score(f["y"], f["q"][n]) for f in folds]) for n in folds[0]["q"]}
+    per_cand = {n: s.mean(axis=0) for n, s in fold_scores.items()}
     cands = folds[0]["cands"]
     ngram = [c.name for c in cands if c.features in NGRAM_FEATURES]
     best = max(per_cand, key=lambda n: per_cand[n][0])
     best_ngram = max(ngram, key=lambda n: per_cand[n][0])
     for label, name, pool in (("", best, list(per_cand)), (NO_ENCODER, best_ngram, ngram)):
-        rows.append(
-            {
-                "rule": f"{label}{NESTED_RULE}",
-                **dict(zip(("accuracy", "macro_f1"), nested_gold_choice(folds, pool), strict=True)),
-            }
-        )
+        acc, f1 = nested_gold_choice(fold_scores, pool)
+        rows.append({"rule": f"{label}{NESTED_RULE}", "accuracy": acc, "macro_f1": f1})
         rows.append(
             {
                 "rule": f"{label}best single candidate chosen with gold (the seed's own: see best_single)",
